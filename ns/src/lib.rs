@@ -1,1 +1,25 @@
-//! box-ns
+//! Linux namespaces, one typed layer: which kinds exist, how a container gets each one
+//! (a new one, the host's, or joined from a path), how a child is cloned into them, and how to
+//! tell whether two processes share one — by the (device, inode) pair the kernel exposes in
+//! `/proc/PID/ns/KIND`.
+//!
+//! ```no_run
+//! use box_ns::{Kind, NsId};
+//! let mine = NsId::of_self(Kind::Net).unwrap();
+//! let init = NsId::of_pid(1, Kind::Net).unwrap();
+//! println!("net namespace shared with pid 1: {}", mine == init);
+//! ```
+
+mod clone;
+mod config;
+mod error;
+mod identity;
+mod idmap;
+mod kind;
+
+pub use clone::{clone_child, CloneOptions, Cloned};
+pub use config::{Joins, Mode, NsConfig};
+pub use error::Error;
+pub use identity::{compare, Comparison, NsId};
+pub use idmap::{write_id_maps, IdMap};
+pub use kind::Kind;
