@@ -1,0 +1,131 @@
+//! Errors: each names the step that failed, the path(s) involved and the errno.
+
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+
+/// Why building the root filesystem failed.
+///
+/// Paths are shown as the container will see them (e.g. `/proc`), or as host
+/// paths for sources. The errno is kept as a value so callers can match on it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is unusable; nothing was touched.
+    #[error("rootfs config: {}: {reason}", path.display())]
+    Invalid {
+        /// The offending path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A host path named in the configuration cannot be used.
+    #[error("rootfs: {step} {}: {errno}", path.display())]
+    HostPath {
+        /// e.g. "open root directory", "open bind source".
+        step: &'static str,
+        /// The host path.
+        path: PathBuf,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// `mount(2)` or `mount_setattr(2)` failed.
+    #[error("rootfs: {step}: {}: {errno}", describe_mount(src, target))]
+    Mount {
+        /// e.g. "mount proc", "bind /dev/null over masked path".
+        step: &'static str,
+        /// The mount source, when it is a path.
+        src: Option<PathBuf>,
+        /// The mount point.
+        target: PathBuf,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// A file-system operation (mkdir, open, symlink, mknod, stat, chdir…)
+    /// failed.
+    #[error("rootfs: {step} {}: {errno}", path.display())]
+    Fs {
+        /// e.g. "mkdir", "create device node", "chdir".
+        step: &'static str,
+        /// The path operated on.
+        path: PathBuf,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// `pivot_root(2)` failed.
+    #[error("rootfs: pivot_root({}, {}): {errno}", new_root.display(), put_old.display())]
+    PivotRoot {
+        /// The new root.
+        new_root: PathBuf,
+        /// Where the old root was to go.
+        put_old: PathBuf,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// `umount2(2)` failed.
+    #[error("rootfs: {step} {}: {errno}", path.display())]
+    Unmount {
+        /// e.g. "detach old root".
+        step: &'static str,
+        /// The mount point.
+        path: PathBuf,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// A mount target inside the container root cannot be resolved safely.
+    #[error("rootfs: resolve {} inside the container root: {reason}", path.display())]
+    Resolve {
+        /// The target as configured.
+        path: PathBuf,
+        /// Why it was refused (e.g. too many symlinks).
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The errno behind this error, if the kernel produced one.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::HostPath { errno, .. }
+            | Error::Mount { errno, .. }
+            | Error::Fs { errno, .. }
+            | Error::PivotRoot { errno, .. }
+            | Error::Unmount { errno, .. } => Some(*errno),
+            Error::Invalid { .. } | Error::Resolve { .. } => None,
+        }
+    }
+}
+
+fn describe_mount(src: &Option<PathBuf>, target: &std::path::Path) -> String {
+    match src {
+        Some(src) => format!("mount {} on {}", src.display(), target.display()),
+        None => format!("mount on {}", target.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_step_path_and_errno() {
+        let e = Error::Mount {
+            step: "mount proc",
+            src: None,
+            target: "/proc".into(),
+            errno: Errno::EPERM,
+        };
+        let msg = e.to_string();
+        assert!(
+            msg.contains("mount proc") && msg.contains("/proc") && msg.contains("EPERM"),
+            "{msg}"
+        );
+        assert_eq!(e.errno(), Some(Errno::EPERM));
+        let e = Error::PivotRoot {
+            new_root: ".".into(),
+            put_old: ".".into(),
+            errno: Errno::EINVAL,
+        };
+        assert!(e.to_string().contains("pivot_root(., .)"));
+    }
+}

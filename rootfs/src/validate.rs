@@ -1,0 +1,184 @@
+//! Checks that need no privileges: run them in the parent before cloning.
+
+use std::path::{Component, Path};
+
+use nix::errno::Errno;
+
+use crate::{Error, MountKind, Root, RootfsConfig};
+
+/// Validates `cfg` cheaply, before any namespace exists: the root directory
+/// exists and is a directory, bind sources exist, and every container path
+/// is absolute and free of `..`.
+pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
+    if let Root::Dir(dir) = &cfg.root {
+        host_path(dir)?;
+        let meta = std::fs::metadata(dir).map_err(|e| host_err("stat root directory", dir, &e))?;
+        if !meta.is_dir() {
+            return Err(Error::Invalid {
+                path: dir.clone(),
+                reason: "root is not a directory",
+            });
+        }
+    }
+    validate_paths(cfg)?;
+    for m in &cfg.mounts {
+        if let MountKind::Bind { source, .. } = &m.kind {
+            host_path(source)?;
+            std::fs::metadata(source).map_err(|e| host_err("stat bind source", source, &e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The pure part of [`check`], repeated by `setup` because a config can reach
+/// the child without having been checked.
+pub(crate) fn validate_paths(cfg: &RootfsConfig) -> Result<(), Error> {
+    for m in &cfg.mounts {
+        container_path(&m.target)?;
+        if m.target.components().all(|c| c == Component::RootDir) {
+            return Err(Error::Invalid {
+                path: m.target.clone(),
+                reason: "cannot mount over /",
+            });
+        }
+        match &m.kind {
+            MountKind::Bind { source, .. } => host_path(source)?,
+            MountKind::Tmpfs {
+                mode: Some(mode), ..
+            } if *mode > 0o7777 => {
+                return Err(Error::Invalid {
+                    path: m.target.clone(),
+                    reason: "tmpfs mode above 0o7777",
+                })
+            }
+            MountKind::Tmpfs { .. } => {}
+        }
+    }
+    for p in cfg.masked_paths.iter().chain(&cfg.readonly_paths) {
+        container_path(p)?;
+    }
+    Ok(())
+}
+
+/// A path inside the container: absolute, no `..`.
+pub(crate) fn container_path(p: &Path) -> Result<(), Error> {
+    if !p.is_absolute() {
+        return Err(Error::Invalid {
+            path: p.into(),
+            reason: "container path must be absolute",
+        });
+    }
+    if p.components().any(|c| c == Component::ParentDir) {
+        return Err(Error::Invalid {
+            path: p.into(),
+            reason: "container path must not contain '..'",
+        });
+    }
+    Ok(())
+}
+
+/// A host path: absolute (relative paths would depend on the child's cwd).
+fn host_path(p: &Path) -> Result<(), Error> {
+    if p.is_absolute() {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            path: p.into(),
+            reason: "host path must be absolute",
+        })
+    }
+}
+
+fn host_err(step: &'static str, path: &Path, e: &std::io::Error) -> Error {
+    let errno = e.raw_os_error().map_or(Errno::EIO, Errno::from_raw);
+    Error::HostPath {
+        step,
+        path: path.into(),
+        errno,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Mount;
+
+    fn with_mount(target: &str, kind: MountKind) -> RootfsConfig {
+        RootfsConfig {
+            mounts: vec![Mount {
+                target: target.into(),
+                kind,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn tmpfs() -> MountKind {
+        MountKind::Tmpfs {
+            size: None,
+            mode: None,
+        }
+    }
+
+    #[test]
+    fn container_paths() {
+        assert!(container_path(Path::new("/a/b")).is_ok());
+        assert!(container_path(Path::new("/a/./b")).is_ok());
+        assert!(container_path(Path::new("a/b")).is_err());
+        assert!(container_path(Path::new("/a/../b")).is_err());
+        assert!(container_path(Path::new("/..")).is_err());
+    }
+
+    #[test]
+    fn targets_are_validated() {
+        assert!(validate_paths(&with_mount("/data", tmpfs())).is_ok());
+        for bad in ["data", "/x/../../etc", "/", "//", "/."] {
+            let err = validate_paths(&with_mount(bad, tmpfs())).unwrap_err();
+            assert!(matches!(err, Error::Invalid { .. }), "{bad}: {err}");
+        }
+        let mode = MountKind::Tmpfs {
+            size: None,
+            mode: Some(0o17777),
+        };
+        assert!(validate_paths(&with_mount("/t", mode)).is_err());
+        let rel = MountKind::Bind {
+            source: "rel".into(),
+            readonly: false,
+        };
+        assert!(validate_paths(&with_mount("/t", rel)).is_err());
+        let cfg = RootfsConfig {
+            masked_paths: vec!["proc/kcore".into()],
+            ..Default::default()
+        };
+        assert!(validate_paths(&cfg).is_err());
+    }
+
+    #[test]
+    fn check_touches_only_what_exists() {
+        assert!(check(&RootfsConfig::default()).is_ok());
+        let missing = RootfsConfig {
+            root: Root::Dir("/nonexistent-box-root".into()),
+            ..Default::default()
+        };
+        let err = check(&missing).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::ENOENT), "{err}");
+        let file = RootfsConfig {
+            root: Root::Dir("/proc/self/status".into()),
+            ..Default::default()
+        };
+        assert!(matches!(check(&file), Err(Error::Invalid { .. })));
+        let src = MountKind::Bind {
+            source: "/nonexistent-box-src".into(),
+            readonly: true,
+        };
+        assert_eq!(
+            check(&with_mount("/t", src)).unwrap_err().errno(),
+            Some(Errno::ENOENT)
+        );
+        let src = MountKind::Bind {
+            source: "/etc".into(),
+            readonly: true,
+        };
+        assert!(check(&with_mount("/t", src)).is_ok());
+    }
+}
