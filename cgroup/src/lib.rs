@@ -1,1 +1,62 @@
-//! box-cgroup
+//! Linux cgroups for one container, on every kind of host: cgroup v1, v2 and hybrid (v1
+//! controllers plus a controller-less cgroup2 mount).
+//!
+//! - [`Layout`] says where the host mounts which controller (from `/proc/self/mountinfo`, or
+//!   given by the caller to point at any directory tree).
+//! - [`Resources`] are the limits, in Docker's terms; [`Resources::validate`] refuses what the
+//!   host cannot do, naming the field; [`parse_size`] reads `"200m"`.
+//! - [`Cgroup`] creates the container's directories at each hierarchy's root (`box/<name>`),
+//!   writes the limits, takes processes in, reports [`Limits`] and [`Stats`] read from the
+//!   kernel, tells whether the OOM killer struck, and removes everything again.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use box_cgroup::{parse_size, Cgroup, Layout, Resources};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let layout = Layout::detect()?;
+//! let res = Resources {
+//!     memory: Some(parse_size("200m")?),
+//!     cpus: Some(1.5),
+//!     pids: Some(128),
+//!     ..Default::default()
+//! };
+//! res.validate(&layout)?;
+//! let cg = Cgroup::create(&layout, Path::new("box/web"), &res)?;
+//! let child = std::process::Command::new("sleep").arg("60").spawn()?;
+//! cg.add_process(nix::unistd::Pid::from_raw(child.id() as i32))?;
+//! println!("{:?}", cg.stats()?);
+//! cg.destroy()?; // kills `sleep`, removes box/web (and box/ if it is empty)
+//! # Ok(()) }
+//! ```
+
+mod cgroup;
+mod cpulist;
+mod error;
+mod fs;
+mod layout;
+mod report;
+mod resources;
+mod size;
+mod subsystem;
+#[cfg(test)]
+mod testing;
+mod v1;
+mod v2;
+mod validate;
+
+pub use cgroup::{Cgroup, CgroupDir, Hierarchy, DESTROY_TIMEOUT};
+pub use error::{Error, ParseSizeError, ValidationError};
+pub use layout::{Controller, Layout, Location, Mode};
+pub use report::{Limits, Stats};
+pub use resources::{
+    cpu_quota_us, io_weight_to_v2, shares_to_weight, DeviceLimit, Resources, CPU_PERIOD_US,
+    MIN_MEMORY,
+};
+pub use size::parse_size;
+pub use validate::Host;
+
+/// The README's example, compiled by `cargo test --doc`.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,166 @@
+//! Removing a container's cgroup, processes and all: kill everything inside (v2
+//! `cgroup.kill`, else freeze + SIGKILL + thaw), wait until empty, rmdir, prune empty parents.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+
+use super::Cgroup;
+use crate::error::Error;
+use crate::fs;
+use crate::layout::Controller;
+use crate::v1::freezer;
+
+/// How long [`Cgroup::destroy`] waits for processes to die.
+pub const DESTROY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one freeze may take before we kill without it.
+const FREEZE_TIMEOUT: Duration = Duration::from_millis(200);
+/// A new kill round this often while processes remain (forks that escaped the last one).
+const KILL_ROUND: Duration = Duration::from_millis(100);
+
+impl Cgroup {
+    /// Kill every process left in the cgroup, wait until it is empty, and remove the
+    /// container's directory on every hierarchy, then each parent (such as `box/`) that is
+    /// left empty. Safe to call again after an error, or on a cgroup already gone.
+    pub fn destroy(&self) -> Result<(), Error> {
+        self.destroy_timeout(DESTROY_TIMEOUT)
+    }
+
+    /// [`Cgroup::destroy`], giving up after `timeout` if processes refuse to die (stuck in
+    /// uninterruptible sleep); the cgroup is then left in place and the error lists them.
+    pub fn destroy_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.kill_all(timeout)?;
+        self.remove_dirs()
+    }
+
+    /// SIGKILL everything inside and wait until no process is left.
+    pub fn kill_all(&self, timeout: Duration) -> Result<(), Error> {
+        let start = Instant::now();
+        let v2_kill = self
+            .v2
+            .as_ref()
+            .map(|d| d.dir.as_path())
+            .filter(|d| fs::exists(d, "cgroup.kill"));
+        let freezer_dir = self.v1_dir(Controller::Freezer);
+        let mut last_round: Option<Instant> = None;
+        let mut pause = Duration::from_micros(500);
+        loop {
+            let pids = self.procs()?;
+            if pids.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::StillPopulated {
+                    path: self.rel.clone(),
+                    pids: pids.iter().map(|p| p.as_raw()).collect(),
+                    waited_ms: start.elapsed().as_millis(),
+                });
+            }
+            if last_round.map_or(true, |t| t.elapsed() >= KILL_ROUND) {
+                last_round = Some(Instant::now());
+                // v2's cgroup.kill reaches every task, even ones forking right now.
+                if let Some(dir) = v2_kill {
+                    ignore_gone(fs::write(dir, "cgroup.kill", "1"))?;
+                }
+                match freezer_dir {
+                    Some(fz) => self.kill_frozen(fz)?,
+                    None => self.kill_listed()?,
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(10));
+        }
+    }
+
+    /// Freeze (so nothing forks), SIGKILL each listed process, thaw so they can die.
+    fn kill_frozen(&self, freezer_dir: &Path) -> Result<(), Error> {
+        ignore_gone(freezer::freeze(freezer_dir, FREEZE_TIMEOUT).map(drop))?;
+        let killed = self.kill_listed();
+        // Always thaw: a frozen task cannot act on SIGKILL.
+        ignore_gone(freezer::thaw(freezer_dir))?;
+        killed
+    }
+
+    fn kill_listed(&self) -> Result<(), Error> {
+        for pid in self.procs()? {
+            match kill(pid, Signal::SIGKILL) {
+                Ok(()) | Err(Errno::ESRCH) => {}
+                Err(errno) => {
+                    return Err(Error::Kill {
+                        pid: pid.as_raw(),
+                        path: self.rel.clone(),
+                        errno,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// rmdir the container's directories, then its empty parents up to (not including) each
+    /// hierarchy's root. Parents still holding other containers stay.
+    pub(super) fn remove_dirs(&self) -> Result<(), Error> {
+        let start = Instant::now();
+        let mut mounts = Vec::new();
+        for (mount, dir) in self
+            .v1
+            .iter()
+            .map(|d| (&d.mount, &d.dir))
+            .chain(self.v2.iter().map(|d| (&d.mount, &d.dir)))
+        {
+            remove_leaf(dir, start)?;
+            mounts.push(mount);
+        }
+        for mount in mounts {
+            prune_parents(mount, &self.rel);
+        }
+        Ok(())
+    }
+}
+
+/// rmdir a now-empty leaf; EBUSY can linger a moment after the last task exits.
+fn remove_leaf(dir: &Path, start: Instant) -> Result<(), Error> {
+    loop {
+        match fs::rmdir(dir) {
+            Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+            Err(Errno::EBUSY) if start.elapsed() < Duration::from_secs(1) => {
+                std::thread::sleep(Duration::from_millis(2))
+            }
+            Err(errno) => {
+                return Err(Error::Rmdir {
+                    path: dir.to_path_buf(),
+                    errno,
+                })
+            }
+        }
+    }
+}
+
+/// Remove `mount/rel`'s ancestors, deepest first, while they are empty.
+fn prune_parents(mount: &Path, rel: &Path) {
+    let mut parent = rel.parent();
+    while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+        // EBUSY/ENOTEMPTY: a sibling lives there; ENOENT: someone pruned it already.
+        if fs::rmdir(&mount.join(p)).is_err() {
+            return;
+        }
+        parent = p.parent();
+    }
+}
+
+/// A control file that vanished means its cgroup is gone, which is what we want.
+fn ignore_gone(r: Result<(), Error>) -> Result<(), Error> {
+    match r {
+        Err(Error::Write {
+            errno: Errno::ENOENT | Errno::ENODEV,
+            ..
+        })
+        | Err(Error::Read {
+            errno: Errno::ENOENT | Errno::ENODEV,
+            ..
+        }) => Ok(()),
+        other => other,
+    }
+}

@@ -1,0 +1,289 @@
+//! One container's cgroup, on every hierarchy of the host.
+
+mod create;
+mod destroy;
+
+pub use destroy::DESTROY_TIMEOUT;
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::fs;
+use crate::layout::{Controller, Layout, Location};
+use crate::report::{Limits, Stats};
+use crate::resources::Resources;
+use crate::subsystem::Subsystem;
+use crate::{v1, v2};
+
+/// The controllers that take limits, each with the `Resources` field named when it is missing.
+const LIMITED: [(Controller, &str); 5] = [
+    (Controller::Memory, "memory"),
+    (Controller::Cpu, "cpus"),
+    (Controller::Cpuset, "cpuset_cpus"),
+    (Controller::Pids, "pids"),
+    (Controller::Io, "io_weight"),
+];
+
+/// A container's cgroup: one directory `<mount>/<path>` in every v1 hierarchy that has a
+/// controller, and one in the unified hierarchy when cgroup2 is mounted. Dropping the handle
+/// leaves the cgroup in place; [`Cgroup::destroy`] removes it.
+#[derive(Debug)]
+pub struct Cgroup {
+    layout: Layout,
+    rel: PathBuf,
+    v1: Vec<V1Dir>,
+    v2: Option<V2Dir>,
+}
+
+#[derive(Debug)]
+struct V1Dir {
+    mount: PathBuf,
+    controllers: Vec<Controller>,
+    dir: PathBuf,
+}
+
+#[derive(Debug)]
+struct V2Dir {
+    mount: PathBuf,
+    dir: PathBuf,
+    fd: OwnedFd,
+}
+
+/// Which hierarchy a directory of [`Cgroup::paths`] belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hierarchy {
+    /// A v1 hierarchy with these controllers.
+    V1(Vec<Controller>),
+    /// The cgroup2 hierarchy.
+    Unified,
+}
+
+/// One directory of a container's cgroup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupDir {
+    pub hierarchy: Hierarchy,
+    /// Absolute path of the directory, e.g. `/sys/fs/cgroup/memory/box/web`.
+    pub dir: PathBuf,
+}
+
+impl Cgroup {
+    /// Create `path` (e.g. `box/web`, relative to each hierarchy's root — never to the
+    /// caller's own cgroup) on every hierarchy of `layout`, enable the v2 controllers it
+    /// needs in the parents' `cgroup.subtree_control`, fill v1 cpusets from the parent, and
+    /// write the limits of `res`. Fails if the cgroup already exists; on failure, whatever
+    /// was created is removed again.
+    pub fn create(layout: &Layout, path: &Path, res: &Resources) -> Result<Cgroup, Error> {
+        let mut cg = Cgroup {
+            layout: layout.clone(),
+            rel: create::normalize(path)?,
+            v1: Vec::new(),
+            v2: None,
+        };
+        let built = cg.make_dirs(res).and_then(|()| cg.apply(res));
+        match built {
+            Ok(()) => Ok(cg),
+            Err(e) => {
+                // Nothing ran in it yet; best effort, the first error is the one to report.
+                let _ = cg.remove_dirs();
+                Err(e)
+            }
+        }
+    }
+
+    /// Open the existing cgroup `path` (e.g. for `box stats` from another process). Takes
+    /// the directories that exist; fails if there is none.
+    pub fn open(layout: &Layout, path: &Path) -> Result<Cgroup, Error> {
+        let rel = create::normalize(path)?;
+        let mut cg = Cgroup {
+            layout: layout.clone(),
+            rel,
+            v1: Vec::new(),
+            v2: None,
+        };
+        for (mount, controllers) in layout.v1_hierarchies() {
+            let dir = mount.join(&cg.rel);
+            if dir.is_dir() {
+                let mount = mount.to_path_buf();
+                cg.v1.push(V1Dir {
+                    mount,
+                    controllers,
+                    dir,
+                });
+            }
+        }
+        if let Some(root) = layout.v2_root() {
+            let dir = root.join(&cg.rel);
+            if dir.is_dir() {
+                let fd = create::open_dir(&dir)?;
+                let mount = root.to_path_buf();
+                cg.v2 = Some(V2Dir { mount, dir, fd });
+            }
+        }
+        if cg.v1.is_empty() && cg.v2.is_none() {
+            return Err(Error::NotFound { path: cg.rel });
+        }
+        Ok(cg)
+    }
+
+    /// The cgroup path relative to each hierarchy's root, e.g. `box/web`.
+    pub fn path(&self) -> &Path {
+        &self.rel
+    }
+
+    /// Every directory of this cgroup, v1 hierarchies first (for `box inspect`).
+    pub fn paths(&self) -> Vec<CgroupDir> {
+        let v1 = self.v1.iter().map(|d| CgroupDir {
+            hierarchy: Hierarchy::V1(d.controllers.clone()),
+            dir: d.dir.clone(),
+        });
+        let v2 = self.v2.iter().map(|d| CgroupDir {
+            hierarchy: Hierarchy::Unified,
+            dir: d.dir.clone(),
+        });
+        v1.chain(v2).collect()
+    }
+
+    /// The directory holding `controller`'s files for this container, if the host has it.
+    pub fn dir_of(&self, controller: Controller) -> Option<&Path> {
+        self.target(controller).map(|(_, dir)| dir)
+    }
+
+    /// An `O_DIRECTORY|O_CLOEXEC` fd of the unified-hierarchy directory, for
+    /// `clone3(CLONE_INTO_CGROUP)`; `None` on a host without cgroup2.
+    pub fn v2_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.v2.as_ref().map(|d| d.fd.as_fd())
+    }
+
+    /// Move process `pid` (its whole thread group) into this cgroup on every hierarchy.
+    /// Idempotent: a process already there (e.g. via `CLONE_INTO_CGROUP`) stays.
+    pub fn add_process(&self, pid: Pid) -> Result<(), Error> {
+        let pid = pid.as_raw().to_string();
+        for d in &self.v1 {
+            fs::write(&d.dir, "cgroup.procs", &pid)?;
+        }
+        if let Some(d) = &self.v2 {
+            fs::write(&d.dir, "cgroup.procs", &pid)?;
+        }
+        Ok(())
+    }
+
+    /// The processes in this cgroup (the union over its hierarchies).
+    pub fn procs(&self) -> Result<Vec<Pid>, Error> {
+        let mut all = Vec::new();
+        for dir in self.leaf_dirs() {
+            all.extend(fs::procs(dir)?);
+        }
+        all.sort_unstable();
+        all.dedup();
+        Ok(all.into_iter().map(Pid::from_raw).collect())
+    }
+
+    /// Write the limits set in `res` (unset fields are left as they are). [`Cgroup::create`]
+    /// already did this; call it to change limits of a running container. On v2 a controller
+    /// not enabled at creation cannot be added here.
+    pub fn apply(&self, res: &Resources) -> Result<(), Error> {
+        for (controller, field) in LIMITED {
+            match self.target(controller) {
+                Some((sub, dir)) if sub.wanted(res) => sub.apply(dir, res)?,
+                Some(_) => {}
+                None if wanted(controller, res) => {
+                    return Err(Error::Unsupported {
+                        field,
+                        reason: format!("this host has no {controller} cgroup controller"),
+                    })
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits as the kernel shows them in this cgroup's files.
+    pub fn read_limits(&self) -> Result<Limits, Error> {
+        let mut out = Limits::default();
+        for (controller, _) in LIMITED {
+            if let Some((sub, dir)) = self.target(controller) {
+                sub.read_limits(dir, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Current usage: memory, CPU time and throttling, tasks, IO bytes, OOM kills.
+    pub fn stats(&self) -> Result<Stats, Error> {
+        let mut out = Stats::default();
+        for sub in v1::SUBSYSTEMS {
+            if let Some(d) = self.v1_dir(sub.stats_controller()) {
+                sub.stats(d, &mut out)?;
+            }
+        }
+        if let Some(d) = &self.v2 {
+            for sub in v2::SUBSYSTEMS {
+                if matches!(
+                    self.layout.location(sub.stats_controller()),
+                    Some(Location::V2(_))
+                ) {
+                    sub.stats(&d.dir, &mut out)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the kernel OOM-killed a process of this cgroup: the `oom_kill` counter of v2
+    /// `memory.events` or v1 `memory.oom_control`; on v1 kernels older than 4.13, whether
+    /// `memory.failcnt` shows the limit was hit.
+    pub fn oom_killed(&self) -> Result<bool, Error> {
+        let Some((sub, dir)) = self.target(Controller::Memory) else {
+            return Ok(false);
+        };
+        let mut s = Stats::default();
+        sub.stats(dir, &mut s)?;
+        match s.oom_kills {
+            Some(n) => Ok(n > 0),
+            None => Ok(fs::read_u64_opt(dir, "memory.failcnt")?.is_some_and(|n| n > 0)),
+        }
+    }
+
+    /// The subsystem module and directory that hold `controller`'s limits.
+    fn target(&self, controller: Controller) -> Option<(&'static dyn Subsystem, &Path)> {
+        let find = |list: &[&'static dyn Subsystem]| {
+            list.iter().copied().find(|s| s.controller() == controller)
+        };
+        if let Some(dir) = self.v1_dir(controller) {
+            return find(&v1::SUBSYSTEMS).map(|s| (s, dir));
+        }
+        match (self.layout.location(controller), &self.v2) {
+            (Some(Location::V2(_)), Some(d)) => find(&v2::SUBSYSTEMS).map(|s| (s, d.dir.as_path())),
+            _ => None,
+        }
+    }
+
+    fn v1_dir(&self, controller: Controller) -> Option<&Path> {
+        let d = self
+            .v1
+            .iter()
+            .find(|d| d.controllers.contains(&controller))?;
+        Some(&d.dir)
+    }
+
+    fn leaf_dirs(&self) -> impl Iterator<Item = &Path> {
+        let v1 = self.v1.iter().map(|d| d.dir.as_path());
+        v1.chain(self.v2.iter().map(|d| d.dir.as_path()))
+    }
+}
+
+/// Whether `res` sets anything for `controller` (same answer on both versions).
+fn wanted(controller: Controller, res: &Resources) -> bool {
+    v2::SUBSYSTEMS
+        .iter()
+        .any(|s| s.controller() == controller && s.wanted(res))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,27 @@
+//! cgroup v1: one hierarchy per controller (or group of co-mounted controllers), each with its
+//! own files and names.
+
+mod blkio;
+mod cpu;
+mod cpuacct;
+mod cpuset;
+pub(crate) mod freezer;
+mod memory;
+mod pids;
+
+pub(crate) use cpuset::{inherit as cpuset_inherit, Cpuset};
+
+use crate::subsystem::Subsystem;
+
+/// Every v1 controller box writes or reads.
+pub(crate) static SUBSYSTEMS: [&dyn Subsystem; 6] = [
+    &memory::Memory,
+    &cpu::Cpu,
+    &cpuacct::Cpuacct,
+    &cpuset::Cpuset,
+    &pids::Pids,
+    &blkio::Blkio,
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,267 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::resources::DeviceLimit;
+
+fn host(sys: &Path) -> Host {
+    Host {
+        online_cpus: [0, 1].into(),
+        online_mems: [0].into(),
+        sys_root: sys.to_path_buf(),
+    }
+}
+
+/// A v2 layout with the usual controllers (pure: no files read).
+fn v2_all() -> Layout {
+    Layout::from_mountinfo("1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
+        .unwrap()
+        .with_v2_controllers(
+            [
+                Controller::Cpu,
+                Controller::Memory,
+                Controller::Pids,
+                Controller::Io,
+                Controller::Cpuset,
+            ]
+            .into(),
+        )
+}
+
+fn field_of(r: &Resources, layout: &Layout) -> Option<&'static str> {
+    r.validate_on(layout, &host(Path::new("/nonexistent")))
+        .err()
+        .map(|e| e.field)
+}
+
+#[test]
+fn accepts_sane_values() {
+    let r = Resources {
+        memory: Some(200 << 20),
+        memory_swap: Some(-1),
+        memory_reservation: Some(100 << 20),
+        cpus: Some(1.5),
+        cpu_shares: Some(512),
+        cpuset_cpus: Some("0-1".into()),
+        cpuset_mems: Some("0".into()),
+        pids: Some(128),
+        io_weight: Some(500),
+        ..Default::default()
+    };
+    assert_eq!(field_of(&r, &v2_all()), None);
+    assert_eq!(field_of(&Resources::default(), &v2_all()), None);
+}
+
+#[test]
+fn each_bad_value_names_its_field() {
+    let base = Resources::default();
+    let cases: Vec<(Resources, &str)> = vec![
+        (
+            Resources {
+                memory: Some(4 << 20),
+                ..base.clone()
+            },
+            "memory",
+        ),
+        (
+            Resources {
+                memory_swap: Some(1 << 30),
+                ..base.clone()
+            },
+            "memory_swap",
+        ),
+        (
+            Resources {
+                memory: Some(64 << 20),
+                memory_swap: Some(32 << 20),
+                ..base.clone()
+            },
+            "memory_swap",
+        ),
+        (
+            Resources {
+                memory_reservation: Some(1024),
+                ..base.clone()
+            },
+            "memory_reservation",
+        ),
+        (
+            Resources {
+                memory: Some(64 << 20),
+                memory_reservation: Some(128 << 20),
+                ..base.clone()
+            },
+            "memory_reservation",
+        ),
+        (
+            Resources {
+                cpus: Some(0.0),
+                ..base.clone()
+            },
+            "cpus",
+        ),
+        (
+            Resources {
+                cpus: Some(-1.0),
+                ..base.clone()
+            },
+            "cpus",
+        ),
+        (
+            Resources {
+                cpus: Some(2.5),
+                ..base.clone()
+            },
+            "cpus",
+        ),
+        (
+            Resources {
+                cpus: Some(f64::NAN),
+                ..base.clone()
+            },
+            "cpus",
+        ),
+        (
+            Resources {
+                cpu_shares: Some(1),
+                ..base.clone()
+            },
+            "cpu_shares",
+        ),
+        (
+            Resources {
+                cpuset_cpus: Some("0-3".into()),
+                ..base.clone()
+            },
+            "cpuset_cpus",
+        ),
+        (
+            Resources {
+                cpuset_cpus: Some("zero".into()),
+                ..base.clone()
+            },
+            "cpuset_cpus",
+        ),
+        (
+            Resources {
+                cpuset_mems: Some("1".into()),
+                ..base.clone()
+            },
+            "cpuset_mems",
+        ),
+        (
+            Resources {
+                pids: Some(0),
+                ..base.clone()
+            },
+            "pids",
+        ),
+        (
+            Resources {
+                pids: Some(-5),
+                ..base.clone()
+            },
+            "pids",
+        ),
+        (
+            Resources {
+                io_weight: Some(5),
+                ..base.clone()
+            },
+            "io_weight",
+        ),
+        (
+            Resources {
+                io_read_bps: vec![DeviceLimit {
+                    major: 8,
+                    minor: 0,
+                    rate: 1 << 20,
+                }],
+                ..base.clone()
+            },
+            "io_read_bps",
+        ),
+        (
+            Resources {
+                io_write_iops: vec![DeviceLimit {
+                    major: 8,
+                    minor: 0,
+                    rate: 0,
+                }],
+                ..base.clone()
+            },
+            "io_write_iops",
+        ),
+    ];
+    for (r, field) in cases {
+        assert_eq!(field_of(&r, &v2_all()), Some(field), "{r:?}");
+    }
+}
+
+#[test]
+fn missing_controller_is_refused() {
+    // A v1 host with memory only.
+    let layout = Layout::v1(BTreeMap::from([(Controller::Memory, PathBuf::from("/m"))]));
+    let io = Resources {
+        io_weight: Some(100),
+        ..Default::default()
+    };
+    let err = io.validate_on(&layout, &host(Path::new("/x"))).unwrap_err();
+    assert_eq!(err.field, "io_weight");
+    assert!(err.message.contains("no io cgroup controller"), "{err}");
+    let pids = Resources {
+        pids: Some(10),
+        ..Default::default()
+    };
+    assert_eq!(field_of(&pids, &layout), Some("pids"));
+}
+
+#[test]
+fn v1_swap_needs_swap_accounting() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::v1(BTreeMap::from([(
+        Controller::Memory,
+        dir.path().to_path_buf(),
+    )]));
+    let r = Resources {
+        memory: Some(64 << 20),
+        memory_swap: Some(128 << 20),
+        ..Default::default()
+    };
+    let err = r.validate_on(&layout, &host(dir.path())).unwrap_err();
+    assert_eq!(err.field, "memory_swap");
+    assert!(err.message.contains("swapaccount"), "{err}");
+    std::fs::write(dir.path().join("memory.memsw.limit_in_bytes"), "").unwrap();
+    assert_eq!(r.validate_on(&layout, &host(dir.path())), Ok(()));
+}
+
+#[test]
+fn throttled_device_must_exist() {
+    let sys = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(sys.path().join("dev/block/254:0")).unwrap();
+    let mut r = Resources {
+        io_read_bps: vec![DeviceLimit {
+            major: 254,
+            minor: 0,
+            rate: 1 << 20,
+        }],
+        ..Default::default()
+    };
+    assert_eq!(r.validate_on(&v2_all(), &host(sys.path())), Ok(()));
+    r.io_read_bps[0].minor = 1;
+    assert_eq!(
+        r.validate_on(&v2_all(), &host(sys.path()))
+            .unwrap_err()
+            .field,
+        "io_read_bps"
+    );
+}
+
+#[test]
+fn host_from_sysfs() {
+    let sys = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(sys.path().join("devices/system/cpu")).unwrap();
+    std::fs::write(sys.path().join("devices/system/cpu/online"), "0-3,6\n").unwrap();
+    let h = Host::from_sysfs(sys.path());
+    assert_eq!(h.online_cpus, [0, 1, 2, 3, 6].into());
+    assert_eq!(h.online_mems, [0].into());
+}
