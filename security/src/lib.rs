@@ -1,1 +1,53 @@
-//! box-security
+//! box-security: the last steps before a container's `execve` — rlimits, user and groups,
+//! capabilities, no_new_privs, LSM labels and a seccomp filter — so that the container's root
+//! is as powerless as Docker's defaults make it, or as tight as configured.
+//!
+//! The work is split so the child does no parsing or compiling:
+//!
+//! ```text
+//! parent, before clone:      let prepared = box_security::prepare(&cfg)?;   // all user errors here
+//! child, after pivot_root:   box_security::apply_identity(&prepared)?;      // rlimits, groups, gid, uid
+//!                            (re-arm PR_SET_PDEATHSIG: the uid change cleared it)
+//!                            box_security::apply_restrictions(&prepared)?;  // LSM, caps, NNP, seccomp last
+//!                            close_range(CLOEXEC) + execve
+//! ```
+//!
+//! ```no_run
+//! use box_security::{apply_identity, apply_restrictions, prepare, SecurityConfig, UserSpec};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut cfg = SecurityConfig::default(); // Docker's defaults
+//! cfg.capabilities.drop = vec!["ALL".into()];
+//! cfg.capabilities.add = vec!["NET_BIND_SERVICE".into()];
+//! cfg.user = UserSpec { uid: 1000, gid: 1000, additional_gids: vec![] };
+//! let prepared = prepare(&cfg)?;
+//! // ... fork; in the child:
+//! apply_identity(&prepared)?;
+//! apply_restrictions(&prepared)?;
+//! // execve the container's program here
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+
+mod apply;
+pub mod capabilities;
+mod config;
+mod error;
+mod lsm;
+mod prepare;
+mod rlimit;
+pub mod seccomp;
+mod sys;
+
+pub use apply::{apply_identity, apply_restrictions};
+pub use capabilities::{
+    default_capabilities, parse_capability, resolve_capabilities, CapSet, Capability,
+    DOCKER_DEFAULT_CAPS, DOCKER_DEFAULT_CAPS_MASK,
+};
+pub use config::{CapabilityConfig, Rlimit, SeccompConfig, SecurityConfig, UserSpec};
+pub use error::{Error, Result, Step};
+pub use lsm::{detect as detect_lsms, Lsm, LsmSupport};
+pub use prepare::{prepare, Prepared};
+pub use rlimit::parse_rlimit_name;

@@ -1,0 +1,129 @@
+//! Linking per-action seccompiler programs into one filter.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule,
+};
+
+use super::bpf::{self, jump, stmt};
+use super::compile::Segment;
+use super::{Action, Arch, ArgCondition, CmpOp, Profile};
+use crate::error::{Error, Result};
+
+fn to_seccompiler(action: Action) -> SeccompAction {
+    match action {
+        Action::Allow => SeccompAction::Allow,
+        Action::Errno(e) => SeccompAction::Errno(u32::from(e)),
+        Action::KillThread => SeccompAction::KillThread,
+        Action::KillProcess => SeccompAction::KillProcess,
+        Action::Trap => SeccompAction::Trap,
+        Action::Log => SeccompAction::Log,
+        Action::Trace(v) => SeccompAction::Trace(u32::from(v)),
+    }
+}
+
+fn to_condition(
+    c: &ArgCondition,
+) -> std::result::Result<SeccompCondition, seccompiler::BackendError> {
+    let len = if c.low32 {
+        SeccompCmpArgLen::Dword
+    } else {
+        SeccompCmpArgLen::Qword
+    };
+    let (op, value) = match c.op {
+        CmpOp::Eq => (SeccompCmpOp::Eq, c.value),
+        CmpOp::Ne => (SeccompCmpOp::Ne, c.value),
+        CmpOp::Lt => (SeccompCmpOp::Lt, c.value),
+        CmpOp::Le => (SeccompCmpOp::Le, c.value),
+        CmpOp::Gt => (SeccompCmpOp::Gt, c.value),
+        CmpOp::Ge => (SeccompCmpOp::Ge, c.value),
+        CmpOp::MaskedEq => (SeccompCmpOp::MaskedEq(c.value), c.value_two),
+    };
+    SeccompCondition::new(c.index, len, op, value)
+}
+
+/// Compiles each segment with seccompiler and links them: a segment's "no match" return is a
+/// sentinel that becomes a jump to the next segment; the last one returns the default action.
+pub(super) fn append_segments(
+    profile: &Profile,
+    arch: Arch,
+    segments: Vec<Segment>,
+    program: &mut Vec<seccompiler::sock_filter>,
+) -> Result<()> {
+    let fail = |message: String| Error::FilterCompile {
+        origin: profile.origin.clone(),
+        message,
+    };
+    let used: Vec<u32> = segments
+        .iter()
+        .map(|s| s.action.to_ret())
+        .chain([profile.default_action.to_ret()])
+        .collect();
+    let sentinel = (0..=u16::MAX)
+        .rev()
+        .map(Action::Trace)
+        .find(|a| !used.contains(&a.to_ret()))
+        .ok_or_else(|| fail("no free return value to link segments with".to_string()))?;
+    let last = segments.len() - 1;
+    let mut pending: Vec<usize> = Vec::new(); // sentinel returns waiting for the next segment
+    for (k, seg) in segments.into_iter().enumerate() {
+        let start = program.len();
+        for pos in pending.drain(..) {
+            program[pos] = stmt(bpf::BPF_JMP_JA, (start - pos - 1) as u32);
+        }
+        let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+        for (nr, conditions) in seg.syscalls {
+            let chain = match conditions {
+                None => Vec::new(),
+                Some(list) => list
+                    .iter()
+                    .map(|conds| {
+                        let conds = conds
+                            .iter()
+                            .map(to_condition)
+                            .collect::<std::result::Result<Vec<_>, _>>()?;
+                        SeccompRule::new(conds)
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| fail(e.to_string()))?,
+            };
+            rules.insert(i64::from(nr), chain);
+        }
+        let mismatch = if k == last {
+            profile.default_action
+        } else {
+            sentinel
+        };
+        let filter = SeccompFilter::new(
+            rules,
+            to_seccompiler(mismatch),
+            to_seccompiler(seg.action),
+            arch.target(),
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        let body: BpfProgram = filter
+            .try_into()
+            .map_err(|e: seccompiler::BackendError| fail(e.to_string()))?;
+        // seccompiler starts every program with its own 3-instruction arch check; box's
+        // prologue already did that, so it is cut off (after making sure it is what we think).
+        let expected_prologue = [
+            stmt(bpf::BPF_LD_W_ABS, bpf::DATA_ARCH),
+            jump(bpf::BPF_JMP_JEQ_K, arch.audit_arch(), 1, 0),
+            stmt(bpf::BPF_RET_K, libc::SECCOMP_RET_KILL_PROCESS),
+        ];
+        if body.len() < 4 || body[..3] != expected_prologue {
+            return Err(fail(
+                "seccompiler emitted an unexpected program layout".to_string(),
+            ));
+        }
+        for insn in &body[3..] {
+            if k != last && insn.code == bpf::BPF_RET_K && insn.k == sentinel.to_ret() {
+                pending.push(program.len());
+            }
+            program.push(insn.clone());
+        }
+    }
+    Ok(())
+}

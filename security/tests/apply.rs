@@ -1,0 +1,384 @@
+//! Root tests: each forks, applies a configuration in the child, and checks what the kernel
+//! reports — in-process, or after execve through a probe (this binary re-executed).
+
+mod support;
+
+use std::os::fd::RawFd;
+use std::os::unix::fs::PermissionsExt;
+
+use box_security::{
+    prepare, Rlimit, SeccompConfig, SecurityConfig, UserSpec, DOCKER_DEFAULT_CAPS_MASK,
+};
+use support::{bind_port_80, errno_of, in_child, new_netns, nothing, say, Probe, PROBE_ENV};
+
+const EPERM: i32 = libc::EPERM;
+
+fn cfg() -> SecurityConfig {
+    SecurityConfig::default()
+}
+
+fn strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+fn user(uid: u32) -> UserSpec {
+    UserSpec {
+        uid,
+        gid: uid,
+        additional_gids: vec![],
+    }
+}
+
+fn mask(bits: u64) -> String {
+    format!("{bits:016x}")
+}
+
+/// Entry point of the probe (a no-op unless `BOX_SECURITY_PROBE` is set).
+#[test]
+fn probe_entry() {
+    let Ok(mode) = std::env::var(PROBE_ENV) else {
+        return;
+    };
+    let code = match mode.as_str() {
+        "status" => {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            for line in status.lines().filter(|l| {
+                l.starts_with("Cap") || l.starts_with("Seccomp:") || l.starts_with("NoNewPrivs:")
+            }) {
+                println!("PROBE {line}");
+            }
+            0
+        }
+        "bind80" => bind_port_80(),
+        "euid" => {
+            let euid = nix::unistd::geteuid().as_raw();
+            println!("PROBE euid: {euid}");
+            i32::from(euid != 0)
+        }
+        _ => 99,
+    };
+    std::process::exit(code);
+}
+
+#[test]
+fn defaults_match_docker_after_execve() {
+    let prepared = prepare(&cfg()).unwrap();
+    let probe = Probe::new("status");
+    let out = in_child(&prepared, nothing, |fd| probe.exec(fd));
+    assert_eq!(out.code, 0, "{}", out.output);
+    let docker = mask(DOCKER_DEFAULT_CAPS_MASK);
+    for (key, want) in [
+        ("CapInh", mask(0)),
+        ("CapPrm", docker.clone()),
+        ("CapEff", docker.clone()),
+        ("CapBnd", docker),
+        ("CapAmb", mask(0)),
+    ] {
+        assert_eq!(out.status(key), Some(want), "{key}: {}", out.output);
+    }
+    assert_eq!(out.status("Seccomp").as_deref(), Some("2"));
+    assert_eq!(out.status("NoNewPrivs").as_deref(), Some("0"));
+}
+
+#[test]
+fn defaults_deny_dangerous_syscalls_with_eperm() {
+    let prepared = prepare(&cfg()).unwrap();
+    let out = in_child(&prepared, nothing, |fd| {
+        let target = c"/nonexistent-box-test";
+        // SAFETY (all calls): raw syscalls with valid pointers or plain integers; every one
+        // of them is expected to be refused before it does anything.
+        let checks: [(&str, libc::c_long); 6] = unsafe {
+            [
+                (
+                    "mount",
+                    libc::syscall(
+                        libc::SYS_mount,
+                        c"none".as_ptr(),
+                        target.as_ptr(),
+                        c"tmpfs".as_ptr(),
+                        0,
+                        0,
+                    ),
+                ),
+                (
+                    "unshare(CLONE_NEWUSER)",
+                    libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUSER),
+                ),
+                // SEIZE does not stop the tracee, should it ever succeed.
+                (
+                    "ptrace(SEIZE, parent)",
+                    libc::syscall(libc::SYS_ptrace, libc::PTRACE_SEIZE, libc::getppid(), 0, 0),
+                ),
+                (
+                    "keyctl",
+                    libc::syscall(
+                        libc::SYS_keyctl,
+                        0,  /* KEYCTL_GET_KEYRING_ID */
+                        -3, /* session */
+                        0,
+                    ),
+                ),
+                // Bad magic: even with CAP_SYS_BOOT this could only fail with EINVAL.
+                ("reboot", libc::syscall(libc::SYS_reboot, 0, 0, 0, 0)),
+                // Bad flags: even with CAP_SYS_BOOT this could only fail with EINVAL.
+                (
+                    "kexec_load",
+                    libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0xffff_0000u64),
+                ),
+            ]
+        };
+        let mut failed = 0;
+        for (name, rc) in checks {
+            let errno = errno_of(rc);
+            if errno != EPERM {
+                say(fd, &format!("{name}: rc {rc}, errno {errno}"));
+                failed += 1;
+            }
+        }
+        failed
+    });
+    assert_eq!(out.code, 0, "{}", out.output);
+}
+
+#[test]
+fn root_cannot_bind_low_ports_without_net_bind_service() {
+    let mut c = cfg();
+    c.capabilities.drop = strings(&["NET_BIND_SERVICE"]);
+    let prepared = prepare(&c).unwrap();
+    let out = in_child(&prepared, new_netns, |_| bind_port_80());
+    assert_eq!(out.code, libc::EACCES, "{}", out.output);
+    // And with the default set it can.
+    let prepared = prepare(&cfg()).unwrap();
+    let out = in_child(&prepared, new_netns, |_| bind_port_80());
+    assert_eq!(out.code, 0, "{}", out.output);
+}
+
+#[test]
+fn drop_all_empties_every_set_and_root_cannot_chown() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-mine");
+    std::fs::write(&file, "x").unwrap();
+    std::os::unix::fs::chown(&file, Some(4321), Some(4321)).unwrap();
+    let mut c = cfg();
+    c.capabilities.drop = strings(&["ALL"]);
+    let prepared = prepare(&c).unwrap();
+    let out = in_child(&prepared, nothing, |fd| {
+        match std::os::unix::fs::chown(&file, Some(0), Some(0)) {
+            Err(e) if e.raw_os_error() == Some(EPERM) => 0,
+            other => {
+                say(fd, &format!("chown: {other:?}"));
+                1
+            }
+        }
+    });
+    assert_eq!(out.code, 0, "{}", out.output);
+    let probe = Probe::new("status");
+    let out = in_child(&prepared, nothing, |fd| probe.exec(fd));
+    assert_eq!(out.code, 0, "{}", out.output);
+    for key in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        assert_eq!(out.status(key), Some(mask(0)), "{key}: {}", out.output);
+    }
+}
+
+#[test]
+fn non_root_user_keeps_added_capabilities_through_the_ambient_set() {
+    let mut c = cfg();
+    c.user = user(1000);
+    c.capabilities.add = strings(&["net_bind_service"]);
+    let prepared = prepare(&c).unwrap();
+    let bind = Probe::new("bind80");
+    let out = in_child(&prepared, new_netns, |fd| bind.exec(fd));
+    assert_eq!(
+        out.code, 0,
+        "non-root bind :80 with ambient NET_BIND_SERVICE: {}",
+        out.output
+    );
+    let status = Probe::new("status");
+    let out = in_child(&prepared, nothing, |fd| status.exec(fd));
+    let nbs = mask(box_security::Capability::CAP_NET_BIND_SERVICE.bitmask());
+    for key in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+        assert_eq!(out.status(key), Some(nbs.clone()), "{key}: {}", out.output);
+    }
+    assert_eq!(out.status("CapBnd"), Some(mask(DOCKER_DEFAULT_CAPS_MASK)));
+
+    // Without `add`, a non-root user has nothing after execve (Docker's behaviour).
+    let mut c = cfg();
+    c.user = user(1000);
+    let prepared = prepare(&c).unwrap();
+    let out = in_child(&prepared, new_netns, |fd| bind.exec(fd));
+    assert_eq!(out.code, libc::EACCES, "{}", out.output);
+}
+
+#[test]
+fn user_groups_and_rlimits_are_applied() {
+    let mut c = cfg();
+    c.user = UserSpec {
+        uid: 1000,
+        gid: 1001,
+        additional_gids: vec![2000, 3000],
+    };
+    c.rlimits = vec![Rlimit {
+        resource: "nofile".into(),
+        soft: 100,
+        hard: 200,
+    }];
+    let prepared = prepare(&c).unwrap();
+    let out = in_child(&prepared, nothing, |fd| {
+        let ids = (
+            nix::unistd::getresuid().ok(),
+            nix::unistd::getresgid().ok(),
+            nix::unistd::getgroups().ok(),
+        );
+        let limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).ok();
+        say(fd, &format!("{ids:?} {limit:?}"));
+        let (Some(uids), Some(gids), Some(groups)) = ids else {
+            return 1;
+        };
+        let ok = [uids.real, uids.effective, uids.saved]
+            .iter()
+            .all(|u| u.as_raw() == 1000)
+            && [gids.real, gids.effective, gids.saved]
+                .iter()
+                .all(|g| g.as_raw() == 1001)
+            && groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>() == vec![2000, 3000]
+            && limit == Some((100, 200));
+        i32::from(!ok)
+    });
+    assert_eq!(out.code, 0, "{}", out.output);
+}
+
+#[test]
+fn no_new_privileges_sets_the_flag_and_stops_setuid() {
+    // A setuid-root copy of this binary, reachable by uid 1000.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let suid = dir.path().join("suid-probe");
+    std::fs::copy(std::env::current_exe().unwrap(), &suid).unwrap();
+    std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let euid = Probe::at(&suid, "euid");
+    let status = Probe::new("status");
+
+    let mut c = cfg();
+    c.user = user(1000);
+    let prepared = prepare(&c).unwrap();
+    let out = in_child(&prepared, nothing, |fd| euid.exec(fd));
+    assert_eq!(
+        out.status("euid").as_deref(),
+        Some("0"),
+        "without no_new_privileges setuid works: {}",
+        out.output
+    );
+
+    c.no_new_privileges = true;
+    let prepared = prepare(&c).unwrap();
+    let out = in_child(&prepared, nothing, |fd| euid.exec(fd));
+    assert_eq!(
+        out.status("euid").as_deref(),
+        Some("1000"),
+        "setuid must not work: {}",
+        out.output
+    );
+    let out = in_child(&prepared, nothing, |fd| status.exec(fd));
+    assert_eq!(
+        out.status("NoNewPrivs").as_deref(),
+        Some("1"),
+        "{}",
+        out.output
+    );
+    assert_eq!(out.status("Seccomp").as_deref(), Some("2"));
+}
+
+#[test]
+fn custom_profile_errno_is_what_the_syscall_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("no-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":31}]}"#,
+    )
+    .unwrap();
+    let mut c = cfg();
+    c.seccomp = SeccompConfig::Profile(profile);
+    let prepared = prepare(&c).unwrap();
+    let target = dir.path().join("sub");
+    let out = in_child(&prepared, nothing, |fd: RawFd| {
+        match std::fs::create_dir(&target) {
+            Err(e) if e.raw_os_error() == Some(libc::EMLINK) => 0,
+            other => {
+                say(fd, &format!("mkdir: {other:?}"));
+                1
+            }
+        }
+    });
+    assert_eq!(out.code, 0, "{}", out.output);
+}
+
+#[test]
+fn user_errors_surface_in_prepare() {
+    let mut c = cfg();
+    c.capabilities.add = strings(&["CAP_NET_ADMIN", "CAP_TELEPORT"]);
+    assert_eq!(
+        prepare(&c).unwrap_err().to_string(),
+        r#"capabilities.add[1]: unknown capability "CAP_TELEPORT""#
+    );
+    let mut c = cfg();
+    c.seccomp = SeccompConfig::Profile("/nonexistent/profile.json".into());
+    let err = prepare(&c).unwrap_err().to_string();
+    assert!(
+        err.starts_with("seccomp profile /nonexistent/profile.json: "),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("no-exec.json");
+    std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#).unwrap();
+    let mut c = cfg();
+    c.seccomp = SeccompConfig::Profile(profile.clone());
+    let err = prepare(&c).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: syscalls: execve is not allowed (the filter answers Errno(38)), so no container could start",
+            profile.display()
+        )
+    );
+    let mut c = cfg();
+    c.apparmor_profile = Some("docker-default".into());
+    if !box_security::detect_lsms(std::path::Path::new("/")).apparmor {
+        let err = prepare(&c).unwrap_err().to_string();
+        assert!(err.contains("this host does not run AppArmor"), "{err}");
+    }
+}
+
+#[test]
+fn missing_capabilities_of_the_host_are_reported() {
+    // This machine's bounding set lacks CAP_SYS_RESOURCE; elsewhere there is nothing to test.
+    if box_security::CapSet::from_bits(host_bounding())
+        .contains(box_security::Capability::CAP_SYS_RESOURCE)
+    {
+        return;
+    }
+    let mut c = cfg();
+    c.capabilities.add = strings(&["SYS_RESOURCE"]);
+    assert!(prepare(&c)
+        .unwrap_err()
+        .to_string()
+        .contains("CAP_SYS_RESOURCE is not in this host's bounding set"));
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let mut c = cfg();
+    c.rlimits = vec![Rlimit {
+        resource: "nofile".into(),
+        soft: 1024,
+        hard: hard.saturating_add(1),
+    }];
+    let err = prepare(&c).unwrap_err().to_string();
+    assert!(err.starts_with("rlimit nofile: hard limit"), "{err}");
+    assert!(err.contains(&format!("current hard limit {hard}")), "{err}");
+}
+
+fn host_bounding() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
+    u64::from_str_radix(line["CapBnd:".len()..].trim(), 16).unwrap()
+}
