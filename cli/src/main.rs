@@ -1,1 +1,108 @@
-fn main() {}
+//! `box`: run a container from a box.toml.
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A container runtime that builds each kernel boundary (namespaces, cgroups, capabilities,
+/// seccomp, its own root) in plain sight.
+#[derive(Debug, Parser)]
+#[command(name = "box", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the container a box.toml describes, in the foreground, and exit with its exit code.
+    Up {
+        /// The container definition.
+        file: PathBuf,
+        /// Give the container a terminal (like `docker run -t`), whatever the file says.
+        #[arg(short, long)]
+        tty: bool,
+        /// Print how long each step of the start sequence took, on stderr.
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Check a box.toml without running anything.
+    Validate {
+        /// The container definition.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Up { file, tty, timings } => up(&file, tty, timings),
+        Command::Validate { file } => validate(&file),
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+/// Docker's code for "the runtime itself failed".
+const EXIT_BOX_FAILED: i32 = 125;
+
+fn no_containers(_: &str) -> Option<i32> {
+    None
+}
+
+fn load_spec(file: &std::path::Path) -> Result<box_launcher::Spec, config::ConfigError> {
+    let loaded = config::load(file)?;
+    config::to_spec(&loaded, &no_containers)
+}
+
+fn validate(file: &std::path::Path) -> i32 {
+    match load_spec(file) {
+        Ok(spec) => {
+            println!("{}: ok (container {:?})", file.display(), spec.name);
+            0
+        }
+        Err(e) => {
+            eprintln!("box: {e}");
+            EXIT_BOX_FAILED
+        }
+    }
+}
+
+fn up(file: &std::path::Path, tty: bool, timings: bool) -> i32 {
+    let mut spec = match load_spec(file) {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("box: {e}");
+            return EXIT_BOX_FAILED;
+        }
+    };
+    if tty {
+        spec.process.tty = true;
+        spec.rootfs.console = true;
+    }
+    spec.timings = timings;
+    match box_launcher::run(&spec) {
+        Ok(outcome) => {
+            if timings {
+                for t in &outcome.timings {
+                    eprintln!(
+                        "box: timing {:<20} {:>8.3} ms",
+                        t.step,
+                        t.elapsed.as_secs_f64() * 1e3
+                    );
+                }
+            }
+            if outcome.oom_killed {
+                eprintln!("box: container {} was killed by the kernel's OOM killer (memory limit reached)", spec.name);
+                return 137;
+            }
+            outcome.exit_code()
+        }
+        Err(e) => {
+            eprintln!("box: {e}");
+            e.exit_code()
+        }
+    }
+}

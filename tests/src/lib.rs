@@ -1,1 +1,190 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for box's end-to-end tests: they run the real `box` binary as root and look at what
+//! the kernel reports, inside the container and on the host afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The `box` binary under test: `$BOX_BIN`, or the one cargo built next to this test binary
+/// (`cargo test --workspace` builds it, since box-cli has integration tests of its own).
+pub fn box_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("BOX_BIN") {
+        return bin.into();
+    }
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let bin = profile_dir.join("box");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` or `cargo xtask e2e`",
+        bin.display()
+    );
+    bin
+}
+
+/// End-to-end tests need root: namespaces, mounts and cgroups are root's business.
+pub fn require_root() {
+    assert!(
+        nix_is_root(),
+        "box's end-to-end tests run as root (they create namespaces, mounts and cgroups)"
+    );
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A unique container name per test, so tests can run in parallel.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("t-{prefix}-{}-{n}", std::process::id())
+}
+
+/// A box.toml in its own temporary directory.
+pub struct Case {
+    pub dir: tempfile::TempDir,
+    pub name: String,
+}
+
+impl Case {
+    /// A case named after `prefix` whose box.toml is `name = "<unique>"` followed by `body`.
+    pub fn new(prefix: &str, body: &str) -> Case {
+        require_root();
+        let dir = tempfile::Builder::new()
+            .prefix("boxtest-")
+            .tempdir()
+            .expect("create a temporary directory");
+        let name = unique_name(prefix);
+        let text = format!("name = \"{name}\"\n{body}");
+        std::fs::write(dir.path().join("box.toml"), text).expect("write box.toml");
+        Case { dir, name }
+    }
+
+    pub fn file(&self) -> PathBuf {
+        self.dir.path().join("box.toml")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `box up box.toml`, stdin closed; returns once the container is gone.
+    pub fn up(&self) -> Output {
+        self.command(&["up"]).output().expect("run box up")
+    }
+
+    /// `box ARGS... box.toml`, ready to spawn.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(box_bin());
+        cmd.args(args).arg(self.file()).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Asserts that nothing of this container is left on the host: no cgroup directory in any
+    /// hierarchy, no mount under the test's directory.
+    pub fn assert_nothing_left(&self) {
+        for dir in cgroup_dirs(&self.name) {
+            assert!(!dir.exists(), "cgroup {} left behind", dir.display());
+        }
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+        let ours = self.dir.path().to_string_lossy().to_string();
+        assert!(
+            !mounts.contains(&ours),
+            "mounts under {ours} left behind:\n{mounts}"
+        );
+    }
+}
+
+/// Every place a container's cgroup may be: `box/<name>` under each hierarchy's root.
+pub fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let fstype = right.split_whitespace().next()?;
+            let mount_point = left.split_whitespace().nth(4)?;
+            matches!(fstype, "cgroup" | "cgroup2")
+                .then(|| Path::new(mount_point).join("box").join(name))
+        })
+        .collect()
+}
+
+/// Stdout as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts a zero exit and returns stdout.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "box failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+/// A minimal root filesystem under `dir/rootfs`: one static busybox, its applets as links, and
+/// just enough of `/etc`. Shared with `cargo xtask rootfs`.
+pub fn busybox_rootfs_at(root: &Path) -> std::io::Result<PathBuf> {
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "busybox is missing: `cargo xtask test` installs Debian's busybox-static",
+            )
+        })?;
+    for sub in ["bin", "etc", "proc", "sys", "dev", "tmp", "root"] {
+        std::fs::create_dir_all(root.join(sub))?;
+    }
+    std::fs::copy(busybox, root.join("bin/busybox"))?;
+    let applets = Command::new(busybox).arg("--list").output()?;
+    for applet in String::from_utf8_lossy(&applets.stdout).lines() {
+        let link = root.join("bin").join(applet);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink("busybox", &link)?;
+        }
+    }
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
+    std::fs::write(root.join("etc/group"), "root:x:0:\n")?;
+    std::fs::write(root.join("etc/marker"), "inside the busybox root\n")?;
+    Ok(root.to_path_buf())
+}
+
+/// [`busybox_rootfs_at`] `dir/rootfs`, for a test.
+pub fn busybox_rootfs(dir: &Path) -> PathBuf {
+    busybox_rootfs_at(&dir.join("rootfs")).expect("build a busybox root filesystem")
+}
+
+/// The (device, inode) of a namespace file, as `stat` sees it.
+pub fn ns_id(path: &str) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).expect("stat namespace");
+    (meta.dev(), meta.ino())
+}
+
+/// Parses `KIND ino` lines as the tests' containers print them (`stat -L -c '%n %i'`).
+pub fn parse_ns_lines(text: &str) -> Vec<(String, u64)> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, ino) = l.rsplit_once(' ')?;
+            Some((k.rsplit('/').next()?.to_string(), ino.trim().parse().ok()?))
+        })
+        .collect()
+}

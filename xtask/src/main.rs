@@ -1,1 +1,110 @@
-fn main() {}
+//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  test         install what the tests need, then run every test (cargo test --workspace)
+  e2e          build box and run the end-to-end tests only
+  rootfs DIR   build a small busybox root filesystem in DIR";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["test"] => {
+            ensure_packages()?;
+            cargo(&["test", "--workspace"])
+        }
+        ["e2e"] => {
+            ensure_packages()?;
+            cargo(&["build", "-p", "box-cli"])?;
+            cargo(&["test", "-p", "box-tests"])
+        }
+        ["rootfs", dir] => {
+            ensure_packages()?;
+            let root = busybox_rootfs(Path::new(dir))?;
+            println!("busybox root filesystem in {}", root.display());
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("run {cargo} {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Debian packages the tests use, by the command that shows each is there.
+const PACKAGES: &[(&str, &str)] = &[("busybox", "busybox-static")];
+
+/// Installs what is missing with apt-get (the tests run as root on a Debian machine).
+fn ensure_packages() -> Result<()> {
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .filter(|(bin, _)| !in_path(bin))
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    let update = Command::new("apt-get")
+        .args(["update", "-qq"])
+        .status()
+        .context("run apt-get update")?;
+    if !update.success() {
+        bail!("apt-get update failed ({update})");
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("run apt-get install")?;
+    if !status.success() {
+        bail!("apt-get install {} failed ({status})", missing.join(" "));
+    }
+    Ok(())
+}
+
+fn in_path(bin: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()))
+}
+
+/// A root filesystem of one static busybox and its applets as links.
+fn busybox_rootfs(dir: &Path) -> Result<PathBuf> {
+    box_tests::busybox_rootfs_at(dir)
+        .with_context(|| format!("build a busybox root filesystem in {}", dir.display()))
+}

@@ -1,0 +1,47 @@
+use nix::errno::Errno;
+
+/// A failure of the start sequence or of supervision, naming the layer and the step.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("namespaces: {0}")]
+    Ns(#[from] box_ns::Error),
+    #[error("cgroup: {0}")]
+    Cgroup(#[from] box_cgroup::Error),
+    #[error("cgroup limits: {0}")]
+    CgroupLimits(#[from] box_cgroup::ValidationError),
+    #[error("rootfs: {0}")]
+    Rootfs(#[from] box_rootfs::Error),
+    #[error("security: {0}")]
+    Security(#[from] box_security::Error),
+    #[error("{step}: {errno}")]
+    Sys { step: &'static str, errno: Errno },
+    /// A step inside the container failed; `message` says which and why.
+    #[error("{message}")]
+    InContainer {
+        step: String,
+        errno: Errno,
+        message: String,
+    },
+    #[error("invalid container spec: {0}")]
+    InvalidSpec(String),
+    #[error("container process ended before it started its command")]
+    ChildVanished,
+}
+
+impl Error {
+    pub(crate) fn sys(step: &'static str) -> impl FnOnce(Errno) -> Error {
+        move |errno| Error::Sys { step, errno }
+    }
+
+    /// The exit code Docker users expect for this failure: 127 when the command was not found,
+    /// 126 when it could not be executed, 125 for any other failure to start.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::InContainer { step, errno, .. } if step == "exec" => match errno {
+                Errno::ENOENT | Errno::ENOTDIR => 127,
+                _ => 126,
+            },
+            _ => 125,
+        }
+    }
+}

@@ -1,0 +1,57 @@
+use std::path::PathBuf;
+
+use box_cgroup::Resources;
+use box_ns::{IdMap, NsConfig};
+use box_rootfs::RootfsConfig;
+use box_security::SecurityConfig;
+
+/// Everything about one container, layer by layer, as plain data. A front end (box.toml, an OCI
+/// bundle) builds one; `run` starts it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Spec {
+    /// Unique per host: names the cgroup (`box/<name>`).
+    pub name: String,
+    pub process: Process,
+    /// Set in the new uts namespace; ignored when the uts namespace is the host's.
+    pub hostname: Option<String>,
+    pub namespaces: NsConfig,
+    /// uid/gid maps for a new user namespace.
+    pub user_maps: Option<UserMaps>,
+    pub rootfs: RootfsConfig,
+    /// `None`: no cgroup of its own (the container stays in box's cgroup).
+    pub cgroup: Option<CgroupSpec>,
+    pub security: SecurityConfig,
+    /// Report how long each step of the start sequence took (`box up --timings`).
+    pub timings: bool,
+}
+
+/// The process the container runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Process {
+    /// `args[0]` is looked up in the container's `PATH` when it has no `/`, as Docker does.
+    pub args: Vec<String>,
+    /// `KEY=value` strings, the complete environment.
+    pub env: Vec<String>,
+    /// Working directory inside the container; created when missing, as Docker does.
+    pub cwd: PathBuf,
+    /// A pseudo-terminal on the container's own devpts as its controlling terminal.
+    pub tty: bool,
+}
+
+/// The user namespace's id maps.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UserMaps {
+    pub uid: Vec<IdMap>,
+    pub gid: Vec<IdMap>,
+}
+
+/// Where the container's cgroup goes and what it limits.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CgroupSpec {
+    /// Relative to each hierarchy's root, e.g. `box/web`.
+    pub path: PathBuf,
+    pub resources: Resources,
+}
+
+/// The `PATH` Docker gives a container whose image sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

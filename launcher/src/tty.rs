@@ -1,0 +1,114 @@
+//! Pseudo-terminals: the container's side (a pty on its own devpts, made its controlling
+//! terminal) and the host's side (raw mode on box's terminal, restored on every exit path).
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::stat::Mode;
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
+use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, setsid};
+
+use crate::Error;
+
+/// In the container, after its `/dev/pts` is mounted: opens a new pty, makes its slave the
+/// controlling terminal and stdio of this process. Returns the master and the slave's path.
+pub(crate) fn open_in_container() -> Result<(OwnedFd, PathBuf), Error> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(Error::sys("open /dev/ptmx"))?;
+    grantpt(&master).map_err(Error::sys("grantpt"))?;
+    unlockpt(&master).map_err(Error::sys("unlockpt"))?;
+    let slave_path = PathBuf::from(ptsname_r(&master).map_err(Error::sys("ptsname"))?);
+    let slave = open(&slave_path, OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(Error::sys("open the pty slave"))?;
+    setsid().map_err(Error::sys("setsid"))?;
+    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); the fd is a valid pty slave.
+    let ret = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    Errno::result(ret).map_err(Error::sys("make the pty the controlling terminal"))?;
+    dup2_stdin(&slave).map_err(Error::sys("dup the pty to stdin"))?;
+    dup2_stdout(&slave).map_err(Error::sys("dup the pty to stdout"))?;
+    dup2_stderr(&slave).map_err(Error::sys("dup the pty to stderr"))?;
+    Ok((master.into(), slave_path))
+}
+
+/// Sends the pty master to the parent over a unix socket.
+pub(crate) fn send_master(socket: BorrowedFd<'_>, master: BorrowedFd<'_>) -> Result<(), Error> {
+    let fds = [master.as_raw_fd()];
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[IoSlice::new(b"m")],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map(drop)
+    .map_err(Error::sys("send the pty master to box"))
+}
+
+/// Receives the pty master; `None` when the child closed the socket without sending one
+/// (it failed before; its report says why).
+pub(crate) fn receive_master(socket: BorrowedFd<'_>) -> Result<Option<OwnedFd>, Error> {
+    let mut byte = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(Error::sys("receive the pty master"))?;
+    for cmsg in msg.cmsgs().map_err(Error::sys("receive the pty master"))? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel installed this fd in our table for us; we own it now.
+                return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// box's own terminal in raw mode for as long as this lives.
+pub(crate) struct RawMode {
+    fd: RawFd,
+    saved: Termios,
+}
+
+impl RawMode {
+    /// Puts stdin in raw mode if it is a terminal.
+    pub(crate) fn enter() -> Option<RawMode> {
+        let stdin = std::io::stdin();
+        let saved = tcgetattr(stdin.as_fd()).ok()?;
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw).ok()?;
+        Some(RawMode {
+            fd: stdin.as_raw_fd(),
+            saved,
+        })
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        // SAFETY: fd 0 stays open for the life of the process.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+        let _ = tcsetattr(fd, SetArg::TCSANOW, &self.saved);
+    }
+}
+
+/// Copies box's terminal size to the container's pty.
+pub(crate) fn copy_window_size(master: BorrowedFd<'_>) {
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ read/write one winsize struct that we own.
+    unsafe {
+        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut size) == 0 {
+            libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size);
+        }
+    }
+}

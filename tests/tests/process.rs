@@ -1,0 +1,97 @@
+//! The container's process: exit codes, exec errors, signals, and its end when box dies.
+
+use std::time::{Duration, Instant};
+
+use box_tests::{cgroup_dirs, stderr, Case};
+
+#[test]
+fn exit_code_propagates() {
+    let case = Case::new("proc-exit", r#"command = ["/bin/sh", "-c", "exit 42"]"#);
+    assert_eq!(case.up().status.code(), Some(42));
+    case.assert_nothing_left();
+}
+
+#[test]
+fn death_by_signal_is_128_plus_the_signal() {
+    // Not PID 1 (which the kernel shields from its own namespace's signals): share the host's
+    // pid namespace for this one.
+    let case = Case::new(
+        "proc-signal",
+        "command = [\"/bin/sh\", \"-c\", \"kill -TERM $$\"]\n[namespaces]\npid = \"host\"\n",
+    );
+    assert_eq!(case.up().status.code(), Some(128 + 15));
+    case.assert_nothing_left();
+}
+
+#[test]
+fn a_missing_command_is_127_with_a_clear_message() {
+    let case = Case::new("proc-nope", r#"command = ["/bin/nope"]"#);
+    let out = case.up();
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        stderr(&out).trim(),
+        "box: exec \"/bin/nope\" in container: No such file or directory"
+    );
+    case.assert_nothing_left();
+}
+
+#[test]
+fn a_command_that_is_not_executable_is_126() {
+    let case = Case::new("proc-noexec", "");
+    std::fs::create_dir(case.path("data")).unwrap();
+    std::fs::write(case.path("data/script"), "#!/bin/sh\necho ran\n").unwrap();
+    let body = "command = [\"/data/script\"]\n[[mounts]]\ntype = \"bind\"\nsource = \"data\"\ntarget = \"/data\"\n";
+    std::fs::write(case.file(), format!("name = \"{}\"\n{body}", case.name)).unwrap();
+    let out = case.up();
+    assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "box: exec \"/data/script\" in container: Permission denied"
+    );
+    case.assert_nothing_left();
+}
+
+#[test]
+fn a_killed_box_leaves_no_container_process_behind() {
+    let case = Case::new("proc-killed", r#"command = ["/bin/sleep", "1000"]"#);
+    let mut child = case.command(&["up"]).spawn().expect("start box");
+    let pids = wait_for_container_pids(&case.name);
+    assert!(!pids.is_empty(), "the container never started");
+    // SAFETY: kill only sends a signal to the box process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for pid in pids {
+        assert!(!alive(pid), "container process {pid} outlived box");
+    }
+}
+
+/// The pids in the container's cgroup (any hierarchy), once there are some.
+fn wait_for_container_pids(name: &str) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        for dir in cgroup_dirs(name) {
+            if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+                let pids: Vec<i32> = text.lines().filter_map(|l| l.parse().ok()).collect();
+                if !pids.is_empty() {
+                    return pids;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Vec::new()
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie is dead for our purpose; its stat state is Z.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
