@@ -85,14 +85,13 @@ pub fn start(spec: &Spec) -> Result<Running, Error> {
     let exec = ExecPlan::new(&spec.process)
         .map_err(|nul| Error::InvalidSpec(format!("{:?} holds a NUL byte", nul.0)))?;
     timer.lap("prepare");
-    let cgroup = match &spec.cgroup {
-        Some(cg) => {
-            let layout = Layout::detect()?;
-            cg.resources.validate(&layout)?;
-            Some(Cgroup::create(&layout, &cg.path, &cg.resources)?)
-        }
-        None => None,
-    };
+    // Blocked before anything is created, so that a Ctrl-C cannot kill box between creating
+    // the cgroup and supervising; the child unblocks them just before exec.
+    let signals = supervised_signals();
+    signals.thread_block().map_err(Error::sys("block signals"))?;
+    let cgroup = create_cgroup(spec).inspect_err(|_| {
+        let _ = signals.thread_unblock();
+    })?;
     timer.lap("cgroup");
     let mut running = Running {
         name: spec.name.clone(),
@@ -100,7 +99,7 @@ pub fn start(spec: &Spec) -> Result<Running, Error> {
         pidfd: None,
         cgroup,
         tty_master: None,
-        signals: supervised_signals(),
+        signals,
         timings: Vec::new(),
     };
     match spawn(spec, &security, &joins, &exec, &mut running, &mut timer) {
@@ -113,6 +112,15 @@ pub fn start(spec: &Spec) -> Result<Running, Error> {
             Err(e)
         }
     }
+}
+
+fn create_cgroup(spec: &Spec) -> Result<Option<Cgroup>, Error> {
+    let Some(cg) = &spec.cgroup else {
+        return Ok(None);
+    };
+    let layout = Layout::detect()?;
+    cg.resources.validate(&layout)?;
+    Ok(Some(Cgroup::create(&layout, &cg.path, &cg.resources)?))
 }
 
 fn spawn(
@@ -137,12 +145,6 @@ fn spawn(
     } else {
         (None, None)
     };
-    // Blocked before the clone, so none is lost between clone and the supervision loop; the
-    // child unblocks them just before exec.
-    running
-        .signals
-        .thread_block()
-        .map_err(Error::sys("block signals"))?;
     joins.enter_for_children()?;
     // The child unshares its cgroup namespace itself, once it is in its cgroup.
     let flags = spec.namespaces.clone_flags() - Kind::Cgroup.clone_flag();

@@ -104,7 +104,12 @@ impl Drop for RawMode {
 
 /// Copies box's terminal size to the container's pty.
 pub(crate) fn copy_window_size(master: BorrowedFd<'_>) {
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ/TIOCSWINSZ read/write one winsize struct that we own.
     unsafe {
         if libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut size) == 0 {
