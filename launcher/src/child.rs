@@ -41,61 +41,60 @@ impl Child<'_> {
             report,
             tty_socket,
         } = self;
-        let mut reporter = Reporter::new(report);
-        let mut clock = Instant::now();
-        let mut step = |name: &str, result: Result<(), Error>, reporter: &mut Reporter| {
-            if let Err(e) = result {
-                reporter.fail(name, errno_of(&e), &e.to_string());
-            }
-            if spec.timings {
-                reporter.timing(name, clock.elapsed());
-                clock = Instant::now();
-            }
+        let mut steps = Steps {
+            reporter: Reporter::new(report),
+            clock: spec.timings.then(Instant::now),
         };
-
-        step("wait for box", wait_for_parent(&go), &mut reporter);
+        steps.run("wait for box", wait_for_parent(&go));
         drop(go);
-        step(
-            "join namespaces",
-            joins.enter().map_err(Error::from),
-            &mut reporter,
-        );
-        step(
-            "cgroup namespace",
-            enter_cgroup_namespace(spec),
-            &mut reporter,
-        );
-        step("hostname", set_hostname(spec), &mut reporter);
-        step(
-            "rootfs",
-            box_rootfs::setup(&spec.rootfs).map_err(Error::from),
-            &mut reporter,
-        );
-        step("terminal", attach_terminal(spec, tty_socket), &mut reporter);
-        step("workdir", make_workdir(spec), &mut reporter);
-        step(
-            "user",
-            box_security::apply_identity(security).map_err(Error::from),
-            &mut reporter,
-        );
-        step(
+        steps.run("user namespace", enter_user_namespace(spec));
+        steps.run("join namespaces", joins.enter());
+        steps.run("cgroup namespace", enter_cgroup_namespace(spec));
+        steps.run("hostname", set_hostname(spec));
+        steps.run("rootfs", box_rootfs::setup(&spec.rootfs));
+        steps.run("terminal", attach_terminal(spec, tty_socket));
+        steps.run("workdir", make_workdir(spec));
+        steps.run("user", box_security::apply_identity(security));
+        steps.run(
             "chdir",
             chdir(&spec.process.cwd).map_err(Error::sys("chdir to the workdir")),
-            &mut reporter,
         );
         // A uid change clears the parent-death signal: set it again for the command.
-        step("parent-death signal", die_with_parent(), &mut reporter);
-        step(
-            "security",
-            box_security::apply_restrictions(security).map_err(Error::from),
-            &mut reporter,
-        );
-        step("signals", reset_signals(), &mut reporter);
-        step("close fds", close_inherited_fds(), &mut reporter);
+        steps.run("parent-death signal", die_with_parent());
+        steps.run("security", box_security::apply_restrictions(security));
+        steps.run("signals", reset_signals());
+        steps.run("close fds", close_inherited_fds());
         let errno = exec.exec();
         let message = format!("exec {:?} in container: {}", exec.shown, errno.desc());
-        reporter.fail("exec", errno, &message)
+        steps.reporter.fail("exec", errno, &message)
     }
+}
+
+/// Runs the child's steps: a failure is reported by the step's name and ends the child.
+struct Steps {
+    reporter: Reporter,
+    /// Set when timings are wanted: when the current step started.
+    clock: Option<Instant>,
+}
+
+impl Steps {
+    fn run<E: Into<Error>>(&mut self, name: &str, result: Result<(), E>) {
+        if let Err(e) = result {
+            let e = e.into();
+            self.reporter.fail(name, errno_of(&e), &e.to_string());
+        }
+        if let Some(started) = self.clock.replace(Instant::now()) {
+            self.reporter.timing(name, started.elapsed());
+        }
+    }
+}
+
+/// The parent wrote our maps before "go"; now act as the namespace's root.
+fn enter_user_namespace(spec: &Spec) -> Result<(), Error> {
+    if *spec.namespaces.mode(Kind::User) == Mode::New {
+        box_ns::become_root()?;
+    }
+    Ok(())
 }
 
 /// The first thing the child does, before it waits: die with box, and keep other processes

@@ -23,6 +23,8 @@ pub enum Error {
     Clone { errno: Errno },
     #[error("write {path}: {errno}")]
     IdMap { path: PathBuf, errno: Errno },
+    #[error("become root of the new user namespace: {step}: {errno}")]
+    BecomeRoot { step: &'static str, errno: Errno },
     #[error("invalid id mapping: {0}")]
     InvalidIdMap(String),
 }

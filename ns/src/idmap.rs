@@ -61,6 +61,23 @@ pub fn write_id_maps(
     write("gid_map", &gid_text)
 }
 
+/// In a new user namespace whose maps are written: becomes its root (uid and gid 0), so that
+/// files the process creates belong to the mapped root. Until then the process runs as the
+/// host ids it was cloned with, which have no mapping inside, and the kernel refuses to create
+/// files as them (`EOVERFLOW`).
+pub fn become_root() -> Result<(), Error> {
+    let root_gid = nix::unistd::Gid::from_raw(0);
+    let root_uid = nix::unistd::Uid::from_raw(0);
+    nix::unistd::setresgid(root_gid, root_gid, root_gid).map_err(|errno| Error::BecomeRoot {
+        step: "setresgid(0, 0, 0)",
+        errno,
+    })?;
+    nix::unistd::setresuid(root_uid, root_uid, root_uid).map_err(|errno| Error::BecomeRoot {
+        step: "setresuid(0, 0, 0)",
+        errno,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

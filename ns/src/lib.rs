@@ -21,5 +21,5 @@ pub use clone::{clone_child, CloneOptions, Cloned};
 pub use config::{Joins, Mode, NsConfig};
 pub use error::Error;
 pub use identity::{compare, Comparison, NsId};
-pub use idmap::{write_id_maps, IdMap};
+pub use idmap::{become_root, write_id_maps, IdMap};
 pub use kind::Kind;

@@ -107,3 +107,21 @@ fn the_container_is_a_process_in_its_own_cgroup() {
     }
     case.assert_nothing_left();
 }
+
+#[test]
+fn a_new_user_namespace_maps_container_root_to_an_unprivileged_host_uid() {
+    let case = Case::new(
+        "ns-user",
+        "command = [\"/bin/sh\", \"-c\", \"id -u; cat /proc/self/uid_map; stat -L -c %i /proc/self/ns/user; touch /tmp/x && echo can-write-tmp\"]\n[namespaces]\nuser = \"new\"\n",
+    );
+    let out = ok(&case.up());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "root inside");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+    assert_ne!(lines[2].parse::<u64>().unwrap(), host_ino("user"));
+    assert_eq!(lines[3], "can-write-tmp");
+    case.assert_nothing_left();
+}
