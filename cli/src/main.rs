@@ -1,6 +1,9 @@
 //! `box`: run a container from a box.toml.
 
+mod commands;
 mod config;
+mod state;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +15,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "box", version, about, max_term_width = 100)]
 struct Cli {
+    /// Where container state lives (default $BOX_ROOT, else /run/box).
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,19 +34,34 @@ enum Command {
         /// Print how long each step of the start sequence took, on stderr.
         #[arg(long)]
         timings: bool,
+        /// Run in the background: print the name once it runs (see `box ps`, `box logs`).
+        #[arg(short, long)]
+        detach: bool,
     },
     /// Check a box.toml without running anything.
     Validate {
         /// The container definition.
         file: PathBuf,
     },
+    #[command(flatten)]
+    Lifecycle(commands::Lifecycle),
+    /// Show a running container's memory, CPU and pids usage and limits, read from its cgroup.
+    Stats(stats::StatsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let root = state::Root::new(cli.root);
     let code = match cli.command {
-        Command::Up { file, tty, timings } => up(&file, tty, timings),
-        Command::Validate { file } => validate(&file),
+        Command::Up {
+            file,
+            tty,
+            timings,
+            detach,
+        } => up(&root, &file, tty, timings, detach),
+        Command::Validate { file } => validate(&root, &file),
+        Command::Lifecycle(cmd) => commands::run(cmd, &root),
+        Command::Stats(args) => stats::run(&args),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }
@@ -48,17 +69,16 @@ fn main() -> ExitCode {
 /// Docker's code for "the runtime itself failed".
 const EXIT_BOX_FAILED: i32 = 125;
 
-fn no_containers(_: &str) -> Option<i32> {
-    None
-}
-
-fn load_spec(file: &std::path::Path) -> Result<box_launcher::Spec, config::ConfigError> {
+fn load_spec(
+    root: &state::Root,
+    file: &std::path::Path,
+) -> Result<box_launcher::Spec, config::ConfigError> {
     let loaded = config::load(file)?;
-    config::to_spec(&loaded, &no_containers)
+    config::to_spec(&loaded, &|name| commands::container_pid(root, name))
 }
 
-fn validate(file: &std::path::Path) -> i32 {
-    match load_spec(file) {
+fn validate(root: &state::Root, file: &std::path::Path) -> i32 {
+    match load_spec(root, file) {
         Ok(spec) => {
             println!("{}: ok (container {:?})", file.display(), spec.name);
             0
@@ -70,8 +90,8 @@ fn validate(file: &std::path::Path) -> i32 {
     }
 }
 
-fn up(file: &std::path::Path, tty: bool, timings: bool) -> i32 {
-    let mut spec = match load_spec(file) {
+fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, detach: bool) -> i32 {
+    let mut spec = match load_spec(root, file) {
         Ok(spec) => spec,
         Err(e) => {
             eprintln!("box: {e}");
@@ -83,6 +103,9 @@ fn up(file: &std::path::Path, tty: bool, timings: bool) -> i32 {
         spec.rootfs.console = true;
     }
     spec.timings = timings;
+    if detach {
+        return commands::up_detached(root, file, spec);
+    }
     match box_launcher::run(&spec) {
         Ok(outcome) => {
             if timings {

@@ -1,0 +1,119 @@
+//! `box inspect`: the recorded state next to what the kernel reports now — namespaces against
+//! the host's, the cgroup's limits read back from its files, and the process's capability sets,
+//! seccomp mode and no_new_privs from `/proc/PID/status`.
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+use super::template::Template;
+use crate::state::{Root, State, Status};
+
+pub fn inspect(root: &Root, names: &[String], format: Option<&str>) -> Result<i32> {
+    let template = format.map(Template::parse).transpose()?;
+    let mut docs = Vec::new();
+    let mut code = 0;
+    for name in names {
+        match root.load(name).and_then(|s| document(root, &s)) {
+            Ok(doc) => docs.push(doc),
+            Err(e) => {
+                eprintln!("box: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    match template {
+        Some(t) => {
+            for doc in &docs {
+                super::print(&format!("{}\n", t.render(doc)?));
+            }
+        }
+        None => super::print(&format!("{}\n", serde_json::to_string_pretty(&docs)?)),
+    }
+    Ok(code)
+}
+
+/// The JSON document of one container.
+pub fn document(root: &Root, state: &State) -> Result<Value> {
+    let status = state.status();
+    let pid = state.running_pid();
+    let namespaces = match pid {
+        Some(pid) => namespaces(pid)?,
+        None => Vec::new(),
+    };
+    Ok(json!({
+        "Name": state.name,
+        "Created": state.created_at,
+        "State": {
+            "Status": status,
+            "Running": status == Status::Running,
+            "Pid": pid.unwrap_or(0),
+            "MonitorPid": state.monitor.map(|m| m.pid),
+            "ExitCode": state.exit_code,
+            "OOMKilled": state.oom_killed,
+            "Error": state.error,
+            "StartedAt": state.started_at,
+            "FinishedAt": state.finished_at,
+        },
+        "Config": { "File": state.file, "Spec": state.spec },
+        "Namespaces": namespaces,
+        "Cgroup": cgroup(state, pid.is_some())?,
+        "Security": pid.map(security).transpose()?,
+        "LogPath": root.log_path(&state.name),
+        "StateDir": root.dir(&state.name),
+    }))
+}
+
+/// Each kind: the container's inode, the host's (box's own), shared or not — read now.
+fn namespaces(pid: i32) -> Result<Vec<Value>> {
+    let rows = box_ns::compare(Some(pid), None).context("read /proc/PID/ns")?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            json!({
+                "Kind": r.kind.proc_name(),
+                "Container": r.a.ino,
+                "Host": r.b.ino,
+                "Shared": r.shared(),
+            })
+        })
+        .collect())
+}
+
+/// The cgroup path, and its limits as the kernel shows them while it exists.
+fn cgroup(state: &State, running: bool) -> Result<Value> {
+    let Some(cg) = &state.spec.cgroup else {
+        return Ok(Value::Null);
+    };
+    let limits = if running {
+        let layout = box_cgroup::Layout::detect().context("detect cgroups")?;
+        let cgroup = box_cgroup::Cgroup::open(&layout, &cg.path)
+            .with_context(|| format!("open cgroup {}", cg.path.display()))?;
+        Some(cgroup.read_limits().context("read cgroup limits")?)
+    } else {
+        None
+    };
+    Ok(json!({ "Path": cg.path, "Limits": limits }))
+}
+
+/// The lines of `/proc/PID/status` that say what the process may do.
+fn security(pid: i32) -> Result<Value> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    };
+    let seccomp = match field("Seccomp").as_deref() {
+        Some("0") => "disabled",
+        Some("1") => "strict",
+        Some("2") => "filter",
+        _ => "unknown",
+    };
+    Ok(json!({
+        "CapEff": field("CapEff"),
+        "CapBnd": field("CapBnd"),
+        "Seccomp": seccomp,
+        "NoNewPrivs": field("NoNewPrivs").as_deref() == Some("1"),
+    }))
+}

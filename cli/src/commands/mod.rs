@@ -1,0 +1,114 @@
+//! The lifecycle commands: detached containers and everything that finds them again through
+//! the state root (`ps`, `inspect`, `logs`, `stop`, `kill`, `rm`, `wait`, `ns`).
+
+mod detach;
+mod inspect;
+mod logs;
+mod ns;
+mod ps;
+mod signal;
+mod template;
+
+use clap::Subcommand;
+
+use crate::state::Root;
+
+pub use detach::up_detached;
+
+/// Subcommands flattened into box's own.
+#[derive(Debug, Subcommand)]
+pub enum Lifecycle {
+    /// List containers (running ones; all with -a).
+    Ps {
+        /// Show every container, not only running ones.
+        #[arg(short, long)]
+        all: bool,
+        /// `table` (default) or `json`.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Show containers as JSON, with what the kernel reports about them now.
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// A Go-template subset: `{{.State.Pid}}`, `{{json .Namespaces}}`, `{{range .X}}..{{end}}`.
+        #[arg(short, long)]
+        format: Option<String>,
+    },
+    /// Print what a detached container wrote to stdout and stderr.
+    Logs {
+        name: String,
+        /// Keep printing new output until the container exits.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only the last N lines.
+        #[arg(short = 'n', long)]
+        tail: Option<usize>,
+    },
+    /// Stop containers: SIGTERM, then SIGKILL after the timeout.
+    Stop {
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Seconds to wait after SIGTERM before SIGKILL.
+        #[arg(short, long, default_value_t = 10)]
+        time: u64,
+    },
+    /// Send a signal to containers' PID 1 (default SIGKILL).
+    Kill {
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// A name (`TERM`, `SIGTERM`) or a number.
+        #[arg(short, long, default_value = "KILL")]
+        signal: String,
+    },
+    /// Remove stopped containers (running ones too with -f).
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Kill a running container first.
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Wait until a container exits and print its exit code.
+    Wait { name: String },
+    /// Compare the namespaces of two containers, or of a container and the host, as the kernel
+    /// reports them now.
+    Ns {
+        /// A container name.
+        a: String,
+        /// Another container, or `host` (the default).
+        b: Option<String>,
+    },
+}
+
+/// Runs one lifecycle command; returns the exit code.
+pub fn run(cmd: Lifecycle, root: &Root) -> i32 {
+    let result = match cmd {
+        Lifecycle::Ps { all, format } => ps::ps(root, all, &format),
+        Lifecycle::Inspect { names, format } => inspect::inspect(root, &names, format.as_deref()),
+        Lifecycle::Logs { name, follow, tail } => logs::logs(root, &name, follow, tail),
+        Lifecycle::Stop { names, time } => signal::stop(root, &names, time),
+        Lifecycle::Kill { names, signal } => signal::kill(root, &names, &signal),
+        Lifecycle::Rm { names, force } => signal::rm(root, &names, force),
+        Lifecycle::Wait { name } => signal::wait(root, &name),
+        Lifecycle::Ns { a, b } => ns::ns(root, &a, b.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("box: {e:#}");
+            1
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`box inspect | head`) is not an error worth a panic.
+pub(crate) fn print(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// For `container:NAME` in `[namespaces]`: the PID 1 of that running container.
+pub fn container_pid(root: &Root, name: &str) -> Option<i32> {
+    root.load(name).ok()?.running_pid()
+}

@@ -1,0 +1,256 @@
+//! Container state on disk: one directory per container under a root (`/run/box` by default),
+//! `state.json` replaced atomically (write a temporary file, then rename), and a `lock` file
+//! that every reader-modifier holds (flock) while it reads, changes and writes the state.
+//!
+//! ```text
+//! ROOT/NAME/lock         flock'ed around each read-modify-write
+//! ROOT/NAME/state.json   the State below
+//! ROOT/NAME/log          the container's stdout and stderr (detached mode)
+//! ```
+
+mod proc;
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+pub use proc::{alive, now_rfc3339, ProcessId};
+
+/// Where state lives when neither `--root` nor `BOX_ROOT` says otherwise.
+pub const DEFAULT_ROOT: &str = "/run/box";
+
+/// What the state file records; [`State::status`] checks it against the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Recorded {
+    /// Being started by its monitor.
+    Created,
+    Running,
+    Exited,
+}
+
+/// One container's state, as `state.json` holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub name: String,
+    pub recorded: Recorded,
+    /// The container's PID 1 as the host sees it, with its start time (pid reuse guard).
+    pub pid: Option<ProcessId>,
+    /// The monitor process that is the container's parent.
+    pub monitor: Option<ProcessId>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub exit_code: Option<i32>,
+    pub oom_killed: bool,
+    /// Why the start failed, when it did.
+    pub error: Option<String>,
+    /// The box.toml it came from.
+    pub file: PathBuf,
+    pub spec: box_launcher::Spec,
+}
+
+/// A container's status as `ps` and `inspect` show it: the record checked against the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Exited,
+    /// Recorded as running, but its monitor is gone: nobody will record how it ended.
+    Dead,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+impl State {
+    /// The truthful status: a record of created/running is believed only while the monitor
+    /// (and, once running, the container) are alive.
+    pub fn status(&self) -> Status {
+        let monitor_alive = self.monitor.is_some_and(|m| alive(&m));
+        match self.recorded {
+            Recorded::Exited => Status::Exited,
+            Recorded::Created if monitor_alive => Status::Created,
+            Recorded::Running if self.pid.is_some_and(|p| alive(&p)) && monitor_alive => {
+                Status::Running
+            }
+            // The container died and its live monitor is about to record it: not running.
+            Recorded::Running if monitor_alive => Status::Exited,
+            _ => Status::Dead,
+        }
+    }
+
+    /// The live PID 1 of a running container.
+    pub fn running_pid(&self) -> Option<i32> {
+        (self.status() == Status::Running)
+            .then_some(self.pid)
+            .flatten()
+            .map(|p| p.pid)
+    }
+}
+
+/// The state root directory.
+#[derive(Debug, Clone)]
+pub struct Root(PathBuf);
+
+/// The state directory of one container, locked for as long as this lives.
+pub struct Locked {
+    dir: PathBuf,
+    _lock: Flock<File>,
+}
+
+impl Root {
+    /// `--root`, else `$BOX_ROOT`, else `/run/box`.
+    pub fn new(flag: Option<PathBuf>) -> Root {
+        let dir = flag
+            .or_else(|| std::env::var_os("BOX_ROOT").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+        Root(dir)
+    }
+
+    pub fn dir(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.dir(name).join("log")
+    }
+
+    /// Locks the container's directory; `create` makes it when missing.
+    pub fn lock(&self, name: &str, create: bool) -> Result<Locked> {
+        let dir = self.dir(name);
+        if create {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("create state directory {}", dir.display()))?;
+        }
+        let path = dir.join("lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(create)
+            .custom_flags(libc::O_CLOEXEC)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => no_such(name),
+                _ => anyhow!("open {}: {e}", path.display()),
+            })?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| anyhow!("lock {}: {errno}", path.display()))?;
+        // `rm` may have removed the directory while we waited: our lock is then on a file
+        // nobody else will ever lock again.
+        let same = std::fs::metadata(&path)
+            .ok()
+            .zip(lock.metadata().ok())
+            .is_some_and(|(a, b)| a.ino() == b.ino() && a.dev() == b.dev());
+        if !same {
+            bail!("container {name:?} was removed meanwhile");
+        }
+        Ok(Locked { dir, _lock: lock })
+    }
+
+    /// Reads a container's state (a consistent snapshot: writes are atomic renames).
+    pub fn load(&self, name: &str) -> Result<State> {
+        read_state(&self.dir(name), name)
+    }
+
+    /// Every container's name that has a state directory, sorted.
+    pub fn names(&self) -> Result<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.0) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => bail!("read {}: {e}", self.0.display()),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("lock").exists())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+impl Locked {
+    /// The state, if one was ever written.
+    pub fn read(&self, name: &str) -> Result<Option<State>> {
+        if !self.dir.join("state.json").exists() {
+            return Ok(None);
+        }
+        read_state(&self.dir, name).map(Some)
+    }
+
+    /// Replaces `state.json` atomically: readers see the old or the new file, never half.
+    pub fn write(&self, state: &State) -> Result<()> {
+        let tmp = self
+            .dir
+            .join(format!("state.json.tmp-{}", std::process::id()));
+        let text = serde_json::to_vec_pretty(state)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("write {}", tmp.display()))?;
+        file.write_all(&text)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("write {}", tmp.display()))?;
+        std::fs::rename(&tmp, self.dir.join("state.json"))
+            .with_context(|| format!("rename {} to state.json", tmp.display()))
+    }
+
+    /// Removes the container's directory (the lock goes with it; waiters see that).
+    pub fn remove(self) -> Result<()> {
+        std::fs::remove_dir_all(&self.dir).with_context(|| format!("remove {}", self.dir.display()))
+    }
+}
+
+fn read_state(dir: &Path, name: &str) -> Result<State> {
+    let path = dir.join("state.json");
+    let text = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => no_such(name),
+        _ => anyhow!("read {}: {e}", path.display()),
+    })?;
+    serde_json::from_slice(&text).with_context(|| format!("parse {}", path.display()))
+}
+
+fn no_such(name: &str) -> anyhow::Error {
+    anyhow!("no such container: {name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_prefers_the_flag() {
+        let root = Root::new(Some("/x".into()));
+        assert_eq!(root.dir("c1"), Path::new("/x/c1"));
+    }
+
+    #[test]
+    fn missing_container_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Root::new(Some(tmp.path().into()));
+        let err = root.load("nope").unwrap_err().to_string();
+        assert_eq!(err, "no such container: nope");
+        assert!(root.lock("nope", false).is_err());
+        assert!(root.names().unwrap().is_empty());
+    }
+}
