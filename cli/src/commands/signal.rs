@@ -52,7 +52,7 @@ pub fn kill(root: &Root, names: &[String], signal: &str) -> Result<i32> {
         let state = root.load(name)?;
         match (state.status(), state.pid) {
             (Status::Running, Some(pid)) if send(&pid, sig)? => Ok(()),
-            (status, _) => bail!("container {name} is not running ({})", status.as_str()),
+            (status, _) => bail!("container {name} is {}, not running", status.as_str()),
         }
     })
 }
