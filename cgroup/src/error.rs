@@ -23,6 +23,8 @@ pub enum Error {
     NotFound { path: PathBuf },
     #[error("open cgroup directory {path}: {errno}")]
     OpenDir { path: PathBuf, errno: Errno },
+    #[error("lock cgroup directory {path}: {errno}")]
+    Lock { path: PathBuf, errno: Errno },
     #[error("read {path}: {errno}")]
     Read { path: PathBuf, errno: Errno },
     #[error("write {value:?} to {path}: {errno}")]

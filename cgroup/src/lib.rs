@@ -8,6 +8,8 @@
 //! - [`Cgroup`] creates the container's directories at each hierarchy's root (`box/<name>`),
 //!   writes the limits, takes processes in, reports [`Limits`] and [`Stats`] read from the
 //!   kernel, tells whether the OOM killer struck, and removes everything again.
+//! - [`sweep_orphans`] removes the cgroups whose creator died without removing them (a
+//!   created [`Cgroup`] holds a `flock` on its directories; an orphan's are free).
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -45,7 +47,9 @@ mod v1;
 mod v2;
 mod validate;
 
-pub use cgroup::{Cgroup, CgroupDir, Hierarchy, DESTROY_TIMEOUT};
+pub use cgroup::{
+    sweep_orphans, Cgroup, CgroupDir, Hierarchy, Sweep, DESTROY_TIMEOUT, SWEEP_TIMEOUT,
+};
 pub use error::{Error, ParseSizeError, ValidationError};
 pub use layout::{Controller, Layout, Location, Mode};
 pub use report::{Limits, Stats};

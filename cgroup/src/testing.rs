@@ -14,6 +14,13 @@ type Populate = Box<dyn Fn(&Path)>;
 
 thread_local! {
     static FAKE: RefCell<Option<Populate>> = const { RefCell::new(None) };
+    static AFTER_MKDIR: RefCell<Option<Populate>> = const { RefCell::new(None) };
+}
+
+/// Also run `hook` after each fake mkdir (once the directory is populated), e.g. to race a
+/// sweep against a creator; removed with the [`fake_cgroupfs`] guard.
+pub(crate) fn after_mkdir(hook: impl Fn(&Path) + 'static) {
+    AFTER_MKDIR.with(|f| *f.borrow_mut() = Some(Box::new(hook)));
 }
 
 /// Make this thread's `mkdir`s populate new directories with `populate`, and its `rmdir`s
@@ -28,6 +35,7 @@ pub(crate) struct FakeGuard;
 impl Drop for FakeGuard {
     fn drop(&mut self) {
         FAKE.with(|f| *f.borrow_mut() = None);
+        AFTER_MKDIR.with(|f| *f.borrow_mut() = None);
     }
 }
 
@@ -35,6 +43,11 @@ pub(crate) fn on_mkdir(path: &Path) {
     FAKE.with(|f| {
         if let Some(populate) = f.borrow().as_ref() {
             populate(path)
+        }
+    });
+    AFTER_MKDIR.with(|f| {
+        if let Some(hook) = f.borrow().as_ref() {
+            hook(path)
         }
     })
 }

@@ -88,7 +88,10 @@ impl Resources {
             if s != -1 && (s < 0 || (s as u64) < m) {
                 return fail(
                     "memory_swap",
-                    format!("must be -1 (unlimited) or at least memory ({m} bytes): it is memory + swap"),
+                    format!(
+                        "{s} bytes is below memory ({m} bytes): it is memory + swap, \
+                         so at least memory, or -1 for unlimited swap"
+                    ),
                 );
             }
             if let Some(Location::V1(root)) = layout.location(Controller::Memory) {

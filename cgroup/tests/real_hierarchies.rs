@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use box_cgroup::{Cgroup, Controller, DeviceLimit, Error, Hierarchy, Layout, Resources};
+use box_cgroup::{
+    sweep_orphans, Cgroup, Controller, DeviceLimit, Error, Hierarchy, Layout, Resources,
+};
 use nix::unistd::Pid;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -270,4 +272,42 @@ fn concurrent_creates_survive_parent_pruning() {
             root.display()
         );
     }
+}
+
+#[test]
+fn a_sweep_kills_and_removes_an_orphan_and_keeps_an_owned_cgroup() {
+    let Some(layout) = layout() else { return };
+    // A private parent, so that the sweep touches nothing but this test's cgroups.
+    let parent = name();
+    let live = Cgroup::create(&layout, &parent.join("live"), &Resources::default()).unwrap();
+    let _cleanup = Cleanup(&live);
+    assert!(live.is_owner());
+    let dead = Cgroup::create(&layout, &parent.join("dead"), &Resources::default()).unwrap();
+    let mut child = sleeper();
+    dead.add_process(pid(&child)).unwrap();
+    let dead_dirs: Vec<PathBuf> = dead.paths().into_iter().map(|d| d.dir).collect();
+    // Its creator "dies": the locked fds close, as when a process is SIGKILLed.
+    drop(dead);
+
+    let sweep = sweep_orphans(&layout, &parent);
+    assert!(sweep.failed.is_empty(), "{:?}", sweep.failed);
+    assert_eq!(sweep.removed, vec![parent.join("dead")]);
+    assert_eq!(
+        child.wait().unwrap().signal(),
+        Some(9),
+        "the orphan's process was killed"
+    );
+    assert_gone(&dead_dirs);
+    assert!(
+        live.paths().iter().all(|d| d.dir.is_dir()),
+        "the owned cgroup stays"
+    );
+
+    live.destroy().unwrap();
+    let parents: Vec<PathBuf> = live
+        .paths()
+        .iter()
+        .filter_map(|d| d.dir.parent().map(PathBuf::from))
+        .collect();
+    assert_gone(&parents);
 }

@@ -9,7 +9,7 @@ use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
-use super::{wanted, Cgroup, V1Dir, V2Dir};
+use super::{lock, wanted, Cgroup, V1Dir, V2Dir};
 use crate::error::Error;
 use crate::fs;
 use crate::layout::Controller;
@@ -58,7 +58,7 @@ impl Cgroup {
         let layout = self.layout.clone();
         for (mount, controllers) in layout.v1_hierarchies() {
             let cpuset = controllers.contains(&Controller::Cpuset);
-            let dir = make_leaf(mount, &self.rel, |parent, dir, is_leaf| {
+            let (dir, lock) = make_leaf(mount, &self.rel, |parent, dir, is_leaf| {
                 // A new v1 cpuset has no CPUs or memory nodes; no process could join it.
                 if cpuset {
                     v1::cpuset_inherit(parent, dir, is_leaf.then_some(res))?;
@@ -70,6 +70,7 @@ impl Cgroup {
                 mount,
                 controllers,
                 dir,
+                _lock: Some(lock),
             });
         }
         if let Some(root) = layout.v2_root() {
@@ -82,20 +83,12 @@ impl Cgroup {
             if !needed.is_empty() {
                 enable_controllers(root, &needed)?;
             }
-            let dir = make_leaf(root, &self.rel, |_, dir, is_leaf| {
+            let (dir, fd) = make_leaf(root, &self.rel, |_, dir, is_leaf| {
                 if !is_leaf && !needed.is_empty() {
                     enable_controllers(dir, &needed)?;
                 }
                 Ok(())
             })?;
-            // Not yet in self.v2: a failed open must remove the directory itself.
-            let fd = match open_dir(&dir) {
-                Ok(fd) => fd,
-                Err(e) => {
-                    let _ = fs::rmdir(&dir);
-                    return Err(e);
-                }
-            };
             let mount = root.to_path_buf();
             self.v2 = Some(V2Dir { mount, dir, fd });
         }
@@ -103,16 +96,18 @@ impl Cgroup {
     }
 }
 
-/// mkdir each missing ancestor of `mount/rel`, then `mount/rel` itself, which must not exist.
+/// mkdir each missing ancestor of `mount/rel`, then `mount/rel` itself, which must not exist,
+/// and lock it (returning the locked fd) before anything is written to it.
 /// `prepare(parent, dir, is_leaf)` runs on each directory right after it is made (or found).
 fn make_leaf(
     mount: &Path,
     rel: &Path,
     mut prepare: impl FnMut(&Path, &Path, bool) -> Result<(), Error>,
-) -> Result<PathBuf, Error> {
+) -> Result<(PathBuf, OwnedFd), Error> {
     let names: Vec<_> = rel.iter().collect();
     let leaf = mount.join(rel);
     let mut attempt = 0;
+    let mut owned = None;
     'again: loop {
         attempt += 1;
         let mut parent = mount.to_path_buf();
@@ -126,6 +121,21 @@ fn make_leaf(
                 Err(Errno::ENOENT) if attempt < ATTEMPTS => continue 'again,
                 Err(errno) => return Err(Error::Mkdir { path: dir, errno }),
             }
+            if is_leaf {
+                match lock::own(&dir) {
+                    Ok(Some(fd)) => owned = Some(fd),
+                    // A sweeper took it for an orphan between mkdir and lock, and removed it.
+                    Ok(None) if attempt < ATTEMPTS => continue 'again,
+                    Ok(None) => {
+                        let errno = Errno::ENOENT;
+                        return Err(Error::Lock { path: dir, errno });
+                    }
+                    Err(e) => {
+                        let _ = fs::rmdir(&dir);
+                        return Err(e);
+                    }
+                }
+            }
             match prepare(&parent, &dir, is_leaf) {
                 Ok(()) => {}
                 Err(e) if is_leaf => {
@@ -137,7 +147,13 @@ fn make_leaf(
             }
             parent = dir;
         }
-        return Ok(leaf);
+        return match owned {
+            Some(fd) => Ok((leaf, fd)),
+            None => Err(Error::InvalidPath {
+                path: rel.to_path_buf(),
+                reason: "no directory to create",
+            }),
+        };
     }
 }
 

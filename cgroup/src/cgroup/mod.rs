@@ -2,8 +2,11 @@
 
 mod create;
 mod destroy;
+mod lock;
+mod sweep;
 
 pub use destroy::DESTROY_TIMEOUT;
+pub use sweep::{sweep_orphans, Sweep, SWEEP_TIMEOUT};
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -31,12 +34,19 @@ const LIMITED: [(Controller, &str); 5] = [
 /// A container's cgroup: one directory `<mount>/<path>` in every v1 hierarchy that has a
 /// controller, and one in the unified hierarchy when cgroup2 is mounted. Dropping the handle
 /// leaves the cgroup in place; [`Cgroup::destroy`] removes it.
+///
+/// A handle from [`Cgroup::create`] holds an exclusive `flock` on each of the directories
+/// for as long as it lives (close-on-exec fds): that is what tells [`sweep_orphans`] the
+/// cgroup still has an owner. Once the creating process is gone, however it died, the
+/// cgroup is an orphan that the next sweep removes.
 #[derive(Debug)]
 pub struct Cgroup {
     layout: Layout,
     rel: PathBuf,
     v1: Vec<V1Dir>,
     v2: Option<V2Dir>,
+    /// Whether this handle holds the locks of every directory.
+    owner: bool,
 }
 
 #[derive(Debug)]
@@ -44,12 +54,15 @@ struct V1Dir {
     mount: PathBuf,
     controllers: Vec<Controller>,
     dir: PathBuf,
+    /// The locked directory fd when this handle owns the cgroup; only held, never read.
+    _lock: Option<OwnedFd>,
 }
 
 #[derive(Debug)]
 struct V2Dir {
     mount: PathBuf,
     dir: PathBuf,
+    /// Also the lock when this handle owns the cgroup.
     fd: OwnedFd,
 }
 
@@ -83,6 +96,7 @@ impl Cgroup {
             rel: create::normalize(path)?,
             v1: Vec::new(),
             v2: None,
+            owner: true,
         };
         let built = cg.make_dirs(res).and_then(|()| cg.apply(res));
         match built {
@@ -96,7 +110,8 @@ impl Cgroup {
     }
 
     /// Open the existing cgroup `path` (e.g. for `box stats` from another process). Takes
-    /// the directories that exist; fails if there is none.
+    /// the directories that exist; fails if there is none. The handle does not own the
+    /// cgroup (it takes no lock).
     pub fn open(layout: &Layout, path: &Path) -> Result<Cgroup, Error> {
         let rel = create::normalize(path)?;
         let mut cg = Cgroup {
@@ -104,6 +119,7 @@ impl Cgroup {
             rel,
             v1: Vec::new(),
             v2: None,
+            owner: false,
         };
         for (mount, controllers) in layout.v1_hierarchies() {
             let dir = mount.join(&cg.rel);
@@ -113,6 +129,7 @@ impl Cgroup {
                     mount,
                     controllers,
                     dir,
+                    _lock: None,
                 });
             }
         }
@@ -128,6 +145,60 @@ impl Cgroup {
             return Err(Error::NotFound { path: cg.rel });
         }
         Ok(cg)
+    }
+
+    /// Take ownership of the existing cgroup `path` if nobody owns it: lock every directory
+    /// of it without waiting. `Ok(None)` if one of them is locked (its creator is alive, or
+    /// another sweeper got there first) or none exists.
+    pub(crate) fn claim(layout: &Layout, path: &Path) -> Result<Option<Cgroup>, Error> {
+        let rel = create::normalize(path)?;
+        let mut cg = Cgroup {
+            layout: layout.clone(),
+            rel,
+            v1: Vec::new(),
+            v2: None,
+            owner: true,
+        };
+        for (mount, controllers) in layout.v1_hierarchies() {
+            let dir = mount.join(&cg.rel);
+            if !dir.exists() {
+                continue;
+            }
+            match lock::try_claim(&dir)? {
+                Some(fd) => cg.v1.push(V1Dir {
+                    mount: mount.to_path_buf(),
+                    controllers,
+                    dir,
+                    _lock: Some(fd),
+                }),
+                None if dir.exists() => return Ok(None),
+                None => {}
+            }
+        }
+        if let Some(root) = layout.v2_root() {
+            let dir = root.join(&cg.rel);
+            if dir.exists() {
+                match lock::try_claim(&dir)? {
+                    Some(fd) => {
+                        let mount = root.to_path_buf();
+                        cg.v2 = Some(V2Dir { mount, dir, fd });
+                    }
+                    None if dir.exists() => return Ok(None),
+                    None => {}
+                }
+            }
+        }
+        if cg.v1.is_empty() && cg.v2.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(cg))
+    }
+
+    /// Whether this handle owns the cgroup, i.e. holds the locks that keep
+    /// [`sweep_orphans`] away: true for handles from [`Cgroup::create`], false from
+    /// [`Cgroup::open`].
+    pub fn is_owner(&self) -> bool {
+        self.owner
     }
 
     /// The cgroup path relative to each hierarchy's root, e.g. `box/web`.
