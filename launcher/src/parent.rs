@@ -120,6 +120,10 @@ fn create_cgroup(spec: &Spec) -> Result<Option<Cgroup>, Error> {
     };
     let layout = Layout::detect()?;
     cg.resources.validate(&layout)?;
+    // Cgroups of boxes killed with SIGKILL (best effort: a stuck orphan must not stop us).
+    if let Some(parent) = cg.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = box_cgroup::sweep_orphans(&layout, parent);
+    }
     Ok(Some(Cgroup::create(&layout, &cg.path, &cg.resources)?))
 }
 

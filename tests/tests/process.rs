@@ -67,6 +67,11 @@ fn a_killed_box_leaves_no_container_process_behind() {
     for pid in pids {
         assert!(!alive(pid), "container process {pid} outlived box");
     }
+    // Its now-empty cgroup has no owner any more: the next `box up` sweeps it away.
+    let next = Case::new("proc-sweeper", r#"command = ["/bin/true"]"#);
+    box_tests::ok(&next.up());
+    next.assert_nothing_left();
+    case.assert_nothing_left();
 }
 
 /// The pids in the container's cgroup (any hierarchy), once there are some.
