@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod state;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ enum Command {
     },
     #[command(flatten)]
     Lifecycle(commands::Lifecycle),
+    /// Show a running container's memory, CPU and pids usage and limits, read from its cgroup.
+    Stats(stats::StatsArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         } => up(&root, &file, tty, timings, detach),
         Command::Validate { file } => validate(&root, &file),
         Command::Lifecycle(cmd) => commands::run(cmd, &root),
+        Command::Stats(args) => stats::run(&args),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }

@@ -1,0 +1,92 @@
+//! `[resources]` values that box refuses, as `box validate` reports them: each error names the
+//! file, line and key. Nothing here starts a container; the host's CPU list in messages is
+//! replaced by `[CPUS]` / `[N]` so the snapshots hold on any machine.
+
+use std::process::Command;
+
+fn validate_resources(resources: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!("name = \"web\"\ncommand = [\"/bin/true\"]\n[resources]\n{resources}\n");
+    std::fs::write(dir.path().join("box.toml"), text).expect("write box.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_box"))
+        .args(["validate", "box.toml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run box");
+    let text = format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    host_neutral(&text)
+}
+
+/// Replace this host's online CPU list and count with placeholders.
+fn host_neutral(text: &str) -> String {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let online = online.trim();
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut out = text.replace(
+        &format!("to {n} (this host has {n} CPUs)"),
+        "to [N] (this host has [N] CPUs)",
+    );
+    if !online.is_empty() {
+        out = out.replace(&format!("(online CPUs: {online})"), "(online CPUs: [CPUS])");
+    }
+    out
+}
+
+#[test]
+fn memory_below_dockers_minimum() {
+    insta::assert_snapshot!(validate_resources("memory = \"1m\""));
+}
+
+#[test]
+fn memory_with_an_unknown_unit() {
+    insta::assert_snapshot!(validate_resources("memory = \"64q\""));
+}
+
+#[test]
+fn memory_swap_below_memory() {
+    insta::assert_snapshot!(validate_resources(
+        "memory = \"64m\"\nmemory_swap = \"32m\""
+    ));
+}
+
+#[test]
+fn zero_cpus() {
+    insta::assert_snapshot!(validate_resources("cpus = 0"));
+}
+
+#[test]
+fn more_cpus_than_the_host_has() {
+    insta::assert_snapshot!(validate_resources("cpus = 999"));
+}
+
+#[test]
+fn a_cpuset_outside_the_hosts_cpus() {
+    insta::assert_snapshot!(validate_resources("cpuset_cpus = \"4095\""));
+}
+
+#[test]
+fn a_cpuset_that_is_not_a_list() {
+    insta::assert_snapshot!(validate_resources("cpuset_cpus = \"two\""));
+}
+
+#[test]
+fn cpu_shares_out_of_range() {
+    insta::assert_snapshot!(validate_resources("cpu_shares = 1"));
+}
+
+#[test]
+fn zero_pids() {
+    insta::assert_snapshot!(validate_resources("pids = 0"));
+}
+
+#[test]
+fn good_values_pass() {
+    insta::assert_snapshot!(validate_resources(
+        "memory = \"200m\"\nmemory_swap = \"400m\"\ncpus = 0.5\ncpu_shares = 512\ncpuset_cpus = \"0\"\npids = 128"
+    ));
+}
