@@ -47,11 +47,11 @@ impl Child<'_> {
         };
         steps.run("wait for box", wait_for_parent(&go));
         drop(go);
-        steps.run("user namespace", enter_user_namespace(spec));
         steps.run("join namespaces", joins.enter());
+        steps.run("user namespace", enter_user_namespace(spec));
         steps.run("cgroup namespace", enter_cgroup_namespace(spec));
         steps.run("hostname", set_hostname(spec));
-        steps.run("rootfs", box_rootfs::setup(&spec.rootfs));
+        steps.run("rootfs", build_rootfs(spec));
         steps.run("terminal", attach_terminal(spec, tty_socket));
         steps.run("workdir", make_workdir(spec));
         steps.run("user", box_security::apply_identity(security));
@@ -61,9 +61,11 @@ impl Child<'_> {
         );
         // A uid change clears the parent-death signal: set it again for the command.
         steps.run("parent-death signal", die_with_parent());
+        // Before the filter: it governs the container's program, and a profile without
+        // close_range (older than Linux 5.9, or denying it) must not stop box's own step.
+        steps.run("close fds", close_inherited_fds());
         steps.run("security", box_security::apply_restrictions(security));
         steps.run("signals", reset_signals());
-        steps.run("close fds", close_inherited_fds());
         let errno = exec.exec();
         let message = format!("exec {:?} in container: {}", exec.shown, errno.desc());
         steps.reporter.fail("exec", errno, &message)
@@ -89,10 +91,20 @@ impl Steps {
     }
 }
 
-/// The parent wrote our maps before "go"; now act as the namespace's root.
+/// In a user namespace of its own (new, with the maps the parent wrote before "go", or joined
+/// by `box exec`), act as that namespace's root.
 fn enter_user_namespace(spec: &Spec) -> Result<(), Error> {
-    if *spec.namespaces.mode(Kind::User) == Mode::New {
+    if *spec.namespaces.mode(Kind::User) != Mode::Host {
         box_ns::become_root()?;
+    }
+    Ok(())
+}
+
+/// A new mount namespace gets the container's root built; a joined one (`box exec`) already
+/// has it, and joining it moved us there.
+fn build_rootfs(spec: &Spec) -> Result<(), Error> {
+    if *spec.namespaces.mode(Kind::Mnt) == Mode::New {
+        box_rootfs::setup(&spec.rootfs)?;
     }
     Ok(())
 }
@@ -141,12 +153,17 @@ fn attach_terminal(spec: &Spec, socket: Option<OwnedFd>) -> Result<(), Error> {
         return setsid().map(drop).map_err(Error::sys("setsid"));
     };
     let (master, slave) = tty::open_in_container()?;
-    box_rootfs::bind_console(&slave)?;
+    if spec.rootfs.console {
+        box_rootfs::bind_console(&slave)?;
+    }
     tty::send_master(socket.as_fd(), master.as_fd())
 }
 
-/// Docker creates a missing workdir; done as root, before the user switch.
+/// Docker creates a missing workdir of a new container; done as root, before the user switch.
 fn make_workdir(spec: &Spec) -> Result<(), Error> {
+    if *spec.namespaces.mode(Kind::Mnt) != Mode::New {
+        return Ok(());
+    }
     std::fs::create_dir_all(&spec.process.cwd).map_err(|e| Error::Sys {
         step: "create the workdir",
         errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),

@@ -15,6 +15,7 @@
 mod child;
 mod error;
 mod exec;
+mod join;
 mod parent;
 mod report;
 mod spec;
@@ -22,6 +23,7 @@ mod supervise;
 mod tty;
 
 pub use error::Error;
+pub use join::exec;
 pub use parent::{start, Running};
 pub use report::Timing;
 pub use spec::{CgroupSpec, Process, Spec, UserMaps, DEFAULT_PATH};

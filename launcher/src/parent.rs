@@ -24,6 +24,8 @@ pub struct Running {
     pub pid: Pid,
     pub(crate) pidfd: Option<OwnedFd>,
     pub(crate) cgroup: Option<Cgroup>,
+    /// Whether `cgroup` is this process's own, to remove when it ends (not for `box exec`).
+    pub(crate) owns_cgroup: bool,
     pub(crate) tty_master: Option<OwnedFd>,
     /// Signals box reads from a signalfd instead of dying of them.
     pub(crate) signals: SigSet,
@@ -69,27 +71,54 @@ impl Timer {
 /// Creates the container and starts its command. Everything created is removed again when a
 /// step fails.
 pub fn start(spec: &Spec) -> Result<Running, Error> {
+    launch(spec, CgroupPlan::Create)
+}
+
+/// Where the process's cgroup comes from.
+pub(crate) enum CgroupPlan {
+    /// No cgroup of its own.
+    None,
+    /// Create `spec.cgroup` (and remove it when the process ends).
+    Create,
+    /// An existing cgroup (`box exec`), left in place when the process ends.
+    Join(Cgroup),
+}
+
+/// The start sequence, for a new container or for a process joining a running one (whose
+/// spec joins every namespace, so that no root filesystem is built).
+pub(crate) fn launch(spec: &Spec, cgroup: CgroupPlan) -> Result<Running, Error> {
     let mut timer = Timer {
         on: spec.timings,
         last: Instant::now(),
         rows: Vec::new(),
     };
     let security = box_security::prepare(&spec.security)?;
-    box_rootfs::check(&spec.rootfs)?;
-    let joins = Joins::open(&spec.namespaces)?;
-    if *spec.namespaces.mode(Kind::Mnt) != Mode::New {
-        return Err(Error::InvalidSpec(
-            "the container needs a new mount namespace for its root filesystem".into(),
-        ));
+    match spec.namespaces.mode(Kind::Mnt) {
+        Mode::New => box_rootfs::check(&spec.rootfs)?,
+        Mode::Join(_) => {}
+        Mode::Host => {
+            return Err(Error::InvalidSpec(
+                "the container needs a new mount namespace for its root filesystem".into(),
+            ))
+        }
     }
+    let joins = Joins::open(&spec.namespaces)?;
     let exec = ExecPlan::new(&spec.process)
         .map_err(|nul| Error::InvalidSpec(format!("{:?} holds a NUL byte", nul.0)))?;
     timer.lap("prepare");
     // Blocked before anything is created, so that a Ctrl-C cannot kill box between creating
     // the cgroup and supervising; the child unblocks them just before exec.
     let signals = supervised_signals();
-    signals.thread_block().map_err(Error::sys("block signals"))?;
-    let cgroup = create_cgroup(spec).inspect_err(|_| {
+    signals
+        .thread_block()
+        .map_err(Error::sys("block signals"))?;
+    let owns_cgroup = matches!(cgroup, CgroupPlan::Create);
+    let cgroup = match cgroup {
+        CgroupPlan::None => Ok(None),
+        CgroupPlan::Create => create_cgroup(spec),
+        CgroupPlan::Join(cg) => Ok(Some(cg)),
+    };
+    let cgroup = cgroup.inspect_err(|_| {
         let _ = signals.thread_unblock();
     })?;
     timer.lap("cgroup");
@@ -98,6 +127,7 @@ pub fn start(spec: &Spec) -> Result<Running, Error> {
         pid: Pid::from_raw(0),
         pidfd: None,
         cgroup,
+        owns_cgroup,
         tty_master: None,
         signals,
         timings: Vec::new(),
@@ -225,8 +255,8 @@ impl Running {
     /// Removes the cgroup (killing whatever is still in it).
     pub(crate) fn remove_cgroup(&mut self) -> Result<(), Error> {
         match self.cgroup.take() {
-            Some(cg) => cg.destroy().map_err(Error::from),
-            None => Ok(()),
+            Some(cg) if self.owns_cgroup => cg.destroy().map_err(Error::from),
+            _ => Ok(()),
         }
     }
 }

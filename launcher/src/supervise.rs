@@ -50,8 +50,8 @@ impl Running {
         drop(raw_mode);
         let status = status?;
         let oom_killed = match &self.cgroup {
-            Some(cg) => cg.oom_killed().unwrap_or(false),
-            None => false,
+            Some(cg) if self.owns_cgroup => cg.oom_killed().unwrap_or(false),
+            _ => false,
         };
         self.remove_cgroup()?;
         let _ = self.signals.thread_unblock();

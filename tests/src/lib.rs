@@ -188,3 +188,76 @@ pub fn parse_ns_lines(text: &str) -> Vec<(String, u64)> {
         })
         .collect()
 }
+
+/// A `--root` of its own for detached containers; on drop it removes every container in it
+/// and checks that nothing is left.
+pub struct StateRoot {
+    pub dir: tempfile::TempDir,
+    pub names: Vec<String>,
+}
+
+impl StateRoot {
+    pub fn new() -> StateRoot {
+        let dir = tempfile::Builder::new()
+            .prefix("boxroot-")
+            .tempdir()
+            .expect("create a state root");
+        StateRoot {
+            dir,
+            names: Vec::new(),
+        }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(box_bin());
+        cmd.arg("--root")
+            .arg(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run box")
+    }
+
+    /// `box up -d` of a case; asserts it printed the name.
+    pub fn up(&mut self, case: &Case) -> String {
+        let file = case.file();
+        let out = self.run(&["up", "-d", file.to_str().expect("utf-8 path")]);
+        assert_eq!(ok(&out), format!("{}\n", case.name));
+        self.names.push(case.name.clone());
+        case.name.clone()
+    }
+
+    pub fn pid(&self, name: &str) -> i32 {
+        let out = ok(&self.run(&["inspect", "--format", "{{.State.Pid}}", name]));
+        out.trim().parse().expect("a pid")
+    }
+
+    pub fn field(&self, name: &str, template: &str) -> String {
+        ok(&self.run(&["inspect", "--format", template, name]))
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for StateRoot {
+    fn drop(&mut self) {
+        for name in &self.names {
+            let _ = self.run(&["rm", "-f", name]);
+        }
+        if std::thread::panicking() {
+            return;
+        }
+        let left: Vec<_> = std::fs::read_dir(self.dir.path())
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "state left behind: {left:?}");
+        for name in &self.names {
+            for dir in cgroup_dirs(name) {
+                assert!(!dir.exists(), "cgroup {} left behind", dir.display());
+            }
+        }
+    }
+}

@@ -3,82 +3,10 @@
 //! wait, a killed monitor, and two `box up` racing for one name. Nothing of box may remain.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use box_tests::{box_bin, cgroup_dirs, ns_id, ok, stderr, stdout, Case};
-
-/// A state root of its own; on drop, removes every container in it and checks nothing is left.
-struct Root {
-    dir: tempfile::TempDir,
-    names: Vec<String>,
-}
-
-impl Root {
-    fn new() -> Root {
-        let dir = tempfile::Builder::new()
-            .prefix("boxroot-")
-            .tempdir()
-            .expect("create a state root");
-        Root {
-            dir,
-            names: Vec::new(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(box_bin());
-        cmd.arg("--root")
-            .arg(self.dir.path())
-            .args(args)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run box")
-    }
-
-    /// `box up -d` of a case; asserts it printed the name.
-    fn up(&mut self, case: &Case) -> String {
-        let file = case.file();
-        let out = self.run(&["up", "-d", file.to_str().expect("utf-8 path")]);
-        assert_eq!(ok(&out), format!("{}\n", case.name));
-        self.names.push(case.name.clone());
-        case.name.clone()
-    }
-
-    fn pid(&self, name: &str) -> i32 {
-        let out = ok(&self.run(&["inspect", "--format", "{{.State.Pid}}", name]));
-        out.trim().parse().expect("a pid")
-    }
-
-    fn field(&self, name: &str, template: &str) -> String {
-        ok(&self.run(&["inspect", "--format", template, name]))
-            .trim()
-            .to_string()
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        for name in &self.names {
-            let _ = self.run(&["rm", "-f", name]);
-        }
-        if std::thread::panicking() {
-            return;
-        }
-        let left: Vec<_> = std::fs::read_dir(self.dir.path())
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
-            .unwrap_or_default();
-        assert!(left.is_empty(), "state left behind: {left:?}");
-        for name in &self.names {
-            for dir in cgroup_dirs(name) {
-                assert!(!dir.exists(), "cgroup {} left behind", dir.display());
-            }
-        }
-    }
-}
+use box_tests::{cgroup_dirs, ns_id, ok, stderr, stdout, Case, StateRoot as Root};
 
 const SLEEP: &str = r#"command = ["/bin/sleep", "1000"]"#;
 

@@ -1,7 +1,8 @@
 //! The lifecycle commands: detached containers and everything that finds them again through
-//! the state root (`ps`, `inspect`, `logs`, `stop`, `kill`, `rm`, `wait`, `ns`).
+//! the state root (`ps`, `inspect`, `logs`, `exec`, `stop`, `kill`, `rm`, `wait`, `ns`).
 
 mod detach;
+mod exec;
 mod inspect;
 mod logs;
 mod ns;
@@ -71,6 +72,19 @@ pub enum Lifecycle {
     },
     /// Wait until a container exits and print its exit code.
     Wait { name: String },
+    /// Run a command in a running container (its namespaces, cgroup, root and security).
+    Exec {
+        /// Give the command a terminal.
+        #[arg(short, long)]
+        tty: bool,
+        /// Working directory inside the container (default: the container's).
+        #[arg(short, long)]
+        workdir: Option<String>,
+        name: String,
+        /// The command and its arguments, after `--`.
+        #[arg(required = true, last = true)]
+        command: Vec<String>,
+    },
     /// Compare the namespaces of two containers, or of a container and the host, as the kernel
     /// reports them now.
     Ns {
@@ -92,6 +106,12 @@ pub fn run(cmd: Lifecycle, root: &Root) -> i32 {
         Lifecycle::Rm { names, force } => signal::rm(root, &names, force),
         Lifecycle::Wait { name } => signal::wait(root, &name),
         Lifecycle::Ns { a, b } => ns::ns(root, &a, b.as_deref()),
+        Lifecycle::Exec {
+            tty,
+            workdir,
+            name,
+            command,
+        } => exec::exec(root, &name, tty, workdir.as_deref(), &command),
     };
     match result {
         Ok(code) => code,
