@@ -196,6 +196,12 @@ pub struct StateRoot {
     pub names: Vec<String>,
 }
 
+impl Default for StateRoot {
+    fn default() -> Self {
+        StateRoot::new()
+    }
+}
+
 impl StateRoot {
     pub fn new() -> StateRoot {
         let dir = tempfile::Builder::new()
