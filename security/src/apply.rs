@@ -50,11 +50,12 @@ fn setgroups_denied() -> bool {
 /// Applies the LSM exec label, the capability sets (bounding drop, then
 /// permitted/effective/inheritable, then ambient), no_new_privs, and the seccomp filter last.
 ///
-/// Must be followed by `execve` (after `close_range`): the kernel recomputes permitted and
-/// effective at execve from the bounding, inheritable and ambient sets set here. When a filter
-/// is installed without no_new_privs, CAP_SYS_ADMIN (which the kernel requires for that) stays
-/// in permitted/effective until that execve — never in the bounding set, so the container
-/// never has it. Nothing box does after the filter is filtered except `close_range`/`execve`.
+/// Must be followed by `execve`: the kernel recomputes permitted and effective at execve from
+/// the bounding, inheritable and ambient sets set here. When a filter is installed without
+/// no_new_privs, CAP_SYS_ADMIN (which the kernel requires for that) stays in
+/// permitted/effective until that execve — never in the bounding set, so the container never
+/// has it. Do `close_range(CLOEXEC)` before this call: whatever runs after it is filtered (a
+/// profile need not allow close_range); only restoring signal state and `execve` should.
 pub fn apply_restrictions(prepared: &Prepared) -> Result<()> {
     lsm::apply(&prepared.lsm)?;
 

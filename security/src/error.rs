@@ -78,8 +78,10 @@ pub enum Error {
         name: String,
     },
     /// An explicitly added capability is not in the host's bounding set.
-    #[error("capabilities.add: {name} is not in this host's bounding set, so no process box starts can have it")]
+    #[error("capabilities.add[{index}]: {name} is not in this host's bounding set, so no process box starts can have it")]
     CapabilityUnavailable {
+        /// Position in `capabilities.add`.
+        index: usize,
         /// Canonical capability name.
         name: String,
     },
@@ -139,8 +141,10 @@ pub enum Error {
         message: String,
     },
     /// A hard limit above the current one was asked for without CAP_SYS_RESOURCE.
-    #[error("rlimit {name}: hard limit {requested} is above the current hard limit {current}, and raising a hard limit needs CAP_SYS_RESOURCE, which box does not have here")]
+    #[error("rlimits[{index}] ({name}): hard limit {requested} is above the current hard limit {current}, and raising a hard limit needs CAP_SYS_RESOURCE, which box does not have here")]
     RlimitCannotRaise {
+        /// Position in the list.
+        index: usize,
         /// Canonical resource name.
         name: String,
         /// The requested hard limit.

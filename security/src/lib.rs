@@ -5,11 +5,13 @@
 //! The work is split so the child does no parsing or compiling:
 //!
 //! ```text
+//! front end, validating:     let warnings = box_security::check(&cfg)?;     // the same errors, no BPF
 //! parent, before clone:      let prepared = box_security::prepare(&cfg)?;   // all user errors here
 //! child, after pivot_root:   box_security::apply_identity(&prepared)?;      // rlimits, groups, gid, uid
 //!                            (re-arm PR_SET_PDEATHSIG: the uid change cleared it)
+//!                            close_range(3, ~0, CLOSE_RANGE_CLOEXEC)
 //!                            box_security::apply_restrictions(&prepared)?;  // LSM, caps, NNP, seccomp last
-//!                            close_range(CLOEXEC) + execve
+//!                            execve
 //! ```
 //!
 //! ```no_run
@@ -49,5 +51,5 @@ pub use capabilities::{
 pub use config::{CapabilityConfig, Rlimit, SeccompConfig, SecurityConfig, UserSpec};
 pub use error::{Error, Result, Step};
 pub use lsm::{detect as detect_lsms, Lsm, LsmSupport};
-pub use prepare::{prepare, Prepared};
+pub use prepare::{check, prepare, Prepared};
 pub use rlimit::parse_rlimit_name;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::capabilities::{parse_list, resolve_capabilities, CapSet, Capability};
+use crate::capabilities::{parse_capability, parse_list, resolve_capabilities, CapSet, Capability};
 use crate::config::{SeccompConfig, SecurityConfig, UserSpec};
 use crate::error::{Error, Result, Step};
 use crate::lsm::{self, LsmPlan};
@@ -109,6 +109,19 @@ impl Host {
 /// error (unknown names, malformed profiles, unavailable capabilities, LSMs or rlimits) comes
 /// out of here.
 pub fn prepare(cfg: &SecurityConfig) -> Result<Prepared> {
+    build(cfg, true)
+}
+
+/// Checks `cfg` against this host exactly as [`prepare`] does — the same errors — but does not
+/// build the seccomp filter (the most expensive step). For front ends that validate a
+/// configuration before, or without, starting a container. Returns [`Prepared::warnings`].
+pub fn check(cfg: &SecurityConfig) -> Result<Vec<String>> {
+    build(cfg, false).map(|p| p.warnings)
+}
+
+/// [`prepare`]; with `emit_filter` false the filter is planned (and every profile error
+/// found) but not built, and `seccomp` stays `None`.
+fn build(cfg: &SecurityConfig, emit_filter: bool) -> Result<Prepared> {
     let host = Host::probe()?;
     let mut warnings = Vec::new();
 
@@ -116,7 +129,14 @@ pub fn prepare(cfg: &SecurityConfig) -> Result<Prepared> {
     let adds = parse_list("add", &cfg.capabilities.add)?;
     let missing = requested.difference(host.bounding);
     if let Some(cap) = missing.intersect(adds.named).iter().next() {
+        let index = cfg
+            .capabilities
+            .add
+            .iter()
+            .position(|name| parse_capability(name) == Some(cap))
+            .unwrap_or(0);
         return Err(Error::CapabilityUnavailable {
+            index,
             name: cap.to_string(),
         });
     }
@@ -138,21 +158,14 @@ pub fn prepare(cfg: &SecurityConfig) -> Result<Prepared> {
         .filter(|&cap| capabilities.bits() & (1 << cap) == 0)
         .collect();
 
-    let seccomp = match &cfg.seccomp {
-        SeccompConfig::Unconfined => None,
-        SeccompConfig::Default => Some(compile(
-            &Profile::docker_default(),
-            capabilities,
-            host.kernel,
-        )?),
-        SeccompConfig::Profile(path) => {
-            Some(compile(&Profile::load(path)?, capabilities, host.kernel)?)
-        }
+    let filter = |profile: &Profile| filter(profile, capabilities, host.kernel, emit_filter);
+    let (seccomp, filter_warnings) = match &cfg.seccomp {
+        SeccompConfig::Unconfined => (None, Vec::new()),
+        SeccompConfig::Default => filter(&Profile::docker_default())?,
+        SeccompConfig::Profile(path) => filter(&Profile::load(path)?)?,
     };
-    if let Some(filter) = &seccomp {
-        warnings.extend(filter.warnings().iter().cloned());
-    }
-    let hold_sys_admin = seccomp.is_some()
+    warnings.extend(filter_warnings);
+    let hold_sys_admin = cfg.seccomp != SeccompConfig::Unconfined
         && !cfg.no_new_privileges
         && !capabilities.contains(Capability::CAP_SYS_ADMIN);
     if hold_sys_admin && !host.bounding.contains(Capability::CAP_SYS_ADMIN) {
@@ -178,13 +191,20 @@ pub fn prepare(cfg: &SecurityConfig) -> Result<Prepared> {
     })
 }
 
-fn compile(profile: &Profile, caps: CapSet, kernel: KernelVersion) -> Result<Compiled> {
+/// Plans `profile` for the container, refuses one that forbids `execve`, and builds the
+/// filter if `emit` is set. Returns the filter and the profile's warnings.
+fn filter(
+    profile: &Profile,
+    caps: CapSet,
+    kernel: KernelVersion,
+    emit: bool,
+) -> Result<(Option<Compiled>, Vec<String>)> {
     let arch = Arch::native().ok_or_else(|| Error::UnsupportedArch {
         arch: std::env::consts::ARCH.to_string(),
     })?;
-    let compiled = profile.compile(caps, arch, kernel)?;
+    let plan = profile.plan(caps, arch, kernel)?;
     // A profile that refuses execve would fail every container with a bare EPERM; say why.
-    let execve = compiled.action_for("execve", [0; 6]);
+    let execve = plan.action_for("execve", [0; 6]);
     if !execve.is_some_and(|a| a.lets_through()) {
         return Err(Error::Profile {
             origin: profile.origin.clone(),
@@ -195,7 +215,12 @@ fn compile(profile: &Profile, caps: CapSet, kernel: KernelVersion) -> Result<Com
             ),
         });
     }
-    Ok(compiled)
+    if !emit {
+        return Ok((None, plan.warnings));
+    }
+    let compiled = profile.emit(plan)?;
+    let warnings = compiled.warnings().to_vec();
+    Ok((Some(compiled), warnings))
 }
 
 fn names(set: CapSet) -> String {

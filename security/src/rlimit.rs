@@ -76,6 +76,7 @@ pub(crate) fn plan(limits: &[Rlimit], may_raise_hard: bool) -> Result<Vec<Rlimit
             })?;
             if limit.hard > current {
                 return Err(Error::RlimitCannotRaise {
+                    index,
                     name: name.to_string(),
                     requested: limit.hard,
                     current,
@@ -178,7 +179,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "rlimit nofile: hard limit {} is above the current hard limit {current}, and raising a hard limit needs CAP_SYS_RESOURCE, which box does not have here",
+                "rlimits[0] (nofile): hard limit {} is above the current hard limit {current}, and raising a hard limit needs CAP_SYS_RESOURCE, which box does not have here",
                 current + 1
             )
         );

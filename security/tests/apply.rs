@@ -363,7 +363,7 @@ fn missing_capabilities_of_the_host_are_reported() {
     assert!(prepare(&c)
         .unwrap_err()
         .to_string()
-        .contains("CAP_SYS_RESOURCE is not in this host's bounding set"));
+        .starts_with("capabilities.add[0]: CAP_SYS_RESOURCE is not in this host's bounding set"));
     let (_, hard) =
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     let mut c = cfg();
@@ -373,7 +373,7 @@ fn missing_capabilities_of_the_host_are_reported() {
         hard: hard.saturating_add(1),
     }];
     let err = prepare(&c).unwrap_err().to_string();
-    assert!(err.starts_with("rlimit nofile: hard limit"), "{err}");
+    assert!(err.starts_with("rlimits[0] (nofile): hard limit"), "{err}");
     assert!(err.contains(&format!("current hard limit {hard}")), "{err}");
 }
 

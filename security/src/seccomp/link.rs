@@ -8,7 +8,7 @@ use seccompiler::{
 };
 
 use super::bpf::{self, jump, stmt};
-use super::compile::Segment;
+use super::plan::Segment;
 use super::{Action, Arch, ArgCondition, CmpOp, Profile};
 use crate::error::{Error, Result};
 

@@ -19,11 +19,16 @@ mod default;
 mod json;
 mod link;
 mod model;
+mod plan;
+#[cfg(test)]
+mod plan_tests;
 mod tables;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 pub use bpf::SeccompData;
 pub use compiled::Compiled;
@@ -96,10 +101,16 @@ impl Arch {
 
 /// The number of syscall `name` on `arch`, if it exists there.
 pub fn syscall_number(arch: Arch, name: &str) -> Option<u32> {
-    arch.table()
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, nr)| *nr)
+    // A profile names ~400 syscalls: a linear scan per name was most of `prepare`'s time.
+    static X86_64: OnceLock<HashMap<&str, u32>> = OnceLock::new();
+    static AARCH64: OnceLock<HashMap<&str, u32>> = OnceLock::new();
+    let cell = match arch {
+        Arch::X86_64 => &X86_64,
+        Arch::Aarch64 => &AARCH64,
+    };
+    cell.get_or_init(|| arch.table().iter().copied().collect())
+        .get(name)
+        .copied()
 }
 
 /// Whether `name` is a syscall on any architecture box has a table for.
@@ -137,6 +148,22 @@ impl Profile {
         arch: Arch,
         kernel: KernelVersion,
     ) -> Result<Compiled> {
-        compile::compile(self, caps, arch, kernel)
+        compile::emit(self, self.plan(caps, arch, kernel)?)
+    }
+
+    /// The evaluation half of [`Profile::compile`]: every error the profile can cause for
+    /// this container, without building the BPF program.
+    pub(crate) fn plan(
+        &self,
+        caps: crate::capabilities::CapSet,
+        arch: Arch,
+        kernel: KernelVersion,
+    ) -> Result<plan::Plan> {
+        plan::plan(self, caps, arch, kernel)
+    }
+
+    /// Builds the filter of a plan made by [`Profile::plan`] from this profile.
+    pub(crate) fn emit(&self, plan: plan::Plan) -> Result<Compiled> {
+        compile::emit(self, plan)
     }
 }
