@@ -6,8 +6,12 @@ use box_cgroup::{parse_size, DeviceLimit};
 use box_launcher::{CgroupSpec, Process, Spec, UserMaps, DEFAULT_PATH};
 use box_ns::{IdMap, Kind, Mode, NsConfig};
 use box_rootfs::{Mount, MountKind, Root, RootfsConfig};
-use box_security::{CapabilityConfig, Rlimit, SeccompConfig, SecurityConfig, UserSpec};
+use box_security::{
+    CapSet, CapabilityConfig, Error as SecurityError, Rlimit, SeccompConfig, SecurityConfig,
+    UserSpec,
+};
 
+use super::locate::suggest;
 use super::schema::{self, Size};
 use super::{ConfigError, Loaded, Seg};
 
@@ -337,7 +341,104 @@ fn device_limit(entry: &str, sized: bool) -> Result<DeviceLimit, String> {
     })
 }
 
+/// `[security]` and `user` → `SecurityConfig`, checked against this host by
+/// `box_security::check` (everything `prepare` checks, without building the seccomp filter,
+/// which the launcher builds once). Its errors are pinned to the key they come from; its
+/// warnings are printed here, so `box validate` and `box up` both show them.
 fn security(loaded: &Loaded) -> Result<SecurityConfig, ConfigError> {
+    /// Pins an error of `box_security::check` to the box.toml key it comes from.
+    fn pin(loaded: &Loaded, e: SecurityError) -> ConfigError {
+        let rlimits = &loaded.file.security.rlimits;
+        let under = |path: &[&str], last: Option<usize>| -> Vec<Seg> {
+            let mut segs = key(&[&["security"], path].concat());
+            segs.extend(last.map(Seg::Index));
+            segs
+        };
+        // The n-th rlimit of the config is the n-th key of the (ordered) table.
+        let rlimit = |index: usize| {
+            let name = rlimits.keys().nth(index).map_or("", String::as_str);
+            under(&["rlimits", name], None)
+        };
+        let hint = |word: &str, known: &[&str], otherwise: String| {
+            suggest(word, known.iter().copied())
+                .map_or(otherwise, |good| format!(" (did you mean \"{good}\"?)"))
+        };
+        match e {
+            SecurityError::UnknownCapability { list, index, name } => {
+                let upper = name.trim().to_ascii_uppercase();
+                let prefix = if upper.starts_with("CAP_") { "CAP_" } else { "" };
+                let bare = upper.trim_start_matches("CAP_");
+                let known: Vec<String> = CapSet::all()
+                    .iter()
+                    .map(|c| format!("{prefix}{}", c.to_string().trim_start_matches("CAP_")))
+                    .collect();
+                let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                let otherwise = "; use names like \"NET_ADMIN\" or \"CAP_NET_ADMIN\", or \"ALL\"";
+                let hint = hint(&format!("{prefix}{bare}"), &known, otherwise.into());
+                loaded.error_at(
+                    &under(&["capabilities", list], Some(index)),
+                    format!("unknown capability {name:?}{hint}"),
+                )
+            }
+            SecurityError::CapabilityUnavailable { index, name } => loaded.error_at(
+                &under(&["capabilities", "add"], Some(index)),
+                format!(
+                    "{name} is not in this host's bounding set, so no process box starts can have it"
+                ),
+            ),
+            SecurityError::UnknownRlimit { index, name, known } => {
+                let names: Vec<&str> = known.split(", ").collect();
+                let lower = name.to_ascii_lowercase();
+                let hint = hint(&lower, &names, format!("; known: {known}"));
+                loaded.error_at(&rlimit(index), format!("unknown resource {name:?}{hint}"))
+            }
+            SecurityError::InvalidRlimit { index, name, message } => {
+                // `nofile` and `RLIMIT_NOFILE` are two TOML keys but one resource.
+                let this = rlimits.keys().nth(index);
+                let other = rlimits.keys().find(|k| {
+                    Some(*k) != this
+                        && box_security::parse_rlimit_name(k).is_some_and(|(n, _)| n == name)
+                });
+                let message = match other {
+                    Some(other) => format!("names the same resource ({name}) as {other:?}"),
+                    None => message,
+                };
+                loaded.error_at(&rlimit(index), message)
+            }
+            SecurityError::RlimitCannotRaise {
+                index,
+                requested,
+                current,
+                ..
+            } => loaded.error_at(
+                &rlimit(index),
+                format!(
+                    "hard limit {requested} is above the current hard limit {current}; raising \
+                     a hard limit needs CAP_SYS_RESOURCE, which box does not have here"
+                ),
+            ),
+            e @ (SecurityError::Profile { .. }
+            | SecurityError::ProfileRead { .. }
+            | SecurityError::FilterCompile { .. }
+            | SecurityError::UnsupportedArch { .. }
+            | SecurityError::SeccompNeedsPrivilege) => {
+                let text = e.to_string();
+                let text = text.strip_prefix("seccomp: ").unwrap_or(&text);
+                loaded.error_at(&under(&["seccomp"], None), text)
+            }
+            e @ (SecurityError::LsmUnavailable { lsm, .. }
+            | SecurityError::LsmLabel { lsm, .. }) => {
+                let field = if lsm == "AppArmor" {
+                    "apparmor"
+                } else {
+                    "selinux_label"
+                };
+                loaded.error_at(&under(&[field], None), e.to_string())
+            }
+            e => loaded.error_at(&key(&["security"]), e.to_string()),
+        }
+    }
+
     let f = &loaded.file;
     let s = &f.security;
     let at = |path: &[&str], msg: String| loaded.error_at(&key(path), msg);
@@ -388,6 +489,11 @@ fn security(loaded: &Loaded) -> Result<SecurityConfig, ConfigError> {
         selinux_label: s.selinux_label.clone(),
         user: user(f.user.as_deref()).map_err(|m| at(&["user"], m))?,
     };
+
+    let warnings = box_security::check(&config).map_err(|e| pin(loaded, e))?;
+    for warning in warnings {
+        eprintln!("box: warning: {warning}");
+    }
     Ok(config)
 }
 
