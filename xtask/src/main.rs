@@ -1,4 +1,6 @@
-//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR`.
+//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | bench`.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,7 +11,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
   test         install what the tests need, then run every test (cargo test --workspace)
   e2e          build box and run the end-to-end tests only
-  rootfs DIR   build a small busybox root filesystem in DIR";
+  rootfs DIR   build a small busybox root filesystem in DIR
+  bench ...    box against runc and crun, side by side (cargo xtask bench --help)";
 
 fn main() {
     if let Err(e) = run() {
@@ -41,6 +44,11 @@ fn run() -> Result<()> {
             println!("busybox root filesystem in {}", root.display());
             Ok(())
         }
+        ["bench", "--help"] => {
+            println!("{}", bench::USAGE);
+            Ok(())
+        }
+        ["bench", rest @ ..] => bench::run(rest),
         _ => bail!("{USAGE}"),
     }
 }

@@ -1,0 +1,153 @@
+//! `cargo xtask bench`: box against runc and crun (and youki, when installed) side by side,
+//! interleaved, in one run. See docs/performance.md for the method and a recorded run.
+
+mod breakdown;
+mod bundle;
+mod cases;
+mod check;
+mod oci;
+mod prepare;
+mod report;
+mod scale;
+mod spawn;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+pub const USAGE: &str =
+    "usage: cargo xtask bench [--runs N] [--warmup N] [--scale N] [--quick] [--box PATH]
+
+  --runs N     measured runs per case, after the warm-up (default 100)
+  --warmup N   unmeasured rounds first (default 5)
+  --scale N    containers started at once in the scale test (default 50)
+  --quick      a smoke run: 5 runs, 1 warm-up, 10 at once, 1 scale round
+  --box PATH   measure this box binary instead of building one in release mode";
+
+/// What to run, from the command line.
+pub struct Options {
+    pub runs: usize,
+    pub warmup: usize,
+    pub scale: usize,
+    pub scale_rounds: usize,
+    pub box_bin: Option<PathBuf>,
+}
+
+impl Options {
+    fn parse(args: &[&str]) -> Result<Options> {
+        let mut o = Options {
+            runs: 100,
+            warmup: 5,
+            scale: 50,
+            scale_rounds: 3,
+            box_bin: None,
+        };
+        let mut it = args.iter();
+        while let Some(&arg) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .copied()
+                    .with_context(|| format!("{name} needs a value\n{USAGE}"))
+            };
+            match arg {
+                "--runs" => o.runs = value(arg)?.parse().context("--runs")?,
+                "--warmup" => o.warmup = value(arg)?.parse().context("--warmup")?,
+                "--scale" => o.scale = value(arg)?.parse().context("--scale")?,
+                "--box" => o.box_bin = Some(PathBuf::from(value(arg)?)),
+                "--quick" => {
+                    o.runs = 5;
+                    o.warmup = 1;
+                    o.scale = 10;
+                    o.scale_rounds = 1;
+                }
+                _ => bail!("unknown argument {arg:?}\n{USAGE}"),
+            }
+        }
+        if o.runs == 0 || o.scale == 0 {
+            bail!("--runs and --scale must be at least 1");
+        }
+        Ok(o)
+    }
+}
+
+pub fn run(args: &[&str]) -> Result<()> {
+    let opts = Options::parse(args)?;
+    let t0 = Instant::now();
+    let load_before = loadavg();
+    let env = prepare::prepare(&opts)?;
+    let mut cases = cases::build(&env)?;
+    let mut runner = cases::Runner::new(&env);
+    eprintln!(
+        "bench: {} cases, {} rounds (warm-up {})",
+        cases.len(),
+        opts.warmup + opts.runs,
+        opts.warmup
+    );
+    cases::measure(&mut cases, &mut runner, opts.warmup, opts.runs);
+
+    eprintln!("bench: box up --timings");
+    let breakdowns: Vec<_> = [cases::BOX_UNCONFINED, cases::BOX_DEFAULT]
+        .iter()
+        .filter_map(|label| {
+            let case = cases
+                .iter()
+                .find(|c| c.variant == "base" && c.runtime == *label)?;
+            let cases::Target::Box { toml } = &case.target else {
+                return None;
+            };
+            let label = format!("base, {label}");
+            Some(breakdown::measure(
+                &env.box_bin,
+                &label,
+                toml,
+                opts.runs,
+                &mut runner.box_pids,
+            ))
+        })
+        .collect();
+
+    eprintln!("bench: {} concurrent starts", opts.scale);
+    let base_toml = env.work.join("box").join("base-unconfined.toml");
+    let scale = scale::run(&mut runner, &base_toml, opts.scale, opts.scale_rounds);
+
+    let sizes = check::sizes(&env);
+    let leftovers = check::leftovers(&env, &runner.box_pids);
+    let results = report::Results {
+        env: &env,
+        opts: &opts,
+        cases: &cases,
+        breakdowns: &breakdowns,
+        scale: &scale,
+        sizes: &sizes,
+        leftovers: &leftovers,
+        elapsed_s: t0.elapsed().as_secs_f64(),
+        load: [load_before, loadavg()],
+    };
+    results.print();
+    let json_path = env.out_dir.join("results.json");
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&results.to_json())?,
+    )
+    .with_context(|| format!("write {}", json_path.display()))?;
+    println!("\nJSON with every sample: {}", json_path.display());
+    if let Err(e) = std::fs::remove_dir_all(&env.work) {
+        eprintln!("bench: could not remove {}: {e}", env.work.display());
+    }
+    if !leftovers.is_empty() {
+        bail!("the bench left things on the host (listed above)");
+    }
+    Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

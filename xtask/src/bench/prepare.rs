@@ -1,0 +1,210 @@
+//! Everything the bench needs before the first measured run: box in release mode, the
+//! runtimes, a busybox root, the OCI template, and a first run of each runtime.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use super::bundle::{self, VARIANTS};
+use super::oci::{self, Oci};
+use super::spawn::{self, which};
+use super::Options;
+
+pub struct Env {
+    pub box_bin: PathBuf,
+    /// `git describe --always --dirty` of the tree box was built from.
+    pub box_version: String,
+    /// `target/bench`: results.json and the work directory.
+    pub out_dir: PathBuf,
+    pub work: PathBuf,
+    pub rootfs: PathBuf,
+    pub runtimes: Vec<Oci>,
+    /// The OCI config every bundle derives from (None without runc and crun).
+    pub template: Option<Value>,
+    /// What could not be run, and why.
+    pub not_run: Vec<String>,
+    /// How the anchors were run, when it differs from the obvious.
+    pub notes: Vec<String>,
+    pub cgroup_mounts: Vec<PathBuf>,
+}
+
+pub fn prepare(opts: &Options) -> Result<Env> {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the bench runs containers: run it as root");
+    }
+    if which("busybox").is_none() {
+        apt_install(&["busybox-static"])?;
+    }
+    let box_bin = match &opts.box_bin {
+        Some(bin) => bin.clone(),
+        None => build_box()?,
+    };
+    let target = box_bin
+        .parent()
+        .and_then(Path::parent)
+        .context("box's binary is not in a target directory")?;
+    let out_dir = target.join("bench");
+    let work = out_dir.join("work");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("clear {}", work.display()))?;
+    }
+    let rootfs = box_tests::busybox_rootfs_at(&work.join("rootfs"))
+        .context("build the busybox root filesystem")?;
+    let (runtimes, not_run) = oci::find(&|pkgs| apt_install(pkgs));
+    let template = match runtimes.iter().find(|r| r.name != "youki") {
+        Some(rt) => Some(bundle::template(&rt.bin, &work.join("spec"), &rootfs)?),
+        None => None,
+    };
+    let mut env = Env {
+        box_bin,
+        box_version: git_describe(),
+        out_dir,
+        work,
+        rootfs,
+        runtimes,
+        template,
+        not_run,
+        notes: Vec::new(),
+        cgroup_mounts: oci::cgroup_mounts(),
+    };
+    probe_runtimes(&mut env);
+    Ok(env)
+}
+
+/// One run of each runtime in the base variant. crun that refuses the hybrid host is tried
+/// again in a mount namespace without the cgroup2 mount; a runtime that still fails is
+/// dropped, with its message.
+fn probe_runtimes(env: &mut Env) {
+    let Some(template) = env.template.clone() else {
+        return;
+    };
+    let config = bundle::for_variant(&template, &VARIANTS[0]);
+    let runtimes = std::mem::take(&mut env.runtimes);
+    for mut rt in runtimes {
+        let dir = env.work.join("probe").join(rt.name);
+        let mut result = probe(&rt, &dir, &config, &env.cgroup_mounts);
+        if let (Err(first), "crun") = (result.clone(), rt.name) {
+            let unified = env
+                .cgroup_mounts
+                .iter()
+                .find(|m| m.ends_with("unified"))
+                .cloned();
+            if let Some(unified) = unified {
+                match oci::v1_only_mount_namespace(&unified) {
+                    Ok(fd) => {
+                        rt.mntns = Some(fd);
+                        result = probe(&rt, &dir, &config, &env.cgroup_mounts);
+                        if result.is_ok() {
+                            env.notes.push(format!(
+                                "crun fails in the host's mount namespace on this hybrid host ({first}); \
+                                 it works in a private mount namespace where {} is unmounted, so it sees \
+                                 cgroup v1 only. The bench makes that namespace once and each crun run \
+                                 enters it with setns(2) in the spawned child before exec: no extra \
+                                 process, one syscall counted in crun's time.",
+                                unified.display()
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        result = Err(format!("{first}; and no mount namespace for it: {e:#}"))
+                    }
+                }
+            }
+        }
+        match result {
+            Ok(()) => env.runtimes.push(rt),
+            Err(e) => env
+                .not_run
+                .push(format!("{} ({}): fails here: {e}", rt.name, rt.version)),
+        }
+    }
+}
+
+fn probe(rt: &Oci, dir: &Path, config: &Value, mounts: &[PathBuf]) -> Result<(), String> {
+    let id = format!("bench-{}-{}-probe", rt.name, std::process::id());
+    let cgroups_path = format!("/{}/{id}", rt.cgroup_parent());
+    bundle::write(dir, config, &cgroups_path).map_err(|e| format!("{e:#}"))?;
+    let argv = rt.argv(dir, &id);
+    let out = spawn::command(&argv, rt.mntns_fd())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output();
+    rt.cleanup(&id, mounts);
+    match out {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => {
+            let text = String::from_utf8_lossy(&o.stderr);
+            let last = text.lines().last().unwrap_or("").trim().to_string();
+            Err(format!("{last:?}, {}", o.status))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `cargo build --release -p box-cli`; returns the binary's path as cargo reports it.
+fn build_box() -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("bench: cargo build --release -p box-cli");
+    let mut child = Command::new(&cargo)
+        .args(["build", "--release", "-p", "box-cli"])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(crate::workspace_root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("run {cargo} build"))?;
+    let mut bin = None;
+    if let Some(out) = child.stdout.take() {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(msg) = serde_json::from_str::<Value>(&line?) else {
+                continue;
+            };
+            if msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "box" {
+                if let Some(exe) = msg["executable"].as_str() {
+                    bin = Some(PathBuf::from(exe));
+                }
+            }
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("cargo build --release -p box-cli failed ({status})");
+    }
+    bin.context("cargo did not report box's binary")
+}
+
+/// Installs Debian packages (we run as root on a Debian machine).
+fn apt_install(packages: &[&str]) -> Result<()> {
+    eprintln!("bench: apt-get install {}", packages.join(" "));
+    let quiet = |cmd: &mut Command| -> Result<()> {
+        let out = cmd
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .with_context(|| format!("run {cmd:?}"))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            bail!("{cmd:?} failed ({}): {}", out.status, err.trim());
+        }
+        Ok(())
+    };
+    quiet(Command::new("apt-get").args(["update", "-qq"]))?;
+    quiet(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages),
+    )
+}
+
+fn git_describe() -> String {
+    Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .current_dir(crate::workspace_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
