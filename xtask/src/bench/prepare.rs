@@ -61,7 +61,11 @@ pub fn prepare(opts: &Options) -> Result<Env> {
     };
     let mut env = Env {
         box_bin,
-        box_version: git_describe(),
+        box_version: match &opts.box_bin {
+            // Built from some other tree: the working tree says nothing about it.
+            Some(bin) => format!("given with --box ({})", bin.display()),
+            None => git_describe(),
+        },
         out_dir,
         work,
         rootfs,
