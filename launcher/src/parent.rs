@@ -255,7 +255,7 @@ impl Running {
     /// Removes the cgroup (killing whatever is still in it).
     pub(crate) fn remove_cgroup(&mut self) -> Result<(), Error> {
         match self.cgroup.take() {
-            Some(cg) if self.owns_cgroup => cg.destroy().map_err(Error::from),
+            Some(cg) if self.owns_cgroup => cg.destroy_keep_parents().map_err(Error::from),
             _ => Ok(()),
         }
     }

@@ -35,6 +35,14 @@ impl Cgroup {
         self.remove_dirs()
     }
 
+    /// [`Cgroup::destroy`] that keeps the parents (such as `box/`): for a runtime whose
+    /// containers share a parent, removing and re-creating it on every run costs a `mkdir`,
+    /// an `rmdir` and (v1) a cpuset copy per hierarchy, and races with a sibling being created.
+    pub fn destroy_keep_parents(&self) -> Result<(), Error> {
+        self.kill_all(DESTROY_TIMEOUT)?;
+        self.remove_leaves()
+    }
+
     /// SIGKILL everything inside and wait until no process is left.
     pub fn kill_all(&self, timeout: Duration) -> Result<(), Error> {
         let start = Instant::now();
@@ -102,21 +110,30 @@ impl Cgroup {
     /// rmdir the container's directories, then its empty parents up to (not including) each
     /// hierarchy's root. Parents still holding other containers stay.
     pub(super) fn remove_dirs(&self) -> Result<(), Error> {
-        let start = Instant::now();
-        let mut mounts = Vec::new();
-        for (mount, dir) in self
-            .v1
-            .iter()
-            .map(|d| (&d.mount, &d.dir))
-            .chain(self.v2.iter().map(|d| (&d.mount, &d.dir)))
-        {
-            remove_leaf(dir, start)?;
-            mounts.push(mount);
-        }
-        for mount in mounts {
+        self.remove_leaves()?;
+        for mount in self.mounts() {
             prune_parents(mount, &self.rel);
         }
         Ok(())
+    }
+
+    /// rmdir the container's own directory on every hierarchy.
+    fn remove_leaves(&self) -> Result<(), Error> {
+        let start = Instant::now();
+        for dir in self.dirs() {
+            remove_leaf(dir, start)?;
+        }
+        Ok(())
+    }
+
+    fn dirs(&self) -> impl Iterator<Item = &Path> {
+        let v1 = self.v1.iter().map(|d| d.dir.as_path());
+        v1.chain(self.v2.iter().map(|d| d.dir.as_path()))
+    }
+
+    fn mounts(&self) -> impl Iterator<Item = &Path> {
+        let v1 = self.v1.iter().map(|d| d.mount.as_path());
+        v1.chain(self.v2.iter().map(|d| d.mount.as_path()))
     }
 }
 

@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 use crate::state::{alive, ProcessId, Root, State, Status};
 
 /// How long `rm -f` and `stop` wait for the monitor to record the end after SIGKILL.
-const SETTLE: Duration = Duration::from_secs(10);
+pub(crate) const SETTLE: Duration = Duration::from_secs(10);
 
 /// Runs `each` on every name; errors are printed and make the exit code 1.
 fn for_each(names: &[String], mut each: impl FnMut(&str) -> Result<()>) -> Result<i32> {
@@ -58,30 +58,33 @@ pub fn kill(root: &Root, names: &[String], signal: &str) -> Result<i32> {
 }
 
 pub fn rm(root: &Root, names: &[String], force: bool) -> Result<i32> {
-    for_each(names, |name| {
-        let mut state = root.load(name)?;
-        let status = state.status();
-        if matches!(status, Status::Running | Status::Created) {
-            if !force {
-                bail!(
-                    "container {name} is {}: stop it first, or use `box rm -f`",
-                    status.as_str()
-                );
-            }
-            if let Some(pid) = state.pid {
-                send(&pid, Signal::SIGKILL)?;
-            }
+    for_each(names, |name| remove(root, name, force))
+}
+
+/// `rm` of one container, printing nothing.
+pub(crate) fn remove(root: &Root, name: &str, force: bool) -> Result<()> {
+    let mut state = root.load(name)?;
+    let status = state.status();
+    if matches!(status, Status::Running | Status::Created) {
+        if !force {
+            bail!(
+                "container {name} is {}: stop it first, or use `box rm -f`",
+                status.as_str()
+            );
         }
-        // A monitor still alive is recording the end and removing the cgroup: let it finish.
-        if state.monitor.is_some_and(|m| alive(&m)) {
-            state = settle(root, name, SETTLE)?;
+        if let Some(pid) = state.pid {
+            send(&pid, Signal::SIGKILL)?;
         }
-        if state.status() == Status::Dead {
-            // Its monitor died (kill -9) before it could clean up: do it here.
-            remove_cgroup(&state)?;
-        }
-        root.lock(name, false)?.remove()
-    })
+    }
+    // A monitor still alive is recording the end and removing the cgroup: let it finish.
+    if state.monitor.is_some_and(|m| alive(&m)) {
+        state = settle(root, name, SETTLE)?;
+    }
+    if state.status() == Status::Dead {
+        // Its monitor died (kill -9) before it could clean up: do it here.
+        remove_cgroup(&state)?;
+    }
+    root.lock(name, false)?.remove()
 }
 
 pub fn wait(root: &Root, name: &str) -> Result<i32> {
@@ -100,7 +103,7 @@ pub fn wait(root: &Root, name: &str) -> Result<i32> {
 }
 
 /// Waits until the monitor has recorded the end (or is gone); returns the state then.
-fn settle(root: &Root, name: &str, timeout: Duration) -> Result<State> {
+pub(crate) fn settle(root: &Root, name: &str, timeout: Duration) -> Result<State> {
     let start = Instant::now();
     loop {
         let state = root.load(name)?;
@@ -121,7 +124,7 @@ fn settle(root: &Root, name: &str, timeout: Duration) -> Result<State> {
 
 /// Sends `sig` to exactly that process (through a pidfd, checked against its start time, so
 /// a recycled pid is never hit). False when it is already gone.
-fn send(p: &ProcessId, sig: Signal) -> Result<bool> {
+pub(crate) fn send(p: &ProcessId, sig: Signal) -> Result<bool> {
     let Some(fd) = pidfd(p)? else {
         return Ok(false);
     };
@@ -143,7 +146,7 @@ fn send(p: &ProcessId, sig: Signal) -> Result<bool> {
 }
 
 /// Waits up to `timeout` for the process to end; true when it did.
-fn wait_gone(p: &ProcessId, timeout: Duration) -> Result<bool> {
+pub(crate) fn wait_gone(p: &ProcessId, timeout: Duration) -> Result<bool> {
     let Some(fd) = pidfd(p)? else {
         return Ok(true);
     };
@@ -197,7 +200,7 @@ fn remove_cgroup(state: &State) -> Result<()> {
     let layout = box_cgroup::Layout::detect().context("detect cgroups")?;
     match box_cgroup::Cgroup::open(&layout, &cg.path) {
         Ok(cgroup) => cgroup
-            .destroy()
+            .destroy_keep_parents()
             .with_context(|| format!("remove cgroup {}", cg.path.display())),
         Err(box_cgroup::Error::NotFound { .. }) => Ok(()),
         Err(e) => Err(e).with_context(|| format!("open cgroup {}", cg.path.display())),
