@@ -24,7 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the container a box.toml describes, in the foreground, and exit with its exit code.
+    /// Run the container(s) a box.toml describes, in the foreground, and exit with the first
+    /// one's exit code.
     Up {
         /// The container definition.
         file: PathBuf,
@@ -34,9 +35,17 @@ enum Command {
         /// Print how long each step of the start sequence took, on stderr.
         #[arg(long)]
         timings: bool,
-        /// Run in the background: print the name once it runs (see `box ps`, `box logs`).
+        /// Run in the background: print the name(s) once running (see `box ps`, `box logs`).
         #[arg(short, long)]
         detach: bool,
+    },
+    /// Stop and remove every container a box.toml defines (reverse start order).
+    Down {
+        /// The container definition.
+        file: PathBuf,
+        /// Seconds to wait after SIGTERM before SIGKILL.
+        #[arg(short, long, default_value_t = 10)]
+        time: u64,
     },
     /// Check a box.toml without running anything.
     Validate {
@@ -59,6 +68,7 @@ fn main() -> ExitCode {
             timings,
             detach,
         } => up(&root, &file, tty, timings, detach),
+        Command::Down { file, time } => commands::compose::down(&root, &file, time),
         Command::Validate { file } => validate(&root, &file),
         Command::Lifecycle(cmd) => commands::run(cmd, &root),
         Command::Stats(args) => stats::run(&args),
@@ -69,18 +79,27 @@ fn main() -> ExitCode {
 /// Docker's code for "the runtime itself failed".
 const EXIT_BOX_FAILED: i32 = 125;
 
-fn load_spec(
+/// The file's containers, checked, in start order (one, for the single-container form).
+fn load_plan(
     root: &state::Root,
     file: &std::path::Path,
-) -> Result<box_launcher::Spec, config::ConfigError> {
+) -> Result<Vec<config::Planned>, config::ConfigError> {
     let loaded = config::load(file)?;
-    config::to_spec(&loaded, &|name| commands::container_pid(root, name))
+    config::plan(&loaded, &|name| commands::container_pid(root, name))
 }
 
 fn validate(root: &state::Root, file: &std::path::Path) -> i32 {
-    match load_spec(root, file) {
-        Ok(spec) => {
-            println!("{}: ok (container {:?})", file.display(), spec.name);
+    match load_plan(root, file) {
+        Ok(plan) => {
+            let names: Vec<String> = plan.iter().map(|p| format!("{:?}", p.spec.name)).collect();
+            match names.as_slice() {
+                [one] => println!("{}: ok (container {one})", file.display()),
+                _ => println!(
+                    "{}: ok (containers {}, in start order)",
+                    file.display(),
+                    names.join(", ")
+                ),
+            }
             0
         }
         Err(e) => {
@@ -91,13 +110,23 @@ fn validate(root: &state::Root, file: &std::path::Path) -> i32 {
 }
 
 fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, detach: bool) -> i32 {
-    let mut spec = match load_spec(root, file) {
-        Ok(spec) => spec,
+    let mut plan = match load_plan(root, file) {
+        Ok(plan) => plan,
         Err(e) => {
             eprintln!("box: {e}");
             return EXIT_BOX_FAILED;
         }
     };
+    if plan.len() > 1 {
+        let flags = commands::compose::UpFlags {
+            detach,
+            tty,
+            timings,
+        };
+        return commands::compose::up(root, file, plan, flags);
+    }
+    // One container: no joins within the file are left to resolve.
+    let mut spec = plan.remove(0).spec;
     if tty {
         spec.process.tty = true;
         spec.rootfs.console = true;

@@ -37,7 +37,8 @@ pub fn up_detached(root: &Root, file: &Path, spec: Spec) -> i32 {
 /// Docker's code for "the runtime itself failed".
 const EXIT_BOX_FAILED: i32 = 125;
 
-fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32, String)> {
+/// Starts `spec` detached; its name, or Docker's exit code and a message.
+pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32, String)> {
     let failed = |e: anyhow::Error| (EXIT_BOX_FAILED, format!("{e:#}"));
     if spec.process.tty {
         return Err(failed(anyhow::anyhow!(

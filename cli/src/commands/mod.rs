@@ -1,6 +1,7 @@
 //! The lifecycle commands: detached containers and everything that finds them again through
 //! the state root (`ps`, `inspect`, `logs`, `exec`, `stop`, `kill`, `rm`, `wait`, `ns`).
 
+pub mod compose;
 mod detach;
 mod exec;
 mod inspect;

@@ -76,27 +76,41 @@ impl<'i> Spans<'i> {
 
     /// Whether the value at `path` is a table (an array element of `[[tables]]` included).
     pub fn is_table(&self, path: &[Seg]) -> bool {
+        self.table_at(path).is_some()
+    }
+
+    /// The keys of the table at `path`, in the order they appear in the file.
+    pub fn keys(&self, path: &[Seg]) -> Vec<String> {
+        let Some(table) = self.table_at(path) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<(usize, String)> = table
+            .iter()
+            .map(|(k, _)| (k.span().start, k.get_ref().to_string()))
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|(_, k)| k).collect()
+    }
+
+    fn table_at(&self, path: &[Seg]) -> Option<&DeTable<'i>> {
+        let mut table = self.0.get_ref();
         let mut value: Option<&DeValue<'i>> = None;
         for seg in path {
             value = match (seg, value) {
-                (Seg::Key(k), None) => self
-                    .0
-                    .get_ref()
-                    .iter()
-                    .find(|(key, _)| key.get_ref() == k)
-                    .map(|(_, v)| v.get_ref()),
-                (Seg::Key(k), Some(DeValue::Table(t))) => t
-                    .iter()
-                    .find(|(key, _)| key.get_ref() == k)
-                    .map(|(_, v)| v.get_ref()),
-                (Seg::Index(i), Some(DeValue::Array(items))) => items.get(*i).map(|v| v.get_ref()),
+                (Seg::Key(k), None) => Some(find(table, k)?),
+                (Seg::Key(k), Some(DeValue::Table(t))) => Some(find(t, k)?),
+                (Seg::Index(i), Some(DeValue::Array(items))) => Some(items.get(*i)?.get_ref()),
                 _ => None,
             };
-            if value.is_none() {
-                return false;
+            if let Some(DeValue::Table(t)) = value {
+                table = t;
             }
         }
-        matches!(value, Some(DeValue::Table(_)))
+        match value {
+            None => Some(table),
+            Some(DeValue::Table(t)) => Some(t),
+            Some(_) => None,
+        }
     }
 
     /// The deepest key path whose key or value contains `offset`.
@@ -105,6 +119,13 @@ impl<'i> Spans<'i> {
         walk_table(self.0.get_ref(), offset, &mut path);
         path
     }
+}
+
+fn find<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a DeValue<'i>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(_, v)| v.get_ref())
 }
 
 /// Pushes the key path containing `offset` onto `path`; false when none does. Tables defined by

@@ -2,7 +2,11 @@
 //! place that knows the file format.
 
 mod locate;
+mod plan;
+mod resources;
+mod rootfs;
 mod schema;
+mod security;
 mod to_spec;
 
 use std::fmt;
@@ -10,8 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use locate::Seg;
 use locate::{line_col, render, suggest, Spans};
-pub use schema::BoxFile;
-pub use to_spec::to_spec;
+pub use plan::{plan, start_order, Planned};
 
 /// A problem in a box.toml, with where it is.
 #[derive(Debug)]
@@ -39,11 +42,21 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// A loaded box.toml: the parsed file and what is needed to point into it.
+/// A loaded box.toml: its containers and what is needed to point into the file.
 pub struct Loaded {
-    pub file: BoxFile,
     pub path: PathBuf,
     source: String,
+    /// In the order the file defines them.
+    containers: Vec<Def>,
+}
+
+/// One container as the file defines it.
+pub struct Def {
+    /// The table key under `[containers]`; the `name` key in the single-container form.
+    pub name: Option<String>,
+    /// Where its keys live: empty for the single form, `containers.NAME` otherwise.
+    prefix: Vec<Seg>,
+    body: schema::Container,
 }
 
 impl Loaded {
@@ -68,7 +81,15 @@ impl Loaded {
             _ => PathBuf::from("."),
         }
     }
+
+    /// The file's containers, in the order it defines them.
+    pub fn containers(&self) -> &[Def] {
+        &self.containers
+    }
 }
+
+/// The key that holds the several-container form.
+const CONTAINERS: &str = "containers";
 
 /// Reads and parses `path`; any problem comes back as one `ConfigError`.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
@@ -78,14 +99,60 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         key: None,
         message: format!("cannot read: {e}"),
     })?;
-    match toml::from_str::<BoxFile>(&source) {
-        Ok(file) => Ok(Loaded {
-            file,
-            path: path.to_path_buf(),
-            source,
-        }),
-        Err(e) => Err(parse_error(path, &source, &e)),
+    // Which form: a syntax error falls through to the single form, whose parse reports it.
+    let top = Spans::parse(&source).map_or(Vec::new(), |s| s.keys(&[]));
+    let mut loaded = Loaded {
+        path: path.to_path_buf(),
+        source,
+        containers: Vec::new(),
+    };
+    if !top.iter().any(|k| k == CONTAINERS) {
+        let body: schema::Container =
+            toml::from_str(&loaded.source).map_err(|e| parse_error(path, &loaded.source, &e))?;
+        loaded.containers.push(Def {
+            name: body.name.clone(),
+            prefix: Vec::new(),
+            body,
+        });
+        return Ok(loaded);
     }
+    if let Some(other) = top.iter().find(|k| *k != CONTAINERS) {
+        return Err(loaded.error_at(
+            &[Seg::Key(other.clone())],
+            "a file defines one container at the top level or several as [containers.NAME] \
+             tables, never both: move this key into the tables",
+        ));
+    }
+    let compose: schema::Compose =
+        toml::from_str(&loaded.source).map_err(|e| parse_error(path, &loaded.source, &e))?;
+    // The file's order, not the map's: independent containers start in the order written.
+    let order =
+        Spans::parse(&loaded.source).map_or(Vec::new(), |s| s.keys(&[Seg::Key(CONTAINERS.into())]));
+    let mut bodies = compose.containers;
+    for name in order {
+        let Some(body) = bodies.remove(&name) else {
+            continue;
+        };
+        loaded.containers.push(Def {
+            prefix: vec![Seg::Key(CONTAINERS.into()), Seg::Key(name.clone())],
+            name: Some(name),
+            body,
+        });
+    }
+    for (name, body) in bodies {
+        loaded.containers.push(Def {
+            prefix: vec![Seg::Key(CONTAINERS.into()), Seg::Key(name.clone())],
+            name: Some(name),
+            body,
+        });
+    }
+    if loaded.containers.is_empty() {
+        return Err(loaded.error_at(
+            &[Seg::Key(CONTAINERS.into())],
+            "defines no container: add a [containers.NAME] table with a command",
+        ));
+    }
+    Ok(loaded)
 }
 
 fn parse_error(path: &Path, source: &str, e: &toml::de::Error) -> ConfigError {

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// One container: the whole file in the single-container form, or one `[containers.NAME]`
+/// table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BoxFile {
+pub struct Container {
     pub name: Option<String>,
     pub command: Vec<String>,
     #[serde(default = "default_rootfs")]
@@ -27,6 +29,13 @@ pub struct BoxFile {
     pub security: Security,
     #[serde(default)]
     pub mounts: Vec<Mount>,
+}
+
+/// The several-container form: only `[containers.NAME]` tables (checked before parsing).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Compose {
+    pub containers: BTreeMap<String, Container>,
 }
 
 fn default_rootfs() -> String {

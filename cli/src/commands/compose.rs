@@ -1,0 +1,202 @@
+//! Several containers from one box.toml. `box up -d` starts them detached, each after the
+//! containers whose namespaces it joins; `box up` does the same, then follows their logs until
+//! all have exited and removes them; `box down` stops and removes them in reverse order.
+//!
+//! Every container is an ordinary detached container (its own monitor, its own state), so
+//! `ps`, `logs`, `ns`, `exec`... work on each of them by name.
+
+mod follow;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::config::{self, Planned};
+use crate::state::{ProcessId, Root, Status};
+
+use super::{container_pid, detach, signal};
+
+/// Docker's code for "the runtime itself failed".
+const EXIT_BOX_FAILED: i32 = 125;
+
+/// How long `box up` (foreground) waits after forwarding SIGTERM before it sends SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `box up` was asked besides the file.
+pub struct UpFlags {
+    pub detach: bool,
+    pub tty: bool,
+    pub timings: bool,
+}
+
+/// `box up [-d] FILE` for a file of several containers (`plan` in start order).
+pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
+    if flags.tty || flags.timings {
+        eprintln!(
+            "box: {}: -t and --timings take a file of one container; this one defines {}",
+            file.display(),
+            plan.len()
+        );
+        return EXIT_BOX_FAILED;
+    }
+    let first = plan
+        .iter()
+        .min_by_key(|p| p.index)
+        .map(|p| p.spec.name.clone())
+        .unwrap_or_default();
+    if flags.detach {
+        return match start_all(root, file, plan) {
+            Ok(names) => {
+                super::print(&names.iter().map(|n| format!("{n}\n")).collect::<String>());
+                0
+            }
+            Err(code) => code,
+        };
+    }
+    // Before anything starts: a Ctrl-C from now on stops the containers instead of killing
+    // box and leaving them behind.
+    if let Err(e) = follow::catch_signals() {
+        eprintln!("box: {e:#}");
+        return EXIT_BOX_FAILED;
+    }
+    let names = match start_all(root, file, plan) {
+        Ok(names) => names,
+        Err(code) => return code,
+    };
+    follow::follow(root, &names, STOP_TIMEOUT);
+    let mut code = EXIT_BOX_FAILED;
+    for name in &names {
+        let state = match signal::settle(root, name, signal::SETTLE) {
+            Ok(state) => state,
+            Err(e) => {
+                eprintln!("box: {e:#}");
+                continue;
+            }
+        };
+        if state.oom_killed {
+            eprintln!("box: container {name} was killed by the kernel's OOM killer (memory limit reached)");
+        }
+        match (state.exit_code, &state.error) {
+            (Some(c), _) => {
+                eprintln!("box: {name} exited with code {c}");
+                if *name == first {
+                    code = c;
+                }
+            }
+            (None, Some(error)) => eprintln!("box: {name}: {error}"),
+            (None, None) => eprintln!("box: {name} is {}", state.status().as_str()),
+        }
+    }
+    remove_all(root, names.iter().rev(), false);
+    code
+}
+
+/// Starts every container of the plan in its order; their names. When one fails, the ones
+/// started before it are removed again and the failing one's exit code comes back.
+fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<String>, i32> {
+    let mut started: Vec<String> = Vec::new();
+    for planned in plan {
+        let name = planned.spec.name.clone();
+        let result = planned
+            .resolve(&|other| container_pid(root, other))
+            .map_err(|m| (EXIT_BOX_FAILED, m))
+            .and_then(|spec| detach::start(root, file, spec));
+        if let Err((code, message)) = result {
+            eprintln!("box: container {name}: {message}");
+            remove_all(root, started.iter().rev(), true);
+            return Err(code);
+        }
+        started.push(name);
+    }
+    Ok(started)
+}
+
+/// `rm -f` of each name; `print` says so on stderr, and a failure is printed.
+fn remove_all<'a>(root: &Root, names: impl Iterator<Item = &'a String>, print: bool) {
+    for name in names {
+        match signal::remove(root, name, true) {
+            Ok(()) if print => eprintln!("box: removed {name}"),
+            Ok(()) => {}
+            Err(e) => eprintln!("box: remove {name}: {e:#}"),
+        }
+    }
+}
+
+/// `box down [-t SECONDS] FILE`: stops and removes every container the file defines, in
+/// reverse start order; names with no container are skipped.
+pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
+    let loaded = match config::load(file) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("box: {e}");
+            return EXIT_BOX_FAILED;
+        }
+    };
+    let defs = loaded.containers();
+    // A file with a cycle never started; any order takes it down.
+    let order = config::start_order(&loaded).unwrap_or_else(|_| (0..defs.len()).collect());
+    let mut names = Vec::new();
+    for i in order.into_iter().rev() {
+        match &defs[i].name {
+            Some(name) => names.push(name.clone()),
+            None => {
+                eprintln!(
+                    "box: {}: the container has no `name`, so box down cannot tell which one it is (see `box ps`, then `box rm -f NAME`)",
+                    file.display()
+                );
+                return EXIT_BOX_FAILED;
+            }
+        }
+    }
+    let present = match root.names() {
+        Ok(present) => present,
+        Err(e) => {
+            eprintln!("box: {e:#}");
+            return 1;
+        }
+    };
+    names.retain(|n| present.contains(n));
+    stop_all(root, &names, Duration::from_secs(seconds));
+    let mut code = 0;
+    for name in &names {
+        match signal::remove(root, name, true) {
+            Ok(()) => super::print(&format!("{name}\n")),
+            Err(e) => {
+                eprintln!("box: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+/// SIGTERM to every running container of `names` at once (in that order), then SIGKILL to
+/// those still running after `timeout`: each gets the whole timeout, and no one waits for
+/// another's.
+fn stop_all(root: &Root, names: &[String], timeout: Duration) {
+    let running = running_pids(root, names);
+    for pid in &running {
+        if let Err(e) = signal::send(pid, Signal::SIGTERM) {
+            eprintln!("box: {e:#}");
+        }
+    }
+    let deadline = Instant::now() + timeout;
+    for pid in &running {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !signal::wait_gone(pid, left).unwrap_or(false) {
+            let _ = signal::send(pid, Signal::SIGKILL);
+            let _ = signal::wait_gone(pid, signal::SETTLE);
+        }
+    }
+}
+
+/// The PID 1 of each running container of `names`.
+fn running_pids(root: &Root, names: &[String]) -> Vec<ProcessId> {
+    names
+        .iter()
+        .filter_map(|n| root.load(n).ok())
+        .filter(|s| s.status() == Status::Running)
+        .filter_map(|s| s.pid)
+        .collect()
+}

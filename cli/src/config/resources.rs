@@ -1,0 +1,64 @@
+//! `[resources]`: memory, CPU, cpuset, pids and block IO limits in Docker's units.
+
+use box_cgroup::{parse_size, DeviceLimit};
+
+use super::rootfs::size_bytes;
+use super::schema::{self, Size};
+use super::to_spec::Ctx;
+use super::ConfigError;
+
+/// `[resources]` → cgroup limits, checked against this host's cgroups.
+pub fn resources(c: &Ctx<'_>, r: &schema::Resources) -> Result<box_cgroup::Resources, ConfigError> {
+    let at = |field: &str, msg: String| c.err(&["resources", field], msg);
+    let bytes = |field: &str, s: &Option<Size>| {
+        s.as_ref()
+            .map(|s| size_bytes(s).map_err(|m| at(field, m)))
+            .transpose()
+    };
+    let swap = match &r.memory_swap {
+        Some(Size::Bytes(-1)) => Some(-1),
+        other => bytes("memory_swap", other)?.map(|b| b as i64),
+    };
+    let devices = |field: &str, list: &[String], sized: bool| {
+        list.iter()
+            .map(|entry| device_limit(entry, sized).map_err(|m| at(field, m)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let res = box_cgroup::Resources {
+        memory: bytes("memory", &r.memory)?,
+        memory_swap: swap,
+        memory_reservation: bytes("memory_reservation", &r.memory_reservation)?,
+        cpus: r.cpus,
+        cpu_shares: r.cpu_shares,
+        cpuset_cpus: r.cpuset_cpus.clone(),
+        cpuset_mems: r.cpuset_mems.clone(),
+        pids: r.pids,
+        io_weight: r.io_weight,
+        io_read_bps: devices("io_read_bps", &r.io_read_bps, true)?,
+        io_write_bps: devices("io_write_bps", &r.io_write_bps, true)?,
+        io_read_iops: devices("io_read_iops", &r.io_read_iops, false)?,
+        io_write_iops: devices("io_write_iops", &r.io_write_iops, false)?,
+    };
+    if let Ok(layout) = box_cgroup::Layout::detect() {
+        res.validate(&layout).map_err(|e| at(e.field, e.message))?;
+    }
+    Ok(res)
+}
+
+/// `"8:0 1m"` → major 8, minor 0, rate 1 MiB (a size for bps, a plain count for iops).
+fn device_limit(entry: &str, sized: bool) -> Result<DeviceLimit, String> {
+    let bad = || format!("{entry:?} is not \"MAJOR:MINOR RATE\" (e.g. \"8:0 1m\")");
+    let (dev, rate) = entry.split_once(' ').ok_or_else(bad)?;
+    let (major, minor) = dev.split_once(':').ok_or_else(bad)?;
+    let rate = rate.trim();
+    let rate = if sized {
+        parse_size(rate).map_err(|e| e.to_string())?
+    } else {
+        rate.parse().map_err(|_| bad())?
+    };
+    Ok(DeviceLimit {
+        major: major.parse().map_err(|_| bad())?,
+        minor: minor.parse().map_err(|_| bad())?,
+        rate,
+    })
+}

@@ -1,0 +1,122 @@
+//! `rootfs` and `[[mounts]]`: the container's root filesystem, paths relative to the box.toml.
+
+use std::path::{Component, Path, PathBuf};
+
+use box_cgroup::parse_size;
+use box_rootfs::{Mount, MountKind, Root, RootfsConfig};
+
+use super::schema::{self, Size};
+use super::to_spec::Ctx;
+use super::{ConfigError, Seg};
+
+/// `rootfs`, `[[mounts]]` and the file-level bits of the root filesystem.
+pub fn rootfs(c: &Ctx<'_>) -> Result<RootfsConfig, ConfigError> {
+    let f = c.file;
+    let root = if f.rootfs == "host" {
+        Root::Host
+    } else {
+        let dir = absolute(&c.loaded.base_dir(), &f.rootfs);
+        if !dir.is_dir() {
+            return Err(c.err(
+                &["rootfs"],
+                format!(
+                    "{} is not a directory (use \"host\" for a read-only view of this host)",
+                    dir.display()
+                ),
+            ));
+        }
+        Root::Dir(dir)
+    };
+    let mut mounts = Vec::new();
+    for (i, m) in f.mounts.iter().enumerate() {
+        let at = |field: &str, msg: String| {
+            c.error_at(
+                &[
+                    Seg::Key("mounts".into()),
+                    Seg::Index(i),
+                    Seg::Key(field.into()),
+                ],
+                msg,
+            )
+        };
+        let target = |t: &str| {
+            let p = PathBuf::from(t);
+            if !p.is_absolute() || p.components().any(|c| c == Component::ParentDir) {
+                Err(at(
+                    "target",
+                    format!("{t:?} must be an absolute path without \"..\""),
+                ))
+            } else {
+                Ok(p)
+            }
+        };
+        mounts.push(match m {
+            schema::Mount::Bind {
+                source,
+                target: t,
+                readonly,
+            } => {
+                let source = absolute(&c.loaded.base_dir(), source);
+                if !source.exists() {
+                    return Err(at("source", format!("{} does not exist", source.display())));
+                }
+                Mount {
+                    target: target(t)?,
+                    kind: MountKind::Bind {
+                        source,
+                        readonly: *readonly,
+                    },
+                }
+            }
+            schema::Mount::Tmpfs {
+                target: t,
+                size,
+                mode,
+            } => Mount {
+                target: target(t)?,
+                kind: MountKind::Tmpfs {
+                    size: size
+                        .as_ref()
+                        .map(|s| size_bytes(s).map_err(|m| at("size", m)))
+                        .transpose()?,
+                    mode: mode
+                        .as_ref()
+                        .map(|m| file_mode(m).map_err(|e| at("mode", e)))
+                        .transpose()?,
+                },
+            },
+        });
+    }
+    Ok(RootfsConfig {
+        root,
+        readonly: f.security.readonly_rootfs,
+        mounts,
+        console: f.tty,
+        ..RootfsConfig::default()
+    })
+}
+
+pub fn absolute(base: &Path, p: &str) -> PathBuf {
+    let joined = base.join(p);
+    std::fs::canonicalize(&joined).unwrap_or(joined)
+}
+
+pub fn size_bytes(s: &Size) -> Result<u64, String> {
+    match s {
+        Size::Bytes(n) if *n >= 0 => Ok(*n as u64),
+        Size::Bytes(n) => Err(format!("{n} is negative")),
+        Size::Text(t) => parse_size(t).map_err(|e| e.to_string()),
+    }
+}
+
+fn file_mode(m: &schema::Mode) -> Result<u32, String> {
+    let mode = match m {
+        schema::Mode::Number(n) => *n,
+        schema::Mode::Text(t) => u32::from_str_radix(t.trim_start_matches("0o"), 8)
+            .map_err(|_| format!("{t:?} is not an octal mode like \"1777\""))?,
+    };
+    if mode > 0o7777 {
+        return Err(format!("{mode:o} is not a mode (at most 7777)"));
+    }
+    Ok(mode)
+}
