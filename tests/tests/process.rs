@@ -100,3 +100,28 @@ fn alive(pid: i32) -> bool {
         Err(_) => false,
     }
 }
+
+#[test]
+fn no_file_descriptor_of_box_leaks_into_the_container() {
+    let case = Case::new(
+        "proc-fds",
+        r#"command = ["/bin/sh", "-c", "cd /proc/self/fd && echo *"]"#,
+    );
+    // An inherited, non-close-on-exec fd 7 in box's own table, as a careless caller leaves.
+    let inner = format!(
+        "exec 7</etc/hostname; exec {} up {}",
+        box_tests::box_bin().display(),
+        case.file().display()
+    );
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", &inner])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run box through sh");
+    // 0-2, and the directory fd the shell's glob itself reads /proc/self/fd through.
+    let fds = box_tests::ok(&out);
+    let fds: Vec<&str> = fds.split_whitespace().collect();
+    assert_eq!(&fds[..3], ["0", "1", "2"], "{fds:?}");
+    assert!(fds.len() <= 4 && !fds.contains(&"7"), "leaked fds: {fds:?}");
+    case.assert_nothing_left();
+}
