@@ -1,28 +1,12 @@
 //! The cli's own output: help and every kind of box.toml error, as insta snapshots. None of
 //! these start a container.
 
-use std::process::Command;
+mod common;
 
-fn run_box(args: &[&str], files: &[(&str, &str)]) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).expect("write file");
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_box"))
-        .args(args)
-        .current_dir(dir.path())
-        .output()
-        .expect("run box");
-    format!(
-        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::run_box;
 
 fn validate(text: &str) -> String {
-    run_box(&["validate", "box.toml"], &[("box.toml", text)])
+    common::validate(text, &[])
 }
 
 #[test]

@@ -2,25 +2,10 @@
 //! order, and errors that name the file, the line, the column and the full key
 //! (`containers.web.resources.memory`). Nothing here starts a container.
 
-use std::process::Command;
+mod common;
 
 fn validate(text: &str) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("box.toml"), text).expect("write box.toml");
-    // A state root of its own: `container:NAME` of a container outside the file finds none.
-    let out = Command::new(env!("CARGO_BIN_EXE_box"))
-        .arg("--root")
-        .arg(dir.path().join("state"))
-        .args(["validate", "box.toml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("run box");
-    format!(
-        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    common::validate(text, &[])
 }
 
 /// c2 joins c1's net namespace and comes first in the file: c1 starts first.

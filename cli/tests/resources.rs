@@ -2,24 +2,11 @@
 //! file, line and key. Nothing here starts a container; the host's CPU list in messages is
 //! replaced by `[CPUS]` / `[N]` so the snapshots hold on any machine.
 
-use std::process::Command;
+mod common;
 
 fn validate_resources(resources: &str) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
     let text = format!("name = \"web\"\ncommand = [\"/bin/true\"]\n[resources]\n{resources}\n");
-    std::fs::write(dir.path().join("box.toml"), text).expect("write box.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_box"))
-        .args(["validate", "box.toml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("run box");
-    let text = format!(
-        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    host_neutral(&text)
+    host_neutral(&common::validate(&text, &[]))
 }
 
 /// Replace this host's online CPU list and count with placeholders.

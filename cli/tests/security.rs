@@ -3,33 +3,12 @@
 //! profile file and its entry). Nothing here starts a container. Paths and host limits in
 //! messages are replaced by `[DIR]` / `[HARD]` so the snapshots hold on any machine.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use box_security::{detect_lsms, CapSet, Capability};
-
-/// `box validate box.toml` in a fresh directory holding `box_toml` and `files`.
-fn validate(box_toml: &str, files: &[(&str, &str)]) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("box.toml"), box_toml).expect("write box.toml");
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).expect("write file");
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_box"))
-        .args(["validate", "box.toml"])
-        .current_dir(dir.path())
-        .output()
-        .expect("run box");
-    let text = format!(
-        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let canonical = std::fs::canonicalize(dir.path()).expect("canonicalize");
-    text.replace(&canonical.display().to_string(), "[DIR]")
-        .replace(&dir.path().display().to_string(), "[DIR]")
-}
+use common::validate;
 
 /// A box.toml running `/bin/true` with this `[security]` table body.
 fn with_security(body: &str) -> String {
