@@ -8,15 +8,23 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compiled {
     pub(super) arch: Arch,
+    /// The ABIs the filter covers, native first; others are killed.
+    pub(super) arches: Vec<Arch>,
     pub(super) program: Vec<seccompiler::sock_filter>,
     pub(super) flags: u32,
     pub(super) warnings: Vec<String>,
 }
 
 impl Compiled {
-    /// The architecture the filter is for.
+    /// The native architecture the filter is for.
     pub fn arch(&self) -> Arch {
         self.arch
+    }
+
+    /// The ABIs whose syscalls follow the profile, the native one first (e.g. `[X86_64,
+    /// I386]`); a syscall from any other ABI kills the process.
+    pub fn arches(&self) -> &[Arch] {
+        &self.arches
     }
 
     /// The BPF instructions.
@@ -29,7 +37,7 @@ impl Compiled {
         self.flags
     }
 
-    /// Things the profile asked for that box does differently (e.g. compat ABIs it kills).
+    /// Things the profile asked for that box does differently (e.g. x32, which it kills).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
@@ -48,10 +56,16 @@ impl Compiled {
 
     /// What happens to native syscall `name` with `args`; `None` if `name` is unknown here.
     pub fn action_for(&self, name: &str, args: [u64; 6]) -> Option<Action> {
-        let nr = syscall_number(self.arch, name)?;
+        self.action_for_arch(self.arch, name, args)
+    }
+
+    /// What happens to syscall `name` made through ABI `arch` (e.g. [`Arch::I386`] on
+    /// x86_64); `None` if `arch` has no syscall of that name.
+    pub fn action_for_arch(&self, arch: Arch, name: &str, args: [u64; 6]) -> Option<Action> {
+        let nr = syscall_number(arch, name)?;
         let data = SeccompData {
             nr,
-            arch: self.arch.audit_arch(),
+            arch: arch.audit_arch(),
             instruction_pointer: 0,
             args,
         };

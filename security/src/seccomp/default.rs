@@ -2,12 +2,16 @@
 //! (moby `profiles/seccomp/default.json`) written as Rust data.
 //!
 //! Differences, all deliberate:
-//! - entries for architectures box cannot build filters for (ppc64le, s390x, riscv64, arm32)
-//!   are left out; names that do not exist on the host architecture are skipped, as in Docker;
+//! - entries for architectures box cannot build filters for (ppc64le, s390x, riscv64) are
+//!   left out; names that do not exist on an ABI are skipped there, as in Docker;
+//! - Docker's `archMap` also lists x32 on x86_64; box does not filter x32 and kills it;
 //! - `int` arguments (`socket`'s domain, `personality`'s persona) are compared on their low 32
 //!   bits, so garbage in the upper register half cannot slip `AF_VSOCK` past the rule.
 
-use super::{Action, Applicability, ArgCondition, CmpOp, KernelVersion, Profile, SyscallRule};
+use super::{
+    Action, Applicability, Arch, ArchMapEntry, ArgCondition, CmpOp, KernelVersion, Profile,
+    SyscallRule,
+};
 use crate::capabilities::Capability::{self, *};
 
 /// Allowed for everyone.
@@ -160,6 +164,18 @@ pub(super) fn profile() -> Profile {
         syscalls.push(r);
     }
 
+    // Arm's private calls (glibc sets its TLS with set_tls) and its renamed ones.
+    syscalls.push(for_arches(
+        &[
+            "arm_fadvise64_64",
+            "arm_sync_file_range",
+            "sync_file_range2",
+            "breakpoint",
+            "cacheflush",
+            "set_tls",
+        ],
+        &["arm", "arm64"],
+    ));
     syscalls.push(for_arches(&["arch_prctl"], &["amd64", "x32"]));
     syscalls.push(for_arches(&["modify_ldt"], &["amd64", "x32", "x86"]));
     syscalls.push(with_caps(&["open_by_handle_at"], &[CAP_DAC_READ_SEARCH]));
@@ -187,7 +203,14 @@ pub(super) fn profile() -> Profile {
         origin: "built-in default profile".to_string(),
         default_action: Action::Errno(libc::EPERM as u16),
         architectures: Vec::new(),
-        arch_map: Vec::new(),
+        // Docker's archMap, less x32: 32-bit programs follow the same rules.
+        arch_map: [(Arch::X86_64, Arch::I386), (Arch::Aarch64, Arch::Arm)]
+            .into_iter()
+            .map(|(native, compat)| ArchMapEntry {
+                architecture: native.scmp_name().to_string(),
+                sub_architectures: vec![compat.scmp_name().to_string()],
+            })
+            .collect(),
         flags: 0,
         syscalls,
     }

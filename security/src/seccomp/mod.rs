@@ -1,18 +1,22 @@
 //! Seccomp: Docker-format profiles (built-in default or JSON), evaluated against the resolved
 //! capability set and compiled to classic BPF with seccompiler.
 //!
-//! What the compiled filter does, in order:
-//! 1. a syscall from any ABI other than the native one (i386 or x32 on x86_64, arm32 on
-//!    aarch64) kills the process (`SECCOMP_RET_KILL_PROCESS`, the process sees SIGSYS) — box
-//!    has no syscall tables for those ABIs, so it cannot apply the profile to them, and a loud
-//!    death beats a program spinning on errors from every call;
-//! 2. when the default action denies, a syscall number above every number the profile names
-//!    gets `ENOSYS` (as runc does), so libc falls back from syscalls newer than the profile;
+//! One filter covers every ABI the profile lists that the host can run: the native one and,
+//! like libseccomp with Docker's `archMap`, its 32-bit compat ABI (i386 on x86_64, arm on
+//! aarch64) — the same rules, numbered from that ABI's table. What it does, in order:
+//! 1. dispatch on `seccomp_data.arch`; an ABI the filter does not cover (one the profile does
+//!    not list, or x32) kills the process (`SECCOMP_RET_KILL_PROCESS`, libseccomp's default
+//!    "bad arch" action) — a loud death beats a program spinning on errors from every call;
+//! 2. per ABI, when the default action denies, a syscall number above every number the
+//!    profile names gets `ENOSYS` (as runc does), so libc falls back from newer syscalls;
 //! 3. the profile's rules, first matching entry wins (libseccomp has no order; Docker's
 //!    profiles never give one syscall two different actions for the same arguments);
 //! 4. the default action.
 
 mod bpf;
+mod compat;
+#[cfg(test)]
+mod compat_tests;
 mod compile;
 mod compiled;
 mod default;
@@ -22,11 +26,14 @@ mod model;
 mod plan;
 #[cfg(test)]
 mod plan_tests;
+mod resolve;
 mod tables;
+mod tables32;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -39,13 +46,17 @@ pub use seccompiler::sock_filter;
 
 use crate::error::{Error, Result};
 
-/// An architecture box can build filters for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An ABI box can build filters for: a native architecture, or the 32-bit compat ABI of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Arch {
-    /// x86_64 (native 64-bit ABI only).
+    /// x86_64 (its native 64-bit ABI; x32 is killed, see [`Arch::unfiltered`]).
     X86_64,
-    /// aarch64 (native 64-bit ABI only).
+    /// aarch64 (native).
     Aarch64,
+    /// i386: 32-bit programs and `int 0x80` on x86_64.
+    I386,
+    /// arm EABI: 32-bit programs on aarch64.
+    Arm,
 }
 
 impl Arch {
@@ -58,11 +69,36 @@ impl Arch {
         }
     }
 
+    /// The 32-bit ABI a process on this (native) architecture can also use.
+    pub fn compat(self) -> Option<Arch> {
+        match self {
+            Arch::X86_64 => Some(Arch::I386),
+            Arch::Aarch64 => Some(Arch::Arm),
+            Arch::I386 | Arch::Arm => None,
+        }
+    }
+
+    /// libseccomp names of the ABIs a process on this (native) architecture can use that box
+    /// cannot filter: their syscalls always kill the process.
+    pub fn unfiltered(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &["SCMP_ARCH_X32"],
+            _ => &[],
+        }
+    }
+
+    /// Whether syscall arguments are 64 bits wide.
+    pub fn is_64bit(self) -> bool {
+        matches!(self, Arch::X86_64 | Arch::Aarch64)
+    }
+
     /// `AUDIT_ARCH_*` value the kernel reports in `seccomp_data.arch`.
     pub fn audit_arch(self) -> u32 {
         match self {
             Arch::X86_64 => 0xC000_003E,
             Arch::Aarch64 => 0xC000_00B7,
+            Arch::I386 => 0x4000_0003,
+            Arch::Arm => 0x4000_0028,
         }
     }
 
@@ -71,6 +107,8 @@ impl Arch {
         match self {
             Arch::X86_64 => "SCMP_ARCH_X86_64",
             Arch::Aarch64 => "SCMP_ARCH_AARCH64",
+            Arch::I386 => "SCMP_ARCH_X86",
+            Arch::Arm => "SCMP_ARCH_ARM",
         }
     }
 
@@ -80,44 +118,85 @@ impl Arch {
         let names: &[&str] = match self {
             Arch::X86_64 => &["amd64", "x86_64", "SCMP_ARCH_X86_64"],
             Arch::Aarch64 => &["arm64", "aarch64", "SCMP_ARCH_AARCH64"],
+            Arch::I386 => &["x86", "386", "i386", "SCMP_ARCH_X86"],
+            Arch::Arm => &["arm", "SCMP_ARCH_ARM"],
         };
         names.iter().any(|n| n.eq_ignore_ascii_case(name))
     }
 
+    /// seccompiler's target for a native architecture (compat ABIs are emitted with their
+    /// native architecture's generator: only the syscall numbers differ).
     pub(crate) fn target(self) -> seccompiler::TargetArch {
         match self {
-            Arch::X86_64 => seccompiler::TargetArch::x86_64,
-            Arch::Aarch64 => seccompiler::TargetArch::aarch64,
+            Arch::X86_64 | Arch::I386 => seccompiler::TargetArch::x86_64,
+            Arch::Aarch64 | Arch::Arm => seccompiler::TargetArch::aarch64,
         }
+    }
+
+    /// Numbers from here up are architecture-private calls outside the regular table (arm's
+    /// `set_tls`, `cacheflush`...), not "newer" syscalls.
+    pub(crate) fn private_base(self) -> Option<u32> {
+        (self == Arch::Arm).then_some(0x000f_0000)
     }
 
     fn table(self) -> &'static [(&'static str, u32)] {
         match self {
             Arch::X86_64 => tables::X86_64,
             Arch::Aarch64 => tables::AARCH64,
+            Arch::I386 => tables32::I386,
+            Arch::Arm => tables32::ARM,
+        }
+    }
+
+    /// Every variant, in declaration order (`arch as usize` indexes it).
+    const ALL: [Arch; 4] = [Arch::X86_64, Arch::Aarch64, Arch::I386, Arch::Arm];
+}
+
+/// A map keyed by syscall names: a profile names ~400 syscalls, each looked up once per ABI,
+/// and the default SipHash was a good part of `prepare`'s time.
+pub(crate) type NameMap<V> = HashMap<&'static str, V, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a: fast on short keys; the keys are compile-time constants, so no flooding concern.
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
 }
 
 /// The number of syscall `name` on `arch`, if it exists there.
 pub fn syscall_number(arch: Arch, name: &str) -> Option<u32> {
-    // A profile names ~400 syscalls: a linear scan per name was most of `prepare`'s time.
-    static X86_64: OnceLock<HashMap<&str, u32>> = OnceLock::new();
-    static AARCH64: OnceLock<HashMap<&str, u32>> = OnceLock::new();
-    let cell = match arch {
-        Arch::X86_64 => &X86_64,
-        Arch::Aarch64 => &AARCH64,
-    };
-    cell.get_or_init(|| arch.table().iter().copied().collect())
+    static CELLS: [OnceLock<NameMap<u32>>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    CELLS[arch as usize]
+        .get_or_init(|| arch.table().iter().copied().collect())
         .get(name)
         .copied()
 }
 
-/// Whether `name` is a syscall on any architecture box has a table for.
+/// Whether `name` is a syscall on any ABI box has a table for.
 pub(crate) fn known_anywhere(name: &str) -> bool {
-    [Arch::X86_64, Arch::Aarch64]
-        .into_iter()
-        .any(|a| syscall_number(a, name).is_some())
+    compat::known_muxed(name)
+        || Arch::ALL
+            .into_iter()
+            .any(|a| syscall_number(a, name).is_some())
 }
 
 impl Profile {

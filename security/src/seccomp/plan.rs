@@ -1,33 +1,41 @@
 //! Profile → plan: the profile evaluated for one container (its capabilities, architecture and
-//! kernel), names numbered, rules grouped by action. Every error in what a profile asks for
-//! comes out of here; turning a plan into BPF ([`super::compile`]) can only fail on the
-//! kernel's length limit or seccompiler's own, so a plan is enough to validate a profile.
+//! kernel), names numbered for every ABI the filter covers, rules grouped by action. Every
+//! error in what a profile asks for comes out of here; turning a plan into BPF
+//! ([`super::compile`]) can only fail on the kernel's length limit or seccompiler's own, so a
+//! plan is enough to validate a profile.
 
 use std::collections::BTreeMap;
 
-use super::{
-    known_anywhere, syscall_number, Action, Arch, ArgCondition, KernelVersion, Profile, SyscallRule,
-};
+use super::compat::X32_SYSCALL_BIT;
+use super::resolve::{check_names, covered_abis, number};
+use super::{syscall_number, Action, Arch, ArgCondition, KernelVersion, Profile, SyscallRule};
 use crate::capabilities::CapSet;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A profile evaluated for one container, ready to be compiled.
 pub(crate) struct Plan {
-    pub(super) arch: Arch,
+    pub(super) native: Arch,
     pub(super) default_action: Action,
-    /// The highest syscall number any applicable rule names.
-    pub(super) max_nr: Option<u32>,
-    /// Rules grouped by action, in the order they are tried.
-    pub(super) segments: Vec<Segment>,
+    /// One per ABI the filter covers, the native one first.
+    pub(super) abis: Vec<AbiPlan>,
     /// Things the profile asked for that box does differently.
     pub(crate) warnings: Vec<String>,
 }
 
-/// One applicable rule with its names numbered.
-struct Resolved {
-    action: Action,
-    nrs: Vec<u32>,
-    conditions: Vec<ArgCondition>,
+/// The applicable rules numbered for one ABI.
+pub(super) struct AbiPlan {
+    pub(super) arch: Arch,
+    /// The highest regular (not architecture-private) syscall number any rule names.
+    pub(super) max_nr: Option<u32>,
+    /// Rules grouped by action, in the order they are tried.
+    pub(super) segments: Vec<Segment>,
+}
+
+/// One applicable rule with its names numbered for one ABI.
+pub(super) struct Resolved {
+    pub(super) action: Action,
+    pub(super) nrs: Vec<u32>,
+    pub(super) conditions: Vec<ArgCondition>,
 }
 
 /// Rules sharing one action; `None` = the syscall matches unconditionally.
@@ -36,37 +44,34 @@ pub(super) struct Segment {
     pub(super) syscalls: BTreeMap<u32, Option<Vec<Vec<ArgCondition>>>>,
 }
 
-fn profile_error(profile: &Profile, location: String, message: String) -> Error {
-    Error::Profile {
-        origin: profile.origin.clone(),
-        location,
-        message,
-    }
-}
-
-/// Evaluates `profile` for a container whose bounding set is `caps`.
+/// Evaluates `profile` for a container whose bounding set is `caps`, on a host whose native
+/// architecture is `native`. Rules are selected once, against the native architecture (as
+/// Docker does), then numbered for every ABI the filter covers.
 pub(crate) fn plan(
     profile: &Profile,
     caps: CapSet,
-    arch: Arch,
+    native: Arch,
     kernel: KernelVersion,
 ) -> Result<Plan> {
     let mut warnings = Vec::new();
-    check_architectures(profile, arch, &mut warnings)?;
-    let mut resolved = Vec::new();
-    for (index, rule) in profile.syscalls.iter().enumerate() {
-        if applies(rule, caps, arch, kernel) {
-            if let Some(r) = resolve(profile, index, rule, arch, &mut warnings)? {
-                resolved.push(r);
-            }
-        }
+    let arches = covered_abis(profile, native, &mut warnings)?;
+    let rules: Vec<(usize, &SyscallRule)> = profile
+        .syscalls
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| applies(rule, caps, native, kernel))
+        .collect();
+    for (index, rule) in &rules {
+        check_names(profile, *index, rule, &arches, &mut warnings)?;
     }
-    let max_nr = resolved.iter().flat_map(|r| r.nrs.iter().copied()).max();
+    let abis = arches
+        .iter()
+        .map(|&arch| number(profile, &rules, arch, &mut warnings))
+        .collect();
     Ok(Plan {
-        arch,
+        native,
         default_action: profile.default_action,
-        max_nr,
-        segments: segment(resolved, profile.default_action),
+        abis,
         warnings,
     })
 }
@@ -75,13 +80,24 @@ impl Plan {
     /// What the compiled filter will answer for native syscall `name` with `args` (`None` if
     /// `name` is unknown here) — the same walk the BPF program makes, without building it.
     pub(crate) fn action_for(&self, name: &str, args: [u64; 6]) -> Option<Action> {
-        let nr = syscall_number(self.arch, name)?;
-        if let (false, Some(max)) = (self.default_action.lets_through(), self.max_nr) {
-            if nr > max {
-                return Some(Action::Errno(libc::ENOSYS as u16));
+        let nr = syscall_number(self.native, name)?;
+        Some(self.action(self.native, nr, args))
+    }
+
+    /// What the compiled filter will answer for syscall `nr` made through ABI `arch`.
+    pub(crate) fn action(&self, arch: Arch, nr: u32, args: [u64; 6]) -> Action {
+        let Some(abi) = self.abis.iter().find(|a| a.arch == arch) else {
+            return Action::KillProcess;
+        };
+        if arch == Arch::X86_64 && nr & X32_SYSCALL_BIT != 0 {
+            return Action::KillProcess;
+        }
+        if let (false, Some(max)) = (self.default_action.lets_through(), abi.max_nr) {
+            if nr > max && arch.private_base().map_or(true, |base| nr < base) {
+                return Action::Errno(libc::ENOSYS as u16);
             }
         }
-        for seg in &self.segments {
+        for seg in &abi.segments {
             let matched = match seg.syscalls.get(&nr) {
                 None => false,
                 Some(None) => true,
@@ -90,10 +106,10 @@ impl Plan {
                     .any(|conds| conds.iter().all(|c| c.holds(&args))),
             };
             if matched {
-                return Some(seg.action);
+                return seg.action;
             }
         }
-        Some(self.default_action)
+        self.default_action
     }
 }
 
@@ -115,50 +131,8 @@ impl ArgCondition {
     }
 }
 
-/// The host architecture must be listed (or nothing be listed); other ABIs cannot be filtered.
-fn check_architectures(profile: &Profile, arch: Arch, warnings: &mut Vec<String>) -> Result<()> {
-    let listed: Vec<&str> = if !profile.architectures.is_empty() {
-        profile.architectures.iter().map(String::as_str).collect()
-    } else if let Some(entry) = profile
-        .arch_map
-        .iter()
-        .find(|e| e.architecture == arch.scmp_name())
-    {
-        std::iter::once(entry.architecture.as_str())
-            .chain(entry.sub_architectures.iter().map(String::as_str))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if listed.is_empty() {
-        return Ok(());
-    }
-    if !listed.contains(&arch.scmp_name()) {
-        return Err(profile_error(
-            profile,
-            "architectures".to_string(),
-            format!(
-                "the host architecture {} is not listed, so every syscall would be refused",
-                arch.scmp_name()
-            ),
-        ));
-    }
-    let others: Vec<&str> = listed
-        .into_iter()
-        .filter(|a| *a != arch.scmp_name())
-        .collect();
-    if !others.is_empty() {
-        warnings.push(format!(
-            "{}: box filters only the native {} ABI; syscalls from {} kill the process (SIGSYS) instead of following the profile",
-            profile.origin,
-            arch.scmp_name(),
-            others.join(", ")
-        ));
-    }
-    Ok(())
-}
-
-/// Docker's `includes` (all must hold) / `excludes` (any excludes), against the bounding set.
+/// Docker's `includes` (all must hold) / `excludes` (any excludes), against the bounding set
+/// and the native architecture.
 fn applies(rule: &SyscallRule, caps: CapSet, arch: Arch, kernel: KernelVersion) -> bool {
     let inc = &rule.includes;
     let exc = &rule.excludes;
@@ -170,51 +144,10 @@ fn applies(rule: &SyscallRule, caps: CapSet, arch: Arch, kernel: KernelVersion) 
         && exc.min_kernel.map_or(true, |min| kernel < min)
 }
 
-/// Numbers the rule's names. A name the architecture lacks is skipped when that cannot let
-/// anything through that the profile meant to stop (Docker skips them all).
-fn resolve(
-    profile: &Profile,
-    index: usize,
-    rule: &SyscallRule,
-    arch: Arch,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Resolved>> {
-    let mut nrs = Vec::with_capacity(rule.names.len());
-    for (j, name) in rule.names.iter().enumerate() {
-        if let Some(nr) = syscall_number(arch, name) {
-            nrs.push(nr);
-            continue;
-        }
-        if rule.action.severity() <= profile.default_action.severity() {
-            continue; // the default already treats it at least as strictly
-        }
-        if known_anywhere(name) {
-            warnings.push(format!(
-                "{}: syscalls[{index}]: {name} does not exist on {:?}; its rule is skipped",
-                profile.origin, arch
-            ));
-            continue;
-        }
-        return Err(profile_error(
-            profile,
-            format!("syscalls[{index}].names[{j}]"),
-            format!("unknown syscall {name:?}: box cannot restrict a syscall it cannot number"),
-        ));
-    }
-    if nrs.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Resolved {
-        action: rule.action,
-        nrs,
-        conditions: rule.args.clone(),
-    }))
-}
-
 /// Groups rules by action without changing, for any one syscall, the order its rules are
 /// tried in: a rule joins the earliest same-action segment at or after the last segment that
 /// already mentions one of its syscalls.
-fn segment(resolved: Vec<Resolved>, default: Action) -> Vec<Segment> {
+pub(super) fn segment(resolved: Vec<Resolved>, default: Action) -> Vec<Segment> {
     let mut segments: Vec<Segment> = Vec::new();
     for r in resolved {
         let last_touch = segments
