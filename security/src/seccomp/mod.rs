@@ -5,8 +5,9 @@
 //! like libseccomp with Docker's `archMap`, its 32-bit compat ABI (i386 on x86_64, arm on
 //! aarch64) — the same rules, numbered from that ABI's table. What it does, in order:
 //! 1. dispatch on `seccomp_data.arch`; an ABI the filter does not cover (one the profile does
-//!    not list, or x32) kills the process (`SECCOMP_RET_KILL_PROCESS`, libseccomp's default
-//!    "bad arch" action) — a loud death beats a program spinning on errors from every call;
+//!    not list, or x32) kills the process (`SECCOMP_RET_KILL_PROCESS`; libseccomp's default
+//!    "bad arch" action kills too, the thread) — a loud death beats a program spinning on
+//!    errors from every call;
 //! 2. per ABI, when the default action denies, a syscall number above every number the
 //!    profile names gets `ENOSYS` (as runc does), so libc falls back from newer syscalls;
 //! 3. the profile's rules, first matching entry wins (libseccomp has no order; Docker's
