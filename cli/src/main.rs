@@ -126,7 +126,10 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
         return commands::compose::up(root, file, plan, flags);
     }
     // One container: no joins within the file are left to resolve.
-    let mut spec = plan.remove(0).spec;
+    let Some(mut spec) = plan.pop().map(|p| p.spec) else {
+        eprintln!("box: {}: defines no container", file.display());
+        return EXIT_BOX_FAILED;
+    };
     if tty {
         spec.process.tty = true;
         spec.rootfs.console = true;
