@@ -5,9 +5,15 @@ mod breakdown;
 mod bundle;
 mod cases;
 mod check;
+mod conmon;
+mod detached;
+mod fleet;
+mod goals;
 mod oci;
 mod prepare;
+mod procs;
 mod report;
+mod resident;
 mod scale;
 mod spawn;
 mod stats;
@@ -22,8 +28,10 @@ pub const USAGE: &str =
 
   --runs N     measured runs per case, after the warm-up (default 100)
   --warmup N   unmeasured rounds first (default 5)
-  --scale N    containers started at once in the scale test (default 50)
-  --quick      a smoke run: 5 runs, 1 warm-up, 10 at once, 1 scale round
+  --scale N    containers started at once in the scale tests (default 50; 5 rounds each,
+               and 5 looks at the memory a detached container keeps)
+  --quick      a smoke run: 5 runs, 1 warm-up, 10 at once, 1 round of the scale tests and
+               of the detached memory
   --box PATH   measure this box binary instead of building one in release mode";
 
 /// What to run, from the command line.
@@ -41,7 +49,7 @@ impl Options {
             runs: 100,
             warmup: 5,
             scale: 50,
-            scale_rounds: 3,
+            scale_rounds: 5,
             box_bin: None,
         };
         let mut it = args.iter();
@@ -112,14 +120,28 @@ pub fn run(args: &[&str]) -> Result<()> {
     let base_toml = env.work.join("box").join("base-unconfined.toml");
     let scale = scale::run(&mut runner, &base_toml, opts.scale, opts.scale_rounds);
 
+    // From here on, what a runtime leaves running becomes the bench's child.
+    spawn::become_subreaper()?;
+    // Freshly written binaries have dirty page-cache pages, which smaps would count as the
+    // private memory of whoever maps them.
+    procs::flush(&env.box_bin);
+    procs::flush(&env.rootfs.join("bin").join("busybox"));
+    eprintln!("bench: memory kept per detached container");
+    let resident = resident::run(&env, opts.scale_rounds);
+    eprintln!("bench: {} detached containers at once", opts.scale);
+    let detached = detached::run(&env, opts.scale, opts.scale_rounds);
+
     let sizes = check::sizes(&env);
-    let leftovers = check::leftovers(&env, &runner.box_pids);
+    let mut leftovers = check::leftovers(&env, &runner.box_pids);
+    leftovers.extend(check::box_root_left());
     let results = report::Results {
         env: &env,
         opts: &opts,
         cases: &cases,
         breakdowns: &breakdowns,
         scale: &scale,
+        resident: &resident,
+        detached: &detached,
         sizes: &sizes,
         leftovers: &leftovers,
         elapsed_s: t0.elapsed().as_secs_f64(),

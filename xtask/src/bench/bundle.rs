@@ -142,11 +142,23 @@ pub fn write(bundle: &Path, config: &Value, cgroups_path: &str) -> Result<()> {
         .with_context(|| format!("write {}/config.json", bundle.display()))
 }
 
-/// The variant as a box.toml. No name: box names it `box-<pid>`, unique per run.
-/// `unconfined` matches the bundle (no seccomp); otherwise box's default profile applies.
+/// The variant as a box.toml running `/bin/true`. No name: box names it `box-<pid>`, unique
+/// per run. `unconfined` matches the bundle (no seccomp); otherwise box's default profile applies.
 pub fn box_toml(rootfs: &Path, v: &Variant, unconfined: bool) -> String {
+    box_toml_of(rootfs, v, unconfined, None, &["/bin/true"])
+}
+
+/// [`box_toml`] with a name and a command of choice.
+pub fn box_toml_of(
+    rootfs: &Path,
+    v: &Variant,
+    unconfined: bool,
+    name: Option<&str>,
+    command: &[&str],
+) -> String {
+    let name = name.map_or_else(String::new, |n| format!("name = {n:?}\n"));
     let mut t = format!(
-        "command = [\"/bin/true\"]\nrootfs = {:?}\n\n[namespaces]\ncgroup = \"{}\"\nnet = \"{}\"\n",
+        "{name}command = {command:?}\nrootfs = {:?}\n\n[namespaces]\ncgroup = \"{}\"\nnet = \"{}\"\n",
         rootfs.display().to_string(),
         if v.cgroupns { "new" } else { "host" },
         if v.net { "new" } else { "host" },
@@ -195,5 +207,7 @@ mod tests {
         assert!(box_toml(root, &VARIANTS[1], true).contains("net = \"host\""));
         assert!(box_toml(root, &VARIANTS[2], true).contains("memory = \"200m\""));
         assert!(box_toml(root, &VARIANTS[3], true).contains("cgroup = \"new\""));
+        let named = box_toml_of(root, &VARIANTS[0], true, Some("a"), &["/bin/sleep", "9"]);
+        assert!(named.starts_with("name = \"a\"\ncommand = [\"/bin/sleep\", \"9\"]\n"));
     }
 }

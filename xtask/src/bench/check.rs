@@ -107,3 +107,18 @@ pub fn leftovers(env: &Env, box_pids: &[i32]) -> Vec<String> {
     }
     left
 }
+
+/// box's state root for the bench's detached containers: removed when empty, else listed.
+pub fn box_root_left() -> Vec<String> {
+    let root = super::fleet::box_root();
+    let entries: Vec<String> = std::fs::read_dir(&root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| format!("box state {}", e.path().display()))
+        .collect();
+    if entries.is_empty() {
+        let _ = std::fs::remove_dir(&root);
+    }
+    entries
+}

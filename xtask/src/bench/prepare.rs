@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use super::bundle::{self, VARIANTS};
+use super::conmon;
 use super::oci::{self, Oci};
 use super::spawn::{self, which};
 use super::Options;
@@ -29,6 +30,8 @@ pub struct Env {
     /// How the anchors were run, when it differs from the obvious.
     pub notes: Vec<String>,
     pub cgroup_mounts: Vec<PathBuf>,
+    /// conmon, the anchor for the memory a monitor keeps (None when it could not be installed).
+    pub conmon: Option<PathBuf>,
 }
 
 pub fn prepare(opts: &Options) -> Result<Env> {
@@ -54,7 +57,10 @@ pub fn prepare(opts: &Options) -> Result<Env> {
     }
     let rootfs = box_tests::busybox_rootfs_at(&work.join("rootfs"))
         .context("build the busybox root filesystem")?;
-    let (runtimes, not_run) = oci::find(&|pkgs| apt_install(pkgs));
+    let (runtimes, mut not_run) = oci::find(&|pkgs| apt_install(pkgs));
+    let conmon = conmon::find(&|pkgs| apt_install(pkgs))
+        .map_err(|e| not_run.push(e))
+        .ok();
     let template = match runtimes.iter().find(|r| r.name != "youki") {
         Some(rt) => Some(bundle::template(&rt.bin, &work.join("spec"), &rootfs)?),
         None => None,
@@ -74,6 +80,7 @@ pub fn prepare(opts: &Options) -> Result<Env> {
         not_run,
         notes: Vec::new(),
         cgroup_mounts: oci::cgroup_mounts(),
+        conmon,
     };
     probe_runtimes(&mut env);
     Ok(env)

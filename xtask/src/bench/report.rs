@@ -5,7 +5,9 @@ use serde_json::{json, Value};
 use super::breakdown::Breakdown;
 use super::cases::{Case, BOX_DEFAULT, BOX_UNCONFINED, FLOOR, UNSHARE};
 use super::check::Size;
+use super::detached::Detached;
 use super::prepare::Env;
+use super::resident::Resident;
 use super::scale::Scale;
 use super::stats::{self, round3, Summary};
 use super::Options;
@@ -16,6 +18,8 @@ pub struct Results<'a> {
     pub cases: &'a [Case],
     pub breakdowns: &'a [Breakdown],
     pub scale: &'a [Scale],
+    pub resident: &'a [Resident],
+    pub detached: &'a [Detached],
     pub sizes: &'a [Size],
     pub leftovers: &'a [String],
     pub elapsed_s: f64,
@@ -23,11 +27,11 @@ pub struct Results<'a> {
     pub load: [String; 2],
 }
 
-fn mib(kib: u64) -> f64 {
+pub(super) fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+pub(super) fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? / b?)
 }
 
@@ -35,16 +39,8 @@ fn show(r: Option<f64>) -> String {
     r.map_or_else(|| "-".into(), |r| format!("{r:.2}"))
 }
 
-/// A goal line: `value <= target`, met or missed.
-struct Goal {
-    what: String,
-    value: Option<f64>,
-    target: f64,
-    unit: &'static str,
-}
-
 impl Results<'_> {
-    fn median(&self, variant: &str, runtime: &str) -> Option<f64> {
+    pub(super) fn median(&self, variant: &str, runtime: &str) -> Option<f64> {
         let case = self
             .cases
             .iter()
@@ -52,7 +48,7 @@ impl Results<'_> {
         stats::summarize(&case.samples).map(|s| s.median)
     }
 
-    fn rss(&self, variant: &str, runtime: &str) -> Option<u64> {
+    pub(super) fn rss(&self, variant: &str, runtime: &str) -> Option<u64> {
         let case = self
             .cases
             .iter()
@@ -60,60 +56,8 @@ impl Results<'_> {
         stats::median_u64(&case.rss_kib)
     }
 
-    fn floor(&self) -> Option<f64> {
+    pub(super) fn floor(&self) -> Option<f64> {
         self.median(FLOOR, UNSHARE)
-    }
-
-    fn scale_median(&self, runtime: &str) -> Option<f64> {
-        let s = self.scale.iter().find(|s| s.runtime == runtime)?;
-        s.summary().map(|s| s.median)
-    }
-
-    fn goals(&self) -> Vec<Goal> {
-        let mut goals = Vec::new();
-        let variants: Vec<&str> = super::bundle::VARIANTS.iter().map(|v| v.name).collect();
-        for v in &variants {
-            let crun = self.median(v, "crun");
-            goals.push(Goal {
-                what: format!("{v}: box (unconfined) / crun"),
-                value: ratio(self.median(v, BOX_UNCONFINED), crun),
-                target: 0.8,
-                unit: "x",
-            });
-            goals.push(Goal {
-                what: format!("{v}: box (unconfined) / unshare floor"),
-                value: ratio(self.median(v, BOX_UNCONFINED), self.floor()),
-                target: 2.0,
-                unit: "x",
-            });
-            goals.push(Goal {
-                what: format!("{v}: box (default seccomp) / crun"),
-                value: ratio(self.median(v, BOX_DEFAULT), crun),
-                target: 1.0,
-                unit: "x",
-            });
-        }
-        for label in [BOX_UNCONFINED, BOX_DEFAULT] {
-            goals.push(Goal {
-                what: format!("peak RSS of {label}, base"),
-                value: self.rss("base", label).map(mib),
-                target: 2.0,
-                unit: " MiB",
-            });
-        }
-        goals.push(Goal {
-            what: format!(
-                "{} concurrent starts: box / crun",
-                self.scale.first().map_or(0, |s| s.n)
-            ),
-            value: ratio(
-                self.scale_median("box (unconfined)"),
-                self.scale_median("crun"),
-            ),
-            target: 1.0,
-            unit: "x",
-        });
-        goals
     }
 
     /// Everything, as text for a terminal (and for docs/performance.md).
@@ -190,7 +134,9 @@ impl Results<'_> {
                 println!("  {label:<24} {:>6.2} MiB", mib(kib));
             }
         }
-        println!("  detached container's monitor: not measured: no detached mode yet");
+        println!(
+            "  a detached container's monitor: see \"memory kept per detached container\" below"
+        );
         println!("\nbinary size");
         for s in self.sizes {
             println!(
@@ -202,26 +148,10 @@ impl Results<'_> {
                 s.path.display()
             );
         }
-        if let Some(first) = self.scale.first() {
-            println!(
-                "\nscale: {} concurrent foreground starts of /bin/true (base variant), first spawn to last exit, ms",
-                first.n
-            );
-            println!("  (no detached mode yet: this is not \"50 detached containers running\", and there is no stop/remove phase)");
-            for s in self.scale {
-                match (s.summary(), &s.error) {
-                    (Some(sum), None) => println!(
-                        "  {:<20} median {:>8.1}  min {:>8.1}  over {} rounds, {} failed starts",
-                        s.runtime, sum.median, sum.min, sum.n, s.failures
-                    ),
-                    (_, Some(e)) => println!("  {:<20} failed: {e}", s.runtime),
-                    (None, None) => println!("  {:<20} not run", s.runtime),
-                }
-                for m in &s.messages {
-                    println!("  {:<20} a failed start said: {m}", "");
-                }
-            }
-        }
+        super::scale::print(self.scale);
+        super::resident::print(self.resident, self.opts.scale_rounds);
+        println!("  {}", super::conmon::NOT_MEASURED);
+        super::detached::print(self.detached, self.opts.scale_rounds);
         println!("\ngoals of issue 6 (value vs target; ratios of medians from this run)");
         for g in self.goals() {
             match g.value {
@@ -237,9 +167,6 @@ impl Results<'_> {
                 None => println!("  {:<48} not measured", g.what),
             }
         }
-        println!(
-            "  monitor private memory <= 1 MiB                  not measured: no detached mode yet"
-        );
         for line in &env.not_run {
             println!("\nnot run: {line}");
         }
@@ -304,7 +231,8 @@ impl Results<'_> {
             "breakdown": self.breakdowns.iter().map(Breakdown::to_json).collect::<Vec<_>>(),
             "scale": self.scale.iter().map(Scale::to_json).collect::<Vec<_>>(),
             "binary_sizes": self.sizes.iter().map(Size::to_json).collect::<Vec<_>>(),
-            "monitor_memory": "not measured: no detached mode yet",
+            "resident_per_detached_container": self.resident.iter().map(Resident::to_json).collect::<Vec<_>>(),
+            "scale_detached": self.detached.iter().map(Detached::to_json).collect::<Vec<_>>(),
             "goals": goals,
             "not_run": env.not_run,
             "notes": env.notes,

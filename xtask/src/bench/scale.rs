@@ -1,7 +1,7 @@
-//! Many containers at once. box has no detached mode yet, so this starts N foreground
-//! containers running `/bin/true` concurrently (all spawned back to back, then all waited for)
-//! and times the first spawn to the last exit, for box and for each OCI runtime (`run`,
-//! foreground too), round after round, interleaved.
+//! Many short containers at once, in the foreground: N containers running `/bin/true` spawned
+//! back to back, then all waited for; the first spawn to the last exit, for box (`box up`) and
+//! each OCI runtime (`run`), round after round, interleaved. N containers *running* at once,
+//! detached, is detached.rs; both use [`burst`].
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -97,16 +97,18 @@ fn oci_burst(
     result
 }
 
-struct Burst {
-    ms: f64,
-    /// What each failed start printed last on stderr, with its exit code.
-    failed: Vec<String>,
-    pids: Vec<i32>,
+pub struct Burst {
+    pub ms: f64,
+    /// What each failed command printed last on stderr, with its exit code.
+    pub failed: Vec<String>,
+    /// Their exit codes, in the order of the batch.
+    pub codes: Vec<i32>,
+    pub pids: Vec<i32>,
 }
 
 /// Spawns every command back to back, then waits for all. Each one's stderr goes to a file
 /// in `errors` (opened before the clock starts), read only for the ones that failed.
-fn burst(batch: &[(Vec<OsString>, Option<i32>)], errors: &Path) -> Result<Burst> {
+pub fn burst(batch: &[(Vec<OsString>, Option<i32>)], errors: &Path) -> Result<Burst> {
     std::fs::create_dir_all(errors)?;
     let mut commands = Vec::with_capacity(batch.len());
     for (k, (argv, mntns)) in batch.iter().enumerate() {
@@ -127,10 +129,7 @@ fn burst(batch: &[(Vec<OsString>, Option<i32>)], errors: &Path) -> Result<Burst>
             }
         }
     }
-    let mut codes = Vec::with_capacity(pids.len());
-    for &pid in &pids {
-        codes.push(spawn::wait(pid)?.0);
-    }
+    let codes = spawn::wait_all(&pids)?;
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     drop(commands);
     let failed = codes
@@ -145,7 +144,12 @@ fn burst(batch: &[(Vec<OsString>, Option<i32>)], errors: &Path) -> Result<Burst>
         .collect();
     match spawn_error {
         Some(e) => Err(e),
-        None => Ok(Burst { ms, failed, pids }),
+        None => Ok(Burst {
+            ms,
+            failed,
+            codes,
+            pids,
+        }),
     }
 }
 
@@ -175,5 +179,30 @@ impl Scale {
             "failure_messages": self.messages,
             "error": self.error,
         })
+    }
+}
+
+/// The table of [`run`]'s results.
+pub fn print(scale: &[Scale]) {
+    let Some(first) = scale.first() else {
+        return;
+    };
+    println!(
+        "\nscale, foreground: {} concurrent `up`/`run` of /bin/true (base variant), first spawn to last exit, ms",
+        first.n
+    );
+    println!("  (short-lived containers started at once; N containers running at once is \"scale, detached\")");
+    for s in scale {
+        match (s.summary(), &s.error) {
+            (Some(sum), None) => println!(
+                "  {:<20} median {:>8.1}  min {:>8.1}  over {} rounds, {} failed starts",
+                s.runtime, sum.median, sum.min, sum.n, s.failures
+            ),
+            (_, Some(e)) => println!("  {:<20} failed: {e}", s.runtime),
+            (None, None) => println!("  {:<20} not run", s.runtime),
+        }
+        for m in &s.messages {
+            println!("  {:<20} a failed start said: {m}", "");
+        }
     }
 }

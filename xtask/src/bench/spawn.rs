@@ -69,12 +69,66 @@ pub fn wait(pid: i32) -> Result<(i32, u64)> {
             bail!("wait4({pid}): {err}");
         }
     }
-    let code = if libc::WIFEXITED(status) {
+    Ok((exit_code(status), usage.ru_maxrss.max(0) as u64))
+}
+
+/// Makes the bench the reaper of its orphans (`PR_SET_CHILD_SUBREAPER`): a detached
+/// container's monitor (box, conmon) or its PID 1 (`crun run -d`, `runc run -d`) becomes the
+/// bench's child when the command that started it exits. The bench can then see everything a
+/// runtime leaves running, and reaps it at once when it ends, as a real init would (this VM's
+/// PID 1 reaps only every few seconds, and `runc delete` polls for its container's end).
+pub fn become_subreaper() -> Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        bail!(
+            "prctl(PR_SET_CHILD_SUBREAPER): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
+/// Waits for every pid in `pids` and returns their exit codes (or 128 + signal), in order.
+/// Any other child that ends meanwhile (an orphan the bench inherited) is reaped too.
+pub fn wait_all(pids: &[i32]) -> Result<Vec<i32>> {
+    let mut codes: Vec<Option<i32>> = vec![None; pids.len()];
+    let mut left = pids.len();
+    while left > 0 {
+        let mut status: libc::c_int = 0;
+        // SAFETY: a pointer to a live local; no rusage wanted.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if pid < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            bail!("waitpid: {err} ({left} children not reaped)");
+        }
+        if let Some(i) = pids.iter().position(|&p| p == pid) {
+            codes[i] = Some(exit_code(status));
+            left -= 1;
+        }
+    }
+    Ok(codes.into_iter().map(|c| c.unwrap_or(-1)).collect())
+}
+
+/// Reaps every child that has already ended, without waiting.
+pub fn reap_orphans() {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: a pointer to a live local.
+        if unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } <= 0 {
+            break;
+        }
+    }
+}
+
+fn exit_code(status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
         128 + libc::WTERMSIG(status)
-    };
-    Ok((code, usage.ru_maxrss.max(0) as u64))
+    }
 }
 
 /// Runs `cmd` to its end, timed.
