@@ -201,6 +201,7 @@ fn monitor(root: &Root, name: &str, log: OwnedFd, null: OwnedFd, report: OwnedFd
     drop(report);
     // Hold no directory of the caller's busy (say, a test's temporary directory).
     let _ = std::env::set_current_dir("/");
+    super::trim::release_code_pages();
     let outcome = running.supervise();
     let finished = now_rfc3339();
     let _ = update(&|s| {

@@ -10,6 +10,7 @@ mod ns;
 mod ps;
 mod signal;
 mod template;
+mod trim;
 
 use clap::Subcommand;
 
