@@ -48,13 +48,8 @@ pub(super) fn lock(fd: BorrowedFd<'_>, dir: &Path, wait: bool) -> Result<bool, E
 /// (any more) the directory that was locked: a sweeper took it for an orphan in the instant
 /// between our mkdir and our lock, and removed it. The caller then makes it again.
 pub(super) fn own(dir: &Path) -> Result<Option<OwnedFd>, Error> {
-    let fd = match open_dir(dir) {
-        Ok(fd) => fd,
-        Err(Error::OpenDir {
-            errno: Errno::ENOENT,
-            ..
-        }) => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(fd) = open_existing(dir)? else {
+        return Ok(None);
     };
     lock(fd.as_fd(), dir, true)?;
     let locked = fstat(&fd).map_err(|errno| Error::Lock {
@@ -75,13 +70,20 @@ pub(super) fn own(dir: &Path) -> Result<Option<OwnedFd>, Error> {
 /// Open `dir` and try to lock it without waiting: `Ok(None)` if its owner holds the lock or
 /// the directory is gone.
 pub(super) fn try_claim(dir: &Path) -> Result<Option<OwnedFd>, Error> {
-    let fd = match open_dir(dir) {
-        Ok(fd) => fd,
+    let Some(fd) = open_existing(dir)? else {
+        return Ok(None);
+    };
+    Ok(lock(fd.as_fd(), dir, false)?.then_some(fd))
+}
+
+/// Open `dir`; `Ok(None)` if it is gone.
+fn open_existing(dir: &Path) -> Result<Option<OwnedFd>, Error> {
+    match open_dir(dir) {
+        Ok(fd) => Ok(Some(fd)),
         Err(Error::OpenDir {
             errno: Errno::ENOENT,
             ..
-        }) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(lock(fd.as_fd(), dir, false)?.then_some(fd))
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -1,25 +1,29 @@
 //! Handles on cgroups that exist already: read-only views for other processes, and claims
 //! on orphans by a sweep.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{create, lock, Cgroup, V1Dir, V2Dir};
 use crate::error::Error;
 use crate::layout::Layout;
 
 impl Cgroup {
-    /// Open the existing cgroup `path` (e.g. for `box stats` from another process). Takes
-    /// the directories that exist; fails if there is none. The handle does not own the
-    /// cgroup (it takes no lock).
-    pub fn open(layout: &Layout, path: &Path) -> Result<Cgroup, Error> {
-        let rel = create::normalize(path)?;
-        let mut cg = Cgroup {
+    /// A handle with no directory yet.
+    fn empty(layout: &Layout, rel: PathBuf, owner: bool) -> Cgroup {
+        Cgroup {
             layout: layout.clone(),
             rel,
             v1: Vec::new(),
             v2: None,
-            owner: false,
-        };
+            owner,
+        }
+    }
+
+    /// Open the existing cgroup `path` (e.g. for `box stats` from another process). Takes
+    /// the directories that exist; fails if there is none. The handle does not own the
+    /// cgroup (it takes no lock).
+    pub fn open(layout: &Layout, path: &Path) -> Result<Cgroup, Error> {
+        let mut cg = Cgroup::empty(layout, create::normalize(path)?, false);
         for (mount, controllers) in layout.v1_hierarchies() {
             let dir = mount.join(&cg.rel);
             if dir.is_dir() {
@@ -50,14 +54,7 @@ impl Cgroup {
     /// of it without waiting. `Ok(None)` if one of them is locked (its creator is alive, or
     /// another sweeper got there first) or none exists.
     pub(crate) fn claim(layout: &Layout, path: &Path) -> Result<Option<Cgroup>, Error> {
-        let rel = create::normalize(path)?;
-        let mut cg = Cgroup {
-            layout: layout.clone(),
-            rel,
-            v1: Vec::new(),
-            v2: None,
-            owner: true,
-        };
+        let mut cg = Cgroup::empty(layout, create::normalize(path)?, true);
         for (mount, controllers) in layout.v1_hierarchies() {
             let dir = mount.join(&cg.rel);
             if !dir.exists() {
