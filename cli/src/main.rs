@@ -138,26 +138,5 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
     if detach {
         return commands::up_detached(root, file, spec);
     }
-    match box_launcher::run(&spec) {
-        Ok(outcome) => {
-            if timings {
-                for t in &outcome.timings {
-                    eprintln!(
-                        "box: timing {:<20} {:>8.3} ms",
-                        t.step,
-                        t.elapsed.as_secs_f64() * 1e3
-                    );
-                }
-            }
-            if outcome.oom_killed {
-                eprintln!("box: container {} was killed by the kernel's OOM killer (memory limit reached)", spec.name);
-                return 137;
-            }
-            outcome.exit_code()
-        }
-        Err(e) => {
-            eprintln!("box: {e}");
-            e.exit_code()
-        }
-    }
+    commands::foreground::up(root, file, spec)
 }

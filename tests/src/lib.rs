@@ -85,9 +85,21 @@ impl Case {
         cmd
     }
 
-    /// Asserts that nothing of this container is left on the host: no cgroup directory in any
-    /// hierarchy, no mount under the test's directory.
+    /// `box rm NAME` of this case's container (say, one whose box was killed); asserts it
+    /// worked.
+    pub fn rm(&self) {
+        let out = Command::new(box_bin())
+            .args(["rm", &self.name])
+            .output()
+            .expect("run box rm");
+        ok(&out);
+    }
+
+    /// Asserts that nothing of this container is left on the host: no state, no cgroup
+    /// directory in any hierarchy, no mount under the test's directory.
     pub fn assert_nothing_left(&self) {
+        let state = state_root().join(&self.name);
+        assert!(!state.exists(), "state {} left behind", state.display());
         for dir in cgroup_dirs(&self.name) {
             assert!(!dir.exists(), "cgroup {} left behind", dir.display());
         }
@@ -98,6 +110,11 @@ impl Case {
             "mounts under {ours} left behind:\n{mounts}"
         );
     }
+}
+
+/// Where `box` keeps container state when no `--root` is given.
+pub fn state_root() -> PathBuf {
+    std::env::var_os("BOX_ROOT").map_or_else(|| PathBuf::from("/run/box"), PathBuf::from)
 }
 
 /// Every place a container's cgroup may be: `box/<name>` under each hierarchy's root.

@@ -92,6 +92,7 @@ fn a_fork_bomb_dies_with_its_killed_box_and_leaves_nothing() {
         std::fs::read_to_string(&procs)
     );
     sweep();
+    bg.case.rm();
     bg.case.assert_nothing_left();
 }
 

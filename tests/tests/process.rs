@@ -71,6 +71,20 @@ fn a_killed_box_leaves_no_container_process_behind() {
     let next = Case::new("proc-sweeper", r#"command = ["/bin/true"]"#);
     box_tests::ok(&next.up());
     next.assert_nothing_left();
+    // Its record stays, truthfully "dead", until `box rm`, as Docker keeps a container's.
+    let ps = std::process::Command::new(box_tests::box_bin())
+        .args(["ps", "-a"])
+        .output()
+        .expect("run box ps");
+    let row = box_tests::ok(&ps)
+        .lines()
+        .find(|l| l.contains(&case.name))
+        .map(str::to_string);
+    assert!(
+        row.as_deref().is_some_and(|r| r.contains("dead")),
+        "{row:?}"
+    );
+    case.rm();
     case.assert_nothing_left();
 }
 

@@ -18,7 +18,7 @@ use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, fork, pipe2, setsid, wri
 
 use box_launcher::Spec;
 
-use crate::state::{now_rfc3339, ProcessId, Recorded, Root, State};
+use crate::state::{now_rfc3339, ProcessId, Recorded, Root, State, Status};
 
 /// Starts `spec` detached; prints its name once it runs. Returns the exit code.
 pub fn up_detached(root: &Root, file: &Path, spec: Spec) -> i32 {
@@ -74,11 +74,14 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
 }
 
 /// Takes the name: under the lock, no state may exist yet. Of two racing `box up`, the second
-/// to get the lock finds the first one's state and fails.
-fn claim(root: &Root, file: &Path, spec: Spec) -> Result<()> {
+/// to get the lock finds the first one's state and fails. A dead container's state (the
+/// monitor it recorded is gone, and the container with it: box was killed) does not hold the
+/// name; its cgroup, if left, is swept when the new one is created.
+pub(crate) fn claim(root: &Root, file: &Path, spec: Spec) -> Result<()> {
     let name = spec.name.clone();
     let lock = root.lock(&name, true)?;
-    if let Some(old) = lock.read(&name)? {
+    let dead = |old: &State| old.monitor.is_some() && old.status() == Status::Dead;
+    if let Some(old) = lock.read(&name)?.filter(|old| !dead(old)) {
         bail!(
             "the name {name:?} is already in use by a container ({}): remove it first with `box rm {name}`",
             old.status().as_str()
@@ -101,7 +104,7 @@ fn claim(root: &Root, file: &Path, spec: Spec) -> Result<()> {
 }
 
 /// Removes the state of a container that never started.
-fn forget(root: &Root, name: &str) {
+pub(crate) fn forget(root: &Root, name: &str) {
     if let Ok(lock) = root.lock(name, false) {
         let _ = lock.remove();
     }

@@ -4,6 +4,7 @@
 pub mod compose;
 mod detach;
 mod exec;
+pub mod foreground;
 mod inspect;
 mod logs;
 mod ns;

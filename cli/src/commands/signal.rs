@@ -41,7 +41,7 @@ pub fn stop(root: &Root, names: &[String], seconds: u64) -> Result<i32> {
             send(&pid, Signal::SIGKILL)?;
             wait_gone(&pid, SETTLE)?;
         }
-        settle(root, name, SETTLE)?;
+        settle_or_gone(root, name, SETTLE)?;
         Ok(())
     })
 }
@@ -78,7 +78,11 @@ pub(crate) fn remove(root: &Root, name: &str, force: bool) -> Result<()> {
     }
     // A monitor still alive is recording the end and removing the cgroup: let it finish.
     if state.monitor.is_some_and(|m| alive(&m)) {
-        state = settle(root, name, SETTLE)?;
+        match settle_or_gone(root, name, SETTLE)? {
+            Some(settled) => state = settled,
+            // A foreground `box up` removes its container itself as it ends.
+            None => return Ok(()),
+        }
     }
     if state.status() == Status::Dead {
         // Its monitor died (kill -9) before it could clean up: do it here.
@@ -99,6 +103,16 @@ pub fn wait(root: &Root, name: &str) -> Result<i32> {
             "container {name} is {}: its monitor is gone, so its exit code is unknown",
             status.as_str()
         ),
+    }
+}
+
+/// [`settle`] for a container whose owner removes it as it ends (a foreground `box up`):
+/// `None` once its state is gone.
+fn settle_or_gone(root: &Root, name: &str, timeout: Duration) -> Result<Option<State>> {
+    match settle(root, name, timeout) {
+        Ok(state) => Ok(Some(state)),
+        Err(_) if !root.dir(name).join("state.json").exists() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

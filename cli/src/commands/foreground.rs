@@ -1,0 +1,86 @@
+//! `box up` in the foreground: box itself is the container's monitor. The container is in the
+//! state like a detached one while it runs (`box ps`, `box exec`, `box stop` find it), and is
+//! removed when it ends, as `docker run --rm` does.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use box_launcher::{Outcome, Spec};
+
+use super::detach::{claim, forget};
+use crate::state::{now_rfc3339, ProcessId, Recorded, Root, State};
+
+/// Docker's code for "the runtime itself failed".
+const EXIT_BOX_FAILED: i32 = 125;
+
+/// Runs `spec` until it exits; returns the exit code for box.
+pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
+    let name = spec.name.clone();
+    if let Err(e) = claim(root, file, spec.clone()) {
+        eprintln!("box: {e:#}");
+        return EXIT_BOX_FAILED;
+    }
+    let outcome = run(root, &name, &spec);
+    forget(root, &name);
+    match outcome {
+        Ok(outcome) => report(&spec, &outcome),
+        Err(code) => code,
+    }
+}
+
+/// Starts, records and supervises; an `Err` holds the exit code of a failure already printed.
+fn run(root: &Root, name: &str, spec: &Spec) -> Result<Outcome, i32> {
+    let me = ProcessId::of(std::process::id() as i32);
+    let failed = |e: anyhow::Error| {
+        eprintln!("box: {e:#}");
+        EXIT_BOX_FAILED
+    };
+    update(root, name, |s| s.monitor = me).map_err(failed)?;
+    let running = box_launcher::start(spec).map_err(|e| {
+        eprintln!("box: {e}");
+        e.exit_code()
+    })?;
+    let pid = ProcessId::of(running.pid.as_raw());
+    let recorded = update(root, name, |s| {
+        s.recorded = Recorded::Running;
+        s.pid = pid;
+        s.started_at = Some(now_rfc3339());
+    });
+    if let Err(e) = recorded {
+        // Not findable: do not leave it running.
+        let _ = nix::sys::signal::kill(running.pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = running.supervise();
+        return Err(failed(e));
+    }
+    running.supervise().map_err(|e| {
+        eprintln!("box: {e}");
+        e.exit_code()
+    })
+}
+
+fn update(root: &Root, name: &str, change: impl FnOnce(&mut State)) -> Result<()> {
+    let lock = root.lock(name, false)?;
+    let mut state = root.load(name)?;
+    change(&mut state);
+    lock.write(&state)
+}
+
+/// Timings (when asked), the OOM verdict, and the command's exit code.
+fn report(spec: &Spec, outcome: &Outcome) -> i32 {
+    for t in &outcome.timings {
+        eprintln!(
+            "box: timing {:<20} {:>8.3} ms",
+            t.step,
+            t.elapsed.as_secs_f64() * 1e3
+        );
+    }
+    if outcome.oom_killed {
+        eprintln!(
+            "box: container {} was killed by the kernel's OOM killer (memory limit reached)",
+            spec.name
+        );
+        return 137;
+    }
+    outcome.exit_code()
+}

@@ -1,0 +1,64 @@
+//! A foreground `box up` is a container like a detached one while it runs: `box ps` lists it,
+//! `box exec` enters it, `box stop` ends it; its record goes when it ends (`docker run --rm`).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use box_tests::{box_bin, ok, stderr, Case};
+
+fn box_cmd(args: &[&str]) -> std::process::Output {
+    Command::new(box_bin())
+        .args(args)
+        .output()
+        .expect("run box")
+}
+
+fn wait_running(name: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let ps = box_cmd(&["ps"]);
+        if ok(&ps)
+            .lines()
+            .any(|l| l.contains(name) && l.contains("running"))
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_foreground_container_is_listed_entered_and_stopped_by_name() {
+    let case = Case::new(
+        "fg-ps",
+        "hostname = \"fg-host\"\ncommand = [\"/bin/sleep\", \"1000\"]\n",
+    );
+    let mut up = case.command(&["up"]).spawn().expect("start box up");
+    assert!(wait_running(&case.name), "box ps never listed it running");
+    let exec = box_cmd(&["exec", &case.name, "--", "/bin/hostname"]);
+    assert_eq!(ok(&exec), "fg-host\n");
+    // sleep has no SIGTERM handler as PID 1: the timeout's SIGKILL ends it.
+    let stop = box_cmd(&["stop", "-t", "1", &case.name]);
+    ok(&stop);
+    let status = up.wait().expect("wait for box up");
+    assert_eq!(status.code(), Some(137));
+    case.assert_nothing_left();
+}
+
+#[test]
+fn a_name_in_use_by_a_running_foreground_container_is_refused() {
+    let case = Case::new("fg-name", "command = [\"/bin/sleep\", \"1000\"]\n");
+    let mut first = case.command(&["up"]).spawn().expect("start box up");
+    assert!(wait_running(&case.name));
+    let second = case.up();
+    assert_eq!(second.status.code(), Some(125));
+    assert!(
+        stderr(&second).contains("already in use"),
+        "{}",
+        stderr(&second)
+    );
+    ok(&box_cmd(&["rm", "-f", &case.name]));
+    assert_eq!(first.wait().expect("wait for box up").code(), Some(137));
+    case.assert_nothing_left();
+}
