@@ -85,8 +85,10 @@ impl Steps {
             let e = e.into();
             self.reporter.fail(name, errno_of(&e), &e.to_string());
         }
-        if let Some(started) = self.clock.replace(Instant::now()) {
-            self.reporter.timing(name, started.elapsed());
+        if let Some(started) = self.clock.as_mut() {
+            let now = Instant::now();
+            self.reporter.timing(name, now - *started);
+            *started = now;
         }
     }
 }
