@@ -46,7 +46,7 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
         )));
     }
     let name = spec.name.clone();
-    claim(root, file, spec).map_err(failed)?;
+    claim(root, file, spec, None).map_err(failed)?;
     let report = match spawn_monitor(root, &name) {
         Ok(report) => report,
         Err(e) => {
@@ -77,7 +77,13 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
 /// to get the lock finds the first one's state and fails. A dead container's state (the
 /// monitor it recorded is gone, and the container with it: box was killed) does not hold the
 /// name; its cgroup, if left, is swept when the new one is created.
-pub(crate) fn claim(root: &Root, file: &Path, spec: Spec) -> Result<()> {
+/// `monitor`: the process that will watch the container, when it is already known.
+pub(crate) fn claim(
+    root: &Root,
+    file: &Path,
+    spec: Spec,
+    monitor: Option<ProcessId>,
+) -> Result<()> {
     let name = spec.name.clone();
     let lock = root.lock(&name, true)?;
     let dead = |old: &State| old.monitor.is_some() && old.status() == Status::Dead;
@@ -91,7 +97,7 @@ pub(crate) fn claim(root: &Root, file: &Path, spec: Spec) -> Result<()> {
         name,
         recorded: Recorded::Created,
         pid: None,
-        monitor: None,
+        monitor,
         created_at: now_rfc3339(),
         started_at: None,
         finished_at: None,

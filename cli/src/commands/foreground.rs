@@ -17,7 +17,8 @@ const EXIT_BOX_FAILED: i32 = 125;
 /// Runs `spec` until it exits; returns the exit code for box.
 pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
     let name = spec.name.clone();
-    if let Err(e) = claim(root, file, spec.clone()) {
+    let me = ProcessId::of(std::process::id() as i32);
+    if let Err(e) = claim(root, file, spec.clone(), me) {
         eprintln!("box: {e:#}");
         return EXIT_BOX_FAILED;
     }
@@ -31,12 +32,10 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
 
 /// Starts, records and supervises; an `Err` holds the exit code of a failure already printed.
 fn run(root: &Root, name: &str, spec: &Spec) -> Result<Outcome, i32> {
-    let me = ProcessId::of(std::process::id() as i32);
     let failed = |e: anyhow::Error| {
         eprintln!("box: {e:#}");
         EXIT_BOX_FAILED
     };
-    update(root, name, |s| s.monitor = me).map_err(failed)?;
     let running = box_launcher::start(spec).map_err(|e| {
         eprintln!("box: {e}");
         e.exit_code()
