@@ -117,8 +117,8 @@ pub fn state_root() -> PathBuf {
     std::env::var_os("BOX_ROOT").map_or_else(|| PathBuf::from("/run/box"), PathBuf::from)
 }
 
-/// Every place a container's cgroup may be: `box/<name>` under each hierarchy's root.
-pub fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
+/// The mount points of every cgroup hierarchy (v1 and v2), from `/proc/self/mountinfo`.
+pub fn cgroup_mounts() -> Vec<PathBuf> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     mountinfo
         .lines()
@@ -126,9 +126,16 @@ pub fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
             let (left, right) = line.split_once(" - ")?;
             let fstype = right.split_whitespace().next()?;
             let mount_point = left.split_whitespace().nth(4)?;
-            matches!(fstype, "cgroup" | "cgroup2")
-                .then(|| Path::new(mount_point).join("box").join(name))
+            matches!(fstype, "cgroup" | "cgroup2").then(|| PathBuf::from(mount_point))
         })
+        .collect()
+}
+
+/// Every place a container's cgroup may be: `box/<name>` under each hierarchy's root.
+pub fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
+    cgroup_mounts()
+        .into_iter()
+        .map(|mount| mount.join("box").join(name))
         .collect()
 }
 

@@ -131,20 +131,6 @@ impl Oci {
     }
 }
 
-/// The mount points of every cgroup hierarchy (v1 and v2).
-pub fn cgroup_mounts() -> Vec<PathBuf> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let fstype = right.split_whitespace().next()?;
-            let mount_point = left.split_whitespace().nth(4)?;
-            matches!(fstype, "cgroup" | "cgroup2").then(|| PathBuf::from(mount_point))
-        })
-        .collect()
-}
-
 /// crun refuses a hybrid host ("cgroups in hybrid mode not supported"). It runs fine in a
 /// mount namespace where the cgroup2 mount is gone, so that it sees a plain v1 host: this
 /// builds such a namespace once, and returns an fd that keeps it alive. The runs enter it with

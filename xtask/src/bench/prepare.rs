@@ -79,7 +79,7 @@ pub fn prepare(opts: &Options) -> Result<Env> {
         template,
         not_run,
         notes: Vec::new(),
-        cgroup_mounts: oci::cgroup_mounts(),
+        cgroup_mounts: box_tests::cgroup_mounts(),
         conmon,
     };
     probe_runtimes(&mut env);
