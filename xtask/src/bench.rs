@@ -23,6 +23,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+pub(crate) use prepare::build_box;
+
 pub const USAGE: &str =
     "usage: cargo xtask bench [--runs N] [--warmup N] [--scale N] [--quick] [--box PATH]
 

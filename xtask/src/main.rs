@@ -1,6 +1,7 @@
 //! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | bench`.
 
 mod bench;
+mod chaos;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   test         install what the tests need, then run every test (cargo test --workspace)
   e2e          build box and run the end-to-end tests only
   rootfs DIR   build a small busybox root filesystem in DIR
-  bench ...    box against runc and crun, side by side (cargo xtask bench --help)";
+  bench ...    box against runc and crun, side by side (cargo xtask bench --help)
+  chaos ...    box under concurrency, kill -9, damaged state and a full disk (--help)";
 
 fn main() {
     if let Err(e) = run() {
@@ -49,6 +51,11 @@ fn run() -> Result<()> {
             Ok(())
         }
         ["bench", rest @ ..] => bench::run(rest),
+        ["chaos", "--help"] => {
+            println!("{}", chaos::USAGE);
+            Ok(())
+        }
+        ["chaos", rest @ ..] => chaos::run(rest),
         _ => bail!("{USAGE}"),
     }
 }

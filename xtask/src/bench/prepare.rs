@@ -157,7 +157,7 @@ fn probe(rt: &Oci, dir: &Path, config: &Value, mounts: &[PathBuf]) -> Result<(),
 }
 
 /// `cargo build --release -p box-cli`; returns the binary's path as cargo reports it.
-fn build_box() -> Result<PathBuf> {
+pub(crate) fn build_box() -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("bench: cargo build --release -p box-cli");
     let mut child = Command::new(&cargo)
