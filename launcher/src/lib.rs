@@ -27,7 +27,7 @@ pub use join::exec;
 pub use parent::{start, Running};
 pub use report::Timing;
 pub use spec::{CgroupSpec, Process, Spec, UserMaps, DEFAULT_PATH};
-pub use supervise::{ExitStatus, Outcome};
+pub use supervise::{ExitStatus, Outcome, Output};
 
 /// Starts the container and supervises it in the foreground until it exits: signals to box are
 /// forwarded to it, and its terminal (if any) is connected to box's.

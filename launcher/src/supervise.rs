@@ -1,9 +1,10 @@
-//! Supervision of a running container in the foreground: forward signals, copy its terminal,
-//! wait for it, and say how it ended.
+//! Supervision of a running container: forward signals, copy its terminal (in the foreground)
+//! or its output pipe into a log (detached), wait for it, and say how it ended.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -39,14 +40,48 @@ impl Outcome {
     }
 }
 
+/// A detached container's output: the read end of the one pipe that is its stdout and stderr
+/// (so the container never holds a file of the host), and the file it is copied into.
+///
+/// The supervising process must hold no copy of the pipe's write end, or it never sees the
+/// end of the output.
+#[derive(Debug)]
+pub struct Output {
+    pub pipe: OwnedFd,
+    pub sink: OwnedFd,
+}
+
 impl Running {
     /// Forwards signals and the terminal until the container exits, then removes its cgroup.
-    pub fn supervise(mut self) -> Result<Outcome, Error> {
+    pub fn supervise(self) -> Result<Outcome, Error> {
+        self.supervise_with(None)
+    }
+
+    /// [`Running::supervise`], copying the container's output from `output.pipe` to
+    /// `output.sink` as it comes, in the same loop (no thread): until the last writer is gone,
+    /// or, once the command exited, until the pipe has been quiet for a moment; whatever the
+    /// processes the cgroup removal kills wrote is copied after it.
+    pub fn supervise_output(self, output: Output) -> Result<Outcome, Error> {
+        // Non-blocking, so that draining it never waits on the container.
+        let nonblocking = fcntl(&output.pipe, FcntlArg::F_GETFL).and_then(|flags| {
+            let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+            fcntl(&output.pipe, FcntlArg::F_SETFL(flags))
+        });
+        if let Err(errno) = nonblocking {
+            // Unread, its stdout would block it: end it, and clean up as always.
+            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = self.supervise_with(None);
+            return Err(Error::sys("make the output pipe non-blocking")(errno));
+        }
+        self.supervise_with(Some(output))
+    }
+
+    fn supervise_with(mut self, output: Option<Output>) -> Result<Outcome, Error> {
         let raw_mode = self.tty_master.as_ref().and_then(|_| tty::RawMode::enter());
         if let Some(master) = &self.tty_master {
             tty::copy_window_size(master.as_fd());
         }
-        let status = self.wait_loop();
+        let status = self.wait_loop(output.as_ref());
         drop(raw_mode);
         let status = status?;
         let oom_killed = match &self.cgroup {
@@ -54,6 +89,14 @@ impl Running {
             _ => false,
         };
         self.remove_cgroup()?;
+        if let Some(out) = &output {
+            // Bounded: a writer that escaped the cgroup cannot keep the monitor here.
+            for _ in 0..FINAL_DRAIN_ROUNDS {
+                if pump(out.pipe.as_fd(), out.sink.as_fd()) != Pumped::More {
+                    break;
+                }
+            }
+        }
         let _ = self.signals.thread_unblock();
         Ok(Outcome {
             status,
@@ -62,7 +105,7 @@ impl Running {
         })
     }
 
-    fn wait_loop(&mut self) -> Result<ExitStatus, Error> {
+    fn wait_loop(&mut self, output: Option<&Output>) -> Result<ExitStatus, Error> {
         let signals = SignalFd::with_flags(
             &self.signals,
             SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK,
@@ -71,28 +114,35 @@ impl Running {
         let stdin = std::io::stdin();
         let mut stdin_open = self.tty_master.is_some();
         let mut master_open = self.tty_master.is_some();
+        let mut output_open = output.is_some();
         let mut status = self.reap()?;
-        while status.is_none() || master_open {
+        while status.is_none() || master_open || output_open {
             let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            let (mut master_at, mut stdin_at, mut output_at) = (None, None, None);
             if let Some(master) = self.tty_master.as_ref().filter(|_| master_open) {
-                fds.push(PollFd::new(master.as_fd(), PollFlags::POLLIN));
+                master_at = watch(&mut fds, master.as_fd());
                 if stdin_open && status.is_none() {
-                    fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+                    stdin_at = watch(&mut fds, stdin.as_fd());
                 }
             }
-            // Once the command exited, only drain what its terminal still holds.
+            if let Some(out) = output.filter(|_| output_open) {
+                output_at = watch(&mut fds, out.pipe.as_fd());
+            }
+            // Once the command exited, only drain what its terminal or pipe still holds.
             let timeout = if status.is_some() { 50u16 } else { u16::MAX };
             match poll(&mut fds, PollTimeout::from(timeout)) {
                 Ok(0) if status.is_some() => break,
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(errno) => return Err(Error::sys("poll")(errno)),
             }
-            let ready = |i: usize| {
-                fds.get(i)
+            let ready = |i: Option<usize>| {
+                i.and_then(|i| fds.get(i))
                     .and_then(|f| f.revents())
                     .is_some_and(|r| !r.is_empty())
             };
-            let (sig_ready, master_ready, stdin_ready) = (ready(0), ready(1), ready(2));
+            let sig_ready = ready(Some(0));
+            let (master_ready, stdin_ready) = (ready(master_at), ready(stdin_at));
+            let output_ready = ready(output_at);
             drop(fds);
             if sig_ready {
                 while let Ok(Some(info)) = signals.read_signal() {
@@ -106,6 +156,9 @@ impl Running {
                 if stdin_ready {
                     stdin_open = copy(stdin.as_fd(), master.as_fd());
                 }
+            }
+            if let Some(out) = output.filter(|_| output_ready) {
+                output_open = pump(out.pipe.as_fd(), out.sink.as_fd()) != Pumped::Eof;
             }
             if status.is_none() {
                 status = self.reap()?;
@@ -145,6 +198,53 @@ impl Running {
     }
 }
 
+/// Adds `fd` to the poll set; its index there.
+fn watch<'fd>(fds: &mut Vec<PollFd<'fd>>, fd: BorrowedFd<'fd>) -> Option<usize> {
+    fds.push(PollFd::new(fd, PollFlags::POLLIN));
+    Some(fds.len() - 1)
+}
+
+/// What [`pump`] left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pumped {
+    /// Every writer is gone (or the pipe failed): nothing more will come.
+    Eof,
+    /// The pipe is empty for now.
+    Drained,
+    /// It stopped after its budget with more to read, so that signals are not kept waiting.
+    More,
+}
+
+/// Chunks one [`pump`] copies at most.
+const PUMP_ROUNDS: usize = 16;
+
+/// Budgets of [`PUMP_ROUNDS`] the copy after the cgroup removal gets at most.
+const FINAL_DRAIN_ROUNDS: usize = 64;
+
+/// Copies what a non-blocking pipe holds into `sink`. A failing sink (a full disk) loses the
+/// output but the pipe is still read: the container must never block on its stdout.
+fn pump(pipe: BorrowedFd<'_>, sink: BorrowedFd<'_>) -> Pumped {
+    let mut buf = [0u8; 32 * 1024];
+    for _ in 0..PUMP_ROUNDS {
+        let n = match read(pipe, &mut buf) {
+            Ok(0) => return Pumped::Eof,
+            Ok(n) => n,
+            Err(Errno::EAGAIN) => return Pumped::Drained,
+            Err(Errno::EINTR) => continue,
+            Err(_) => return Pumped::Eof,
+        };
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            match write(sink, rest) {
+                Ok(k) => rest = &rest[k..],
+                Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    Pumped::More
+}
+
 /// Copies what is ready from `from` to `to`; false at EOF (or EIO: the pty's last slave closed).
 fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
     let mut buf = [0u8; 4096];
@@ -161,4 +261,58 @@ fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::unistd::pipe;
+
+    fn nonblocking(fd: &OwnedFd) {
+        fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
+    }
+
+    #[test]
+    fn pump_copies_until_the_writers_are_gone() {
+        let (out_r, out_w) = pipe().unwrap();
+        let (sink_r, sink_w) = pipe().unwrap();
+        nonblocking(&out_r);
+        nonblocking(&sink_r);
+        write(&out_w, b"one ").unwrap();
+        write(&out_w, b"two").unwrap();
+        assert_eq!(pump(out_r.as_fd(), sink_w.as_fd()), Pumped::Drained);
+        drop(out_w);
+        assert_eq!(pump(out_r.as_fd(), sink_w.as_fd()), Pumped::Eof);
+        let mut buf = [0u8; 16];
+        let n = read(sink_r.as_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"one two");
+    }
+
+    #[test]
+    fn a_failing_sink_does_not_stop_the_reading() {
+        let (out_r, out_w) = pipe().unwrap();
+        let (sink_r, _sink_w) = pipe().unwrap();
+        nonblocking(&out_r);
+        write(&out_w, b"lost").unwrap();
+        // The read end of a pipe cannot be written: every write fails (EBADF).
+        assert_eq!(pump(out_r.as_fd(), sink_r.as_fd()), Pumped::Drained);
+        let mut buf = [0u8; 4];
+        assert_eq!(read(out_r.as_fd(), &mut buf), Err(Errno::EAGAIN));
+    }
+
+    #[test]
+    fn a_busy_pipe_yields_after_its_budget() {
+        let (out_r, out_w) = pipe().unwrap();
+        let (_sink_r, sink_w) = pipe().unwrap();
+        nonblocking(&out_r);
+        nonblocking(&sink_w);
+        // Room for more than one budget of chunks.
+        fcntl(&out_w, FcntlArg::F_SETPIPE_SZ(1 << 20)).unwrap();
+        let chunk = [b'x'; 4096];
+        let mut written = 0;
+        while written <= PUMP_ROUNDS * 32 * 1024 {
+            written += write(&out_w, &chunk).unwrap();
+        }
+        assert_eq!(pump(out_r.as_fd(), sink_w.as_fd()), Pumped::More);
+    }
 }
