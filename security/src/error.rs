@@ -67,6 +67,15 @@ fn cap_name(index: u8) -> String {
 /// of the `apply_*` steps.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// An id of the user is (uid_t)-1, which `setresuid`/`setresgid` read as "leave
+    /// unchanged": the process would keep the launcher's (root's) id.
+    #[error("user: {what} {id} is (uid_t)-1, which the kernel reads as \"leave unchanged\"")]
+    InvalidId {
+        /// `uid`, `gid` or `supplementary gid`.
+        what: &'static str,
+        /// The id as given.
+        id: u32,
+    },
     /// A capability name in `capabilities.add`/`drop` is not a capability.
     #[error("capabilities.{list}[{index}]: unknown capability {name:?}")]
     UnknownCapability {

@@ -122,6 +122,7 @@ pub fn check(cfg: &SecurityConfig) -> Result<Vec<String>> {
 /// [`prepare`]; with `emit_filter` false the filter is planned (and every profile error
 /// found) but not built, and `seccomp` stays `None`.
 fn build(cfg: &SecurityConfig, emit_filter: bool) -> Result<Prepared> {
+    check_ids(&cfg.user)?;
     let host = Host::probe()?;
     let mut warnings = Vec::new();
 
@@ -223,9 +224,67 @@ fn filter(
     Ok((Some(compiled), warnings))
 }
 
+/// Refuses (uid_t)-1 anywhere in the identity: `setresuid(-1, -1, -1)` changes nothing, so
+/// the container would run as whoever started it.
+fn check_ids(user: &UserSpec) -> Result<()> {
+    const UNCHANGED: u32 = u32::MAX;
+    let ids = [("uid", user.uid), ("gid", user.gid)].into_iter().chain(
+        user.additional_gids
+            .iter()
+            .map(|g| ("supplementary gid", *g)),
+    );
+    for (what, id) in ids {
+        if id == UNCHANGED {
+            return Err(Error::InvalidId { what, id });
+        }
+    }
+    Ok(())
+}
+
 fn names(set: CapSet) -> String {
     set.iter()
         .map(|c| c.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minus_one_ids_are_refused_before_anything_else() {
+        let with = |user: UserSpec| SecurityConfig {
+            user,
+            ..SecurityConfig::default()
+        };
+        for (user, what) in [
+            (
+                UserSpec {
+                    uid: u32::MAX,
+                    ..UserSpec::default()
+                },
+                "uid",
+            ),
+            (
+                UserSpec {
+                    gid: u32::MAX,
+                    ..UserSpec::default()
+                },
+                "gid",
+            ),
+            (
+                UserSpec {
+                    additional_gids: vec![5, u32::MAX],
+                    ..UserSpec::default()
+                },
+                "supplementary gid",
+            ),
+        ] {
+            match check(&with(user)) {
+                Err(Error::InvalidId { what: got, id }) => assert_eq!((got, id), (what, u32::MAX)),
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+    }
 }
