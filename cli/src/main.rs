@@ -2,6 +2,7 @@
 
 mod commands;
 mod config;
+mod name;
 mod state;
 mod stats;
 

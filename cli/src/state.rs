@@ -5,9 +5,14 @@
 //! ```text
 //! ROOT/NAME/lock         flock'ed around each read-modify-write
 //! ROOT/NAME/state.json   the State below
-//! ROOT/NAME/log          the container's stdout and stderr (detached mode)
+//! ROOT/NAME/log          the container's stdout and stderr (detached mode), written by its
+//!                        monitor only
 //! ```
+//!
+//! Every path here is built from a [`Name`], so no name can lead out of the root; directories
+//! are 0700 and files 0600, created without following symlinks.
 
+mod files;
 mod proc;
 
 use std::fs::{File, OpenOptions};
@@ -20,6 +25,8 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 pub use proc::{alive, now_rfc3339, ProcessId};
+
+use crate::name::Name;
 
 /// Where state lives when neither `--root` nor `BOX_ROOT` says otherwise.
 pub const DEFAULT_ROOT: &str = "/run/box";
@@ -122,27 +129,35 @@ impl Root {
         Root(dir)
     }
 
-    pub fn dir(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+    /// The container's directory: a [`Name`] is one path component, never `..` or a `/`.
+    pub fn dir(&self, name: &Name) -> PathBuf {
+        self.0.join(name.as_str())
     }
 
-    pub fn log_path(&self, name: &str) -> PathBuf {
-        self.dir(name).join("log")
+    pub fn log_path(&self, name: &Name) -> PathBuf {
+        self.dir(name).join(LOG)
     }
 
-    /// Locks the container's directory; `create` makes it when missing.
-    pub fn lock(&self, name: &str, create: bool) -> Result<Locked> {
+    /// Creates the container's log afresh (0600, never through a symlink) and opens it for
+    /// appending; a log left by an earlier container of that name goes first.
+    pub fn create_log(&self, name: &Name) -> Result<File> {
+        files::create_fresh(&self.log_path(name))
+    }
+
+    /// Locks the container's directory; `create` makes it when missing (0700, and the root
+    /// too when it is missing).
+    pub fn lock(&self, name: &Name, create: bool) -> Result<Locked> {
         let dir = self.dir(name);
         if create {
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("create state directory {}", dir.display()))?;
+            files::private_dir(&self.0, true)?;
+            files::private_dir(&dir, false)?;
         }
         let path = dir.join("lock");
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(create)
-            .custom_flags(libc::O_CLOEXEC)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .mode(0o600)
             .open(&path)
             .map_err(|e| match e.kind() {
@@ -167,7 +182,7 @@ impl Root {
     /// replaces `state.json` by removing it and renaming the new one in (see
     /// [`Locked::write`]); a reader that falls in between finds no file but the lock, and reads
     /// again once the writer is done.
-    pub fn load(&self, name: &str) -> Result<State> {
+    pub fn load(&self, name: &Name) -> Result<State> {
         let dir = self.dir(name);
         match read_state(&dir, name) {
             Err(_) if dir.join("lock").exists() && !dir.join("state.json").exists() => self
@@ -178,17 +193,18 @@ impl Root {
         }
     }
 
-    /// Every container's name that has a state directory, sorted.
-    pub fn names(&self) -> Result<Vec<String>> {
+    /// Every container's name that has a state directory, sorted (entries that are no valid
+    /// name are not containers of box's).
+    pub fn names(&self) -> Result<Vec<Name>> {
         let entries = match std::fs::read_dir(&self.0) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => bail!("read {}: {e}", self.0.display()),
         };
-        let mut names: Vec<String> = entries
+        let mut names: Vec<Name> = entries
             .filter_map(|e| e.ok())
             .filter(|e| e.path().join("lock").exists())
-            .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|e| Name::parse(e.file_name().to_str()?).ok())
             .collect();
         names.sort();
         Ok(names)
@@ -197,7 +213,7 @@ impl Root {
 
 impl Locked {
     /// The state, if one was ever written.
-    pub fn read(&self, name: &str) -> Result<Option<State>> {
+    pub fn read(&self, name: &Name) -> Result<Option<State>> {
         if !self.dir.join("state.json").exists() {
             return Ok(None);
         }
@@ -217,7 +233,7 @@ impl Locked {
             .write(true)
             .create(true)
             .truncate(true)
-            .custom_flags(libc::O_CLOEXEC)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .mode(0o600)
             .open(&tmp)
             .with_context(|| format!("write {}", tmp.display()))?;
@@ -244,7 +260,10 @@ impl Locked {
     }
 }
 
-fn read_state(dir: &Path, name: &str) -> Result<State> {
+/// The log's file name in a container's directory.
+const LOG: &str = "log";
+
+fn read_state(dir: &Path, name: &Name) -> Result<State> {
     let path = dir.join("state.json");
     let text = std::fs::read(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => no_such(name),
@@ -253,7 +272,7 @@ fn read_state(dir: &Path, name: &str) -> Result<State> {
     serde_json::from_slice(&text).with_context(|| format!("parse {}", path.display()))
 }
 
-fn no_such(name: &str) -> anyhow::Error {
+fn no_such(name: &Name) -> anyhow::Error {
     anyhow!("no such container: {name}")
 }
 
@@ -261,19 +280,51 @@ fn no_such(name: &str) -> anyhow::Error {
 mod tests {
     use super::*;
 
+    fn name(text: &str) -> Name {
+        Name::parse(text).unwrap()
+    }
+
     #[test]
     fn root_prefers_the_flag() {
         let root = Root::new(Some("/x".into()));
-        assert_eq!(root.dir("c1"), Path::new("/x/c1"));
+        assert_eq!(root.dir(&name("c1")), Path::new("/x/c1"));
     }
 
     #[test]
     fn missing_container_is_named() {
         let tmp = tempfile::tempdir().unwrap();
         let root = Root::new(Some(tmp.path().into()));
-        let err = root.load("nope").unwrap_err().to_string();
+        let err = root.load(&name("nope")).unwrap_err().to_string();
         assert_eq!(err, "no such container: nope");
-        assert!(root.lock("nope", false).is_err());
+        assert!(root.lock(&name("nope"), false).is_err());
         assert!(root.names().unwrap().is_empty());
+    }
+
+    #[test]
+    fn state_is_private_and_listing_skips_strangers() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let top = tmp.path().join("state");
+        let root = Root::new(Some(top.clone()));
+        let c1 = name("c1");
+        drop(root.lock(&c1, true).unwrap());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&top), 0o700);
+        assert_eq!(mode(&root.dir(&c1)), 0o700);
+        std::fs::create_dir(top.join("..x")).unwrap();
+        std::fs::write(top.join("..x/lock"), "").unwrap();
+        assert_eq!(root.names().unwrap(), vec![c1]);
+    }
+
+    #[test]
+    fn a_symlinked_container_directory_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let root = Root::new(Some(tmp.path().join("state")));
+        std::fs::create_dir(tmp.path().join("state")).unwrap();
+        std::os::unix::fs::symlink(&outside, tmp.path().join("state/c1")).unwrap();
+        assert!(root.lock(&name("c1"), true).is_err());
+        assert!(std::fs::read_dir(&outside).unwrap().next().is_none());
     }
 }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use box_cgroup::{Cgroup, Error as CgroupError, Layout, Limits, Stats};
 use serde::Serialize;
 
+use crate::name::Name;
+
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
     /// The container's name.
@@ -87,11 +89,9 @@ pub fn run(args: &StatsArgs) -> i32 {
 fn read(name: &str) -> Result<Report, String> {
     let not_running = || format!("no running container named {name:?}");
     // A name is one cgroup directory: nothing that could point elsewhere in the tree.
-    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-        return Err(not_running());
-    }
+    let checked = Name::parse(name).map_err(|e| e.to_string())?;
     let layout = Layout::detect().map_err(|e| format!("find the cgroup hierarchies: {e}"))?;
-    let path = Path::new("box").join(name);
+    let path = Path::new("box").join(checked.as_str());
     let cg = match Cgroup::open(&layout, &path) {
         Ok(cg) => cg,
         Err(CgroupError::NotFound { .. }) => return Err(not_running()),

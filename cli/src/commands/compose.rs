@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::config::{self, Planned};
+use crate::name::Name;
 use crate::state::{ProcessId, Root, Status};
 
 use super::{container_pid, detach, signal};
@@ -80,7 +81,7 @@ pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
         match (state.exit_code, &state.error) {
             (Some(c), _) => {
                 eprintln!("box: {name} exited with code {c}");
-                if *name == first {
+                if name.as_str() == first {
                     code = c;
                 }
             }
@@ -94,10 +95,17 @@ pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
 
 /// Starts every container of the plan in its order; their names. When one fails, the ones
 /// started before it are removed again and the failing one's exit code comes back.
-fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<String>, i32> {
-    let mut started: Vec<String> = Vec::new();
+fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<Name>, i32> {
+    let mut started: Vec<Name> = Vec::new();
     for planned in plan {
-        let name = planned.spec.name.clone();
+        let name = match Name::parse(&planned.spec.name) {
+            Ok(name) => name,
+            Err(e) => {
+                eprintln!("box: {e}");
+                remove_all(root, started.iter().rev(), true);
+                return Err(EXIT_BOX_FAILED);
+            }
+        };
         let result = planned
             .resolve(&|other| container_pid(root, other))
             .map_err(|m| (EXIT_BOX_FAILED, m))
@@ -113,7 +121,7 @@ fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<String>
 }
 
 /// `rm -f` of each name; `print` says so on stderr, and a failure is printed.
-fn remove_all<'a>(root: &Root, names: impl Iterator<Item = &'a String>, print: bool) {
+fn remove_all<'a>(root: &Root, names: impl Iterator<Item = &'a Name>, print: bool) {
     for name in names {
         match signal::remove(root, name, true) {
             Ok(()) if print => eprintln!("box: removed {name}"),
@@ -138,8 +146,12 @@ pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
     let order = config::start_order(&loaded).unwrap_or_else(|_| (0..defs.len()).collect());
     let mut names = Vec::new();
     for i in order.into_iter().rev() {
-        match &defs[i].name {
-            Some(name) => names.push(name.clone()),
+        match defs[i].name.as_deref().map(Name::parse) {
+            Some(Ok(name)) => names.push(name),
+            Some(Err(e)) => {
+                eprintln!("box: {}: {e}", file.display());
+                return EXIT_BOX_FAILED;
+            }
             None => {
                 eprintln!(
                     "box: {}: the container has no `name`, so box down cannot tell which one it is (see `box ps`, then `box rm -f NAME`)",
@@ -174,7 +186,7 @@ pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
 /// SIGTERM to every running container of `names` at once (in that order), then SIGKILL to
 /// those still running after `timeout`: each gets the whole timeout, and no one waits for
 /// another's.
-fn stop_all(root: &Root, names: &[String], timeout: Duration) {
+fn stop_all(root: &Root, names: &[Name], timeout: Duration) {
     let running = running_pids(root, names);
     for pid in &running {
         if let Err(e) = signal::send(pid, Signal::SIGTERM) {
@@ -192,7 +204,7 @@ fn stop_all(root: &Root, names: &[String], timeout: Duration) {
 }
 
 /// The PID 1 of each running container of `names`.
-fn running_pids(root: &Root, names: &[String]) -> Vec<ProcessId> {
+fn running_pids(root: &Root, names: &[Name]) -> Vec<ProcessId> {
     names
         .iter()
         .filter_map(|n| root.load(n).ok())

@@ -5,19 +5,24 @@
 //! saves an `execve` of box and a second parse of box.toml, and the Spec needs no passing
 //! around. The monitor becomes the container's parent, so the container's parent-death signal
 //! ties it to the monitor, and it is the monitor that reaps it and removes its cgroup.
+//!
+//! The container's stdout and stderr are one pipe that the monitor copies into the log: the
+//! container never holds the log file itself, which it could otherwise fill with a program
+//! and `chmod 4755` through `/proc/self/fd/1`.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use nix::fcntl::OFlag;
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, fork, pipe2, setsid, write, ForkResult};
 
-use box_launcher::Spec;
+use box_launcher::{Output, Spec};
 
+use crate::name::Name;
 use crate::state::{now_rfc3339, ProcessId, Recorded, Root, State, Status};
 
 /// Starts `spec` detached; prints its name once it runs. Returns the exit code.
@@ -45,7 +50,7 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
             "a detached container has no terminal: drop `tty = true` or `-t`"
         )));
     }
-    let name = spec.name.clone();
+    let name = Name::parse(&spec.name).map_err(|e| failed(e.into()))?;
     claim(root, file, spec, None).map_err(failed)?;
     let report = match spawn_monitor(root, &name) {
         Ok(report) => report,
@@ -55,7 +60,7 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
         }
     };
     match report.split_once('\t') {
-        None if report == "R\n" => Ok(name),
+        None if report == "R\n" => Ok(name.to_string()),
         Some(("E", rest)) => {
             forget(root, &name);
             let (code, message) = rest.split_once('\t').unwrap_or(("125", rest));
@@ -84,7 +89,7 @@ pub(crate) fn claim(
     spec: Spec,
     monitor: Option<ProcessId>,
 ) -> Result<()> {
-    let name = spec.name.clone();
+    let name = Name::parse(&spec.name)?;
     let lock = root.lock(&name, true)?;
     let dead = |old: &State| old.monitor.is_some() && old.status() == Status::Dead;
     if let Some(old) = lock.read(&name)?.filter(|old| !dead(old)) {
@@ -94,7 +99,7 @@ pub(crate) fn claim(
         );
     }
     lock.write(&State {
-        name,
+        name: name.to_string(),
         recorded: Recorded::Created,
         pid: None,
         monitor,
@@ -110,22 +115,15 @@ pub(crate) fn claim(
 }
 
 /// Removes the state of a container that never started.
-pub(crate) fn forget(root: &Root, name: &str) {
+pub(crate) fn forget(root: &Root, name: &Name) {
     if let Ok(lock) = root.lock(name, false) {
         let _ = lock.remove();
     }
 }
 
 /// Forks the monitor and reads its one-line report: `R` (running) or `E\tCODE\tMESSAGE`.
-fn spawn_monitor(root: &Root, name: &str) -> Result<String> {
-    let log_path = root.log_path(name);
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(&log_path)
-        .with_context(|| format!("open {}", log_path.display()))?;
+fn spawn_monitor(root: &Root, name: &Name) -> Result<String> {
+    let log = root.create_log(name)?;
     let null = OpenOptions::new()
         .read(true)
         .write(true)
@@ -138,7 +136,7 @@ fn spawn_monitor(root: &Root, name: &str) -> Result<String> {
     match unsafe { fork() }.context("fork the monitor")? {
         ForkResult::Child => {
             drop(read_end);
-            let code = monitor(root, name, log.into(), null.into(), write_end);
+            let code = monitor(root, name, log, null.into(), write_end);
             std::process::exit(code)
         }
         ForkResult::Parent { .. } => {
@@ -153,21 +151,30 @@ fn spawn_monitor(root: &Root, name: &str) -> Result<String> {
 }
 
 /// The monitor's whole life: start the container, record it, wait, record how it ended.
-fn monitor(root: &Root, name: &str, log: OwnedFd, null: OwnedFd, report: OwnedFd) -> i32 {
+fn monitor(root: &Root, name: &Name, log: File, null: OwnedFd, report: OwnedFd) -> i32 {
     let say = |text: &str| {
         let _ = write(&report, text.as_bytes());
     };
     // Its own session: no terminal's signals reach it, and the shell's job control ignores it.
-    let setup = setsid()
+    // The container inherits stdout and stderr: the write end of the output pipe, in place
+    // until the container is started.
+    let output = setsid()
         .map(drop)
         .and_then(|()| dup2_stdin(&null))
-        .and_then(|()| dup2_stdout(&log))
-        .and_then(|()| dup2_stderr(&log));
-    drop((log, null));
-    if let Err(errno) = setup {
-        say(&format!("E\t125\tset up the monitor: {errno}\n"));
-        return 1;
-    }
+        .and_then(|()| pipe2(OFlag::O_CLOEXEC))
+        .and_then(|(pipe, writer)| {
+            dup2_stdout(&writer)?;
+            dup2_stderr(&writer)?;
+            Ok(pipe)
+        });
+    drop(null);
+    let pipe = match output {
+        Ok(pipe) => pipe,
+        Err(errno) => {
+            say(&format!("E\t125\tset up the monitor: {errno}\n"));
+            return 1;
+        }
+    };
     let me = ProcessId::of(std::process::id() as i32);
     let update = |f: &dyn Fn(&mut State)| -> Result<()> {
         let lock = root.lock(name, false)?;
@@ -193,11 +200,18 @@ fn monitor(root: &Root, name: &str, log: OwnedFd, null: OwnedFd, report: OwnedFd
             return 1;
         }
     };
+    // From here the monitor's own output goes to the log, and the container holds the only
+    // write ends of the pipe: their closing is the end of its output.
+    let own_output = dup2_stdout(&log)
+        .and_then(|()| dup2_stderr(&log))
+        .map_err(|errno| anyhow!("send the monitor's output to the log: {errno}"));
     let pid = ProcessId::of(running.pid.as_raw());
-    let recorded = update(&|s| {
-        s.recorded = Recorded::Running;
-        s.pid = pid;
-        s.started_at = Some(now_rfc3339());
+    let recorded = own_output.and_then(|()| {
+        update(&|s| {
+            s.recorded = Recorded::Running;
+            s.pid = pid;
+            s.started_at = Some(now_rfc3339());
+        })
     });
     if let Err(e) = recorded {
         // Nobody could find it: do not leave it running.
@@ -211,7 +225,10 @@ fn monitor(root: &Root, name: &str, log: OwnedFd, null: OwnedFd, report: OwnedFd
     // Hold no directory of the caller's busy (say, a test's temporary directory).
     let _ = std::env::set_current_dir("/");
     super::trim::release_code_pages();
-    let outcome = running.supervise();
+    let outcome = running.supervise_output(Output {
+        pipe,
+        sink: log.into(),
+    });
     let finished = now_rfc3339();
     let _ = update(&|s| {
         s.recorded = Recorded::Exited;

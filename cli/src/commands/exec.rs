@@ -4,11 +4,12 @@
 use anyhow::{anyhow, Context, Result};
 use nix::unistd::Pid;
 
+use crate::name::Name;
 use crate::state::Root;
 
 pub fn exec(
     root: &Root,
-    name: &str,
+    name: &Name,
     tty: bool,
     workdir: Option<&str>,
     args: &[String],

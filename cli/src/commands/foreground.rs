@@ -9,6 +9,7 @@ use anyhow::Result;
 use box_launcher::{Outcome, Spec};
 
 use super::detach::{claim, forget};
+use crate::name::Name;
 use crate::state::{now_rfc3339, ProcessId, Recorded, Root, State};
 
 /// Docker's code for "the runtime itself failed".
@@ -16,7 +17,13 @@ const EXIT_BOX_FAILED: i32 = 125;
 
 /// Runs `spec` until it exits; returns the exit code for box.
 pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
-    let name = spec.name.clone();
+    let name = match Name::parse(&spec.name) {
+        Ok(name) => name,
+        Err(e) => {
+            eprintln!("box: {e}");
+            return EXIT_BOX_FAILED;
+        }
+    };
     let me = ProcessId::of(std::process::id() as i32);
     if let Err(e) = claim(root, file, spec.clone(), me) {
         eprintln!("box: {e:#}");
@@ -25,13 +32,13 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
     let outcome = run(root, &name, &spec);
     forget(root, &name);
     match outcome {
-        Ok(outcome) => report(&spec, &outcome),
+        Ok(outcome) => report(&name, &outcome),
         Err(code) => code,
     }
 }
 
 /// Starts, records and supervises; an `Err` holds the exit code of a failure already printed.
-fn run(root: &Root, name: &str, spec: &Spec) -> Result<Outcome, i32> {
+fn run(root: &Root, name: &Name, spec: &Spec) -> Result<Outcome, i32> {
     let failed = |e: anyhow::Error| {
         eprintln!("box: {e:#}");
         EXIT_BOX_FAILED
@@ -58,7 +65,7 @@ fn run(root: &Root, name: &str, spec: &Spec) -> Result<Outcome, i32> {
     })
 }
 
-fn update(root: &Root, name: &str, change: impl FnOnce(&mut State)) -> Result<()> {
+fn update(root: &Root, name: &Name, change: impl FnOnce(&mut State)) -> Result<()> {
     let lock = root.lock(name, false)?;
     let mut state = root.load(name)?;
     change(&mut state);
@@ -66,7 +73,7 @@ fn update(root: &Root, name: &str, change: impl FnOnce(&mut State)) -> Result<()
 }
 
 /// Timings (when asked), the OOM verdict, and the command's exit code.
-fn report(spec: &Spec, outcome: &Outcome) -> i32 {
+fn report(name: &Name, outcome: &Outcome) -> i32 {
     for t in &outcome.timings {
         eprintln!(
             "box: timing {:<20} {:>8.3} ms",
@@ -76,8 +83,7 @@ fn report(spec: &Spec, outcome: &Outcome) -> i32 {
     }
     if outcome.oom_killed {
         eprintln!(
-            "box: container {} was killed by the kernel's OOM killer (memory limit reached)",
-            spec.name
+            "box: container {name} was killed by the kernel's OOM killer (memory limit reached)"
         );
         return 137;
     }

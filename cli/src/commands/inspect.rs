@@ -5,7 +5,9 @@
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
+use super::parse;
 use super::template::Template;
+use crate::name::Name;
 use crate::state::{Root, State, Status};
 
 pub fn inspect(root: &Root, names: &[String], format: Option<&str>) -> Result<i32> {
@@ -13,7 +15,8 @@ pub fn inspect(root: &Root, names: &[String], format: Option<&str>) -> Result<i3
     let mut docs = Vec::new();
     let mut code = 0;
     for name in names {
-        match root.load(name).and_then(|s| document(root, &s)) {
+        let doc = parse(name).and_then(|name| document(root, &name, &root.load(&name)?));
+        match doc {
             Ok(doc) => docs.push(doc),
             Err(e) => {
                 eprintln!("box: {e:#}");
@@ -33,7 +36,7 @@ pub fn inspect(root: &Root, names: &[String], format: Option<&str>) -> Result<i3
 }
 
 /// The JSON document of one container.
-pub fn document(root: &Root, state: &State) -> Result<Value> {
+pub fn document(root: &Root, name: &Name, state: &State) -> Result<Value> {
     let status = state.status();
     let pid = state.running_pid();
     let namespaces = match pid {
@@ -58,8 +61,8 @@ pub fn document(root: &Root, state: &State) -> Result<Value> {
         "Namespaces": namespaces,
         "Cgroup": cgroup(state, pid.is_some())?,
         "Security": pid.map(security).transpose()?,
-        "LogPath": root.log_path(&state.name),
-        "StateDir": root.dir(&state.name),
+        "LogPath": root.log_path(name),
+        "StateDir": root.dir(name),
     }))
 }
 

@@ -1,20 +1,26 @@
 //! `box logs`: what a detached container wrote to stdout and stderr (one file, in order).
 
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::name::Name;
 use crate::state::{Root, Status};
 
 /// How often `logs -f` looks for new output.
 const FOLLOW_POLL: Duration = Duration::from_millis(50);
 
-pub fn logs(root: &Root, name: &str, follow: bool, tail: Option<usize>) -> Result<i32> {
+pub fn logs(root: &Root, name: &Name, follow: bool, tail: Option<usize>) -> Result<i32> {
     root.load(name)?;
     let path = root.log_path(name);
-    let mut file =
-        std::fs::File::open(&path).with_context(|| format!("open {}", path.display()))?;
+    // The monitor makes the log a regular file of its own; never read through a symlink.
+    let mut file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)
+        .with_context(|| format!("open {}", path.display()))?;
     let mut text = Vec::new();
     file.read_to_end(&mut text)
         .with_context(|| format!("read {}", path.display()))?;

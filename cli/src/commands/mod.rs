@@ -15,6 +15,7 @@ mod trim;
 
 use clap::Subcommand;
 
+use crate::name::Name;
 use crate::state::Root;
 
 pub use detach::up_detached;
@@ -103,18 +104,22 @@ pub fn run(cmd: Lifecycle, root: &Root) -> i32 {
     let result = match cmd {
         Lifecycle::Ps { all, format } => ps::ps(root, all, &format),
         Lifecycle::Inspect { names, format } => inspect::inspect(root, &names, format.as_deref()),
-        Lifecycle::Logs { name, follow, tail } => logs::logs(root, &name, follow, tail),
+        Lifecycle::Logs { name, follow, tail } => {
+            parse(&name).and_then(|name| logs::logs(root, &name, follow, tail))
+        }
         Lifecycle::Stop { names, time } => signal::stop(root, &names, time),
         Lifecycle::Kill { names, signal } => signal::kill(root, &names, &signal),
         Lifecycle::Rm { names, force } => signal::rm(root, &names, force),
-        Lifecycle::Wait { name } => signal::wait(root, &name),
+        Lifecycle::Wait { name } => parse(&name).and_then(|name| signal::wait(root, &name)),
         Lifecycle::Ns { a, b } => ns::ns(root, &a, b.as_deref()),
         Lifecycle::Exec {
             tty,
             workdir,
             name,
             command,
-        } => exec::exec(root, &name, tty, workdir.as_deref(), &command),
+        } => {
+            parse(&name).and_then(|name| exec::exec(root, &name, tty, workdir.as_deref(), &command))
+        }
     };
     match result {
         Ok(code) => code,
@@ -131,7 +136,13 @@ pub(crate) fn print(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-/// For `container:NAME` in `[namespaces]`: the PID 1 of that running container.
+/// A name from the command line, checked before any path is built from it.
+pub(crate) fn parse(text: &str) -> anyhow::Result<Name> {
+    Ok(Name::parse(text)?)
+}
+
+/// For `container:NAME` in `[namespaces]`: the PID 1 of that running container (none for a
+/// name that cannot be a container's).
 pub fn container_pid(root: &Root, name: &str) -> Option<i32> {
-    root.load(name).ok()?.running_pid()
+    root.load(&Name::parse(name).ok()?).ok()?.running_pid()
 }

@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 
+use super::parse;
 use crate::state::Root;
 
 pub fn ns(root: &Root, a: &str, b: Option<&str>) -> Result<i32> {
@@ -47,7 +48,7 @@ fn side(root: &Root, name: &str) -> Result<Option<i32>> {
     if name == "host" {
         return Ok(None);
     }
-    let state = root.load(name)?;
+    let state = root.load(&parse(name)?)?;
     match state.running_pid() {
         Some(pid) => Ok(Some(pid)),
         None => bail!(

@@ -46,7 +46,7 @@ pub fn ps(root: &Root, all: bool, format: &str) -> Result<i32> {
         let row = match root.load(&name) {
             Ok(state) => Row::of(&state),
             Err(_) => Row {
-                name,
+                name: name.to_string(),
                 status: Status::Dead,
                 pid: None,
                 exit_code: None,

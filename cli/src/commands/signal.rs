@@ -10,16 +10,18 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
+use super::parse;
+use crate::name::Name;
 use crate::state::{alive, ProcessId, Root, State, Status};
 
 /// How long `rm -f` and `stop` wait for the monitor to record the end after SIGKILL.
 pub(crate) const SETTLE: Duration = Duration::from_secs(10);
 
-/// Runs `each` on every name; errors are printed and make the exit code 1.
-fn for_each(names: &[String], mut each: impl FnMut(&str) -> Result<()>) -> Result<i32> {
+/// Runs `each` on every name, checked first; errors are printed and make the exit code 1.
+fn for_each(names: &[String], mut each: impl FnMut(&Name) -> Result<()>) -> Result<i32> {
     let mut code = 0;
     for name in names {
-        match each(name) {
+        match parse(name).and_then(|name| each(&name)) {
             Ok(()) => println!("{name}"),
             Err(e) => {
                 eprintln!("box: {e:#}");
@@ -62,7 +64,7 @@ pub fn rm(root: &Root, names: &[String], force: bool) -> Result<i32> {
 }
 
 /// `rm` of one container, printing nothing.
-pub(crate) fn remove(root: &Root, name: &str, force: bool) -> Result<()> {
+pub(crate) fn remove(root: &Root, name: &Name, force: bool) -> Result<()> {
     let mut state = root.load(name)?;
     let status = state.status();
     if matches!(status, Status::Running | Status::Created) {
@@ -83,15 +85,27 @@ pub(crate) fn remove(root: &Root, name: &str, force: bool) -> Result<()> {
             // A foreground `box up` removes its container itself as it ends.
             None => return Ok(()),
         }
+    } else if removed_meanwhile(root, name) {
+        // The same, for one that had ended before we looked at it.
+        return Ok(());
     }
     if state.status() == Status::Dead {
         // Its monitor died (kill -9) before it could clean up: do it here.
         remove_cgroup(&state)?;
     }
-    root.lock(name, false)?.remove()
+    match root.lock(name, false) {
+        Ok(lock) => lock.remove(),
+        Err(_) if removed_meanwhile(root, name) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
-pub fn wait(root: &Root, name: &str) -> Result<i32> {
+/// Whether the record is gone: its owner (a foreground `box up`) removed it as it ended.
+fn removed_meanwhile(root: &Root, name: &Name) -> bool {
+    !root.dir(name).join("state.json").exists()
+}
+
+pub fn wait(root: &Root, name: &Name) -> Result<i32> {
     root.load(name)?;
     let state = settle(root, name, Duration::MAX)?;
     match (state.status(), state.exit_code) {
@@ -108,16 +122,16 @@ pub fn wait(root: &Root, name: &str) -> Result<i32> {
 
 /// [`settle`] for a container whose owner removes it as it ends (a foreground `box up`):
 /// `None` once its state is gone.
-fn settle_or_gone(root: &Root, name: &str, timeout: Duration) -> Result<Option<State>> {
+fn settle_or_gone(root: &Root, name: &Name, timeout: Duration) -> Result<Option<State>> {
     match settle(root, name, timeout) {
         Ok(state) => Ok(Some(state)),
-        Err(_) if !root.dir(name).join("state.json").exists() => Ok(None),
+        Err(_) if removed_meanwhile(root, name) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 /// Waits until the monitor has recorded the end (or is gone); returns the state then.
-pub(crate) fn settle(root: &Root, name: &str, timeout: Duration) -> Result<State> {
+pub(crate) fn settle(root: &Root, name: &Name, timeout: Duration) -> Result<State> {
     let start = Instant::now();
     loop {
         let state = root.load(name)?;

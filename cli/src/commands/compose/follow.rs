@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
+use crate::name::Name;
 use crate::state::{Root, Status};
 
 use super::{running_pids, signal};
@@ -41,7 +42,7 @@ pub fn catch_signals() -> Result<()> {
 
 /// One container's log, read as it grows.
 struct Stream {
-    name: String,
+    name: Name,
     label: String,
     file: Option<File>,
     pos: u64,
@@ -77,7 +78,7 @@ impl Stream {
 
 /// Prints the containers' output until all of them have exited. The first stop signal sends
 /// SIGTERM to every container, and SIGKILL after `timeout`; a second one SIGKILL at once.
-pub fn follow(root: &Root, names: &[String], timeout: Duration) {
+pub fn follow(root: &Root, names: &[Name], timeout: Duration) {
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     let mut streams: Vec<Stream> = names
         .iter()
@@ -101,7 +102,11 @@ pub fn follow(root: &Root, names: &[String], timeout: Duration) {
             if kill_at.is_none() {
                 eprintln!(
                     "box: stopping {} (SIGTERM; SIGKILL in {} s, or at once on a second Ctrl-C)",
-                    names.join(", "),
+                    names
+                        .iter()
+                        .map(Name::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     timeout.as_secs()
                 );
                 send_all(root, names, Signal::SIGTERM);
@@ -133,7 +138,7 @@ pub fn follow(root: &Root, names: &[String], timeout: Duration) {
 }
 
 /// `sig` to every running container of `names`, in reverse start order.
-fn send_all(root: &Root, names: &[String], sig: Signal) {
+fn send_all(root: &Root, names: &[Name], sig: Signal) {
     let mut pids = running_pids(root, names);
     pids.reverse();
     for pid in &pids {
