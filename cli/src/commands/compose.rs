@@ -76,7 +76,7 @@ pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
             }
         };
         if state.oom_killed {
-            eprintln!("box: container {name} was killed by the kernel's OOM killer (memory limit reached)");
+            eprintln!("box: {}", super::oom_message(name));
         }
         match (state.exit_code, &state.error) {
             (Some(c), _) => {

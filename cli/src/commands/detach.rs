@@ -234,9 +234,10 @@ fn monitor(root: &Root, name: &Name, log: File, null: OwnedFd, report: OwnedFd) 
         s.recorded = Recorded::Exited;
         s.finished_at = Some(finished.clone());
         match &outcome {
+            // PID 1's own code, as Docker keeps it; an OOM kill of any process is noted apart.
             Ok(o) => {
                 s.oom_killed = o.oom_killed;
-                s.exit_code = Some(if o.oom_killed { 137 } else { o.exit_code() });
+                s.exit_code = Some(o.exit_code());
             }
             Err(e) => s.error = Some(e.to_string()),
         }

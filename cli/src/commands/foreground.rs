@@ -72,7 +72,8 @@ fn update(root: &Root, name: &Name, change: impl FnOnce(&mut State)) -> Result<(
     lock.write(&state)
 }
 
-/// Timings (when asked), the OOM verdict, and the command's exit code.
+/// Timings (when asked), whether the OOM killer struck, and the command's exit code: PID 1's
+/// own, as Docker keeps it (137 when the OOM kill was PID 1's: SIGKILL is signal 9).
 fn report(name: &Name, outcome: &Outcome) -> i32 {
     for t in &outcome.timings {
         eprintln!(
@@ -82,10 +83,7 @@ fn report(name: &Name, outcome: &Outcome) -> i32 {
         );
     }
     if outcome.oom_killed {
-        eprintln!(
-            "box: container {name} was killed by the kernel's OOM killer (memory limit reached)"
-        );
-        return 137;
+        eprintln!("box: {}", super::oom_message(name));
     }
     outcome.exit_code()
 }

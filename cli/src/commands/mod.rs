@@ -136,6 +136,12 @@ pub(crate) fn print(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// What box says when the kernel's OOM killer killed a process of a container (its PID 1 or
+/// another: the exit code says which).
+pub(crate) fn oom_message(name: &Name) -> String {
+    format!("a process of container {name} was killed by the kernel's OOM killer (memory limit reached)")
+}
+
 /// A name from the command line, checked before any path is built from it.
 pub(crate) fn parse(text: &str) -> anyhow::Result<Name> {
     Ok(Name::parse(text)?)
