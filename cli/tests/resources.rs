@@ -77,3 +77,11 @@ fn good_values_pass() {
         "memory = \"200m\"\nmemory_swap = \"400m\"\ncpus = 0.5\ncpu_shares = 512\ncpuset_cpus = \"0\"\npids = 128"
     ));
 }
+
+#[test]
+fn pids_above_the_kernels_limit() {
+    // 4194304 (PID_MAX_LIMIT) is the most pids.max takes; one more is EINVAL at start.
+    insta::assert_snapshot!(validate_resources("pids = 4194305"));
+    let at_limit = validate_resources("pids = 4194304");
+    assert!(at_limit.starts_with("exit: Some(0)"), "{at_limit}");
+}

@@ -13,15 +13,24 @@ pub enum Seg {
     Index(usize),
 }
 
-/// Renders a key path as users write it: `resources.memory`, `mounts[1].target`.
+/// Renders a key path as users write it: `resources.memory`, `mounts[1].target`,
+/// `env."A=B"` (a key that is not a bare TOML key is quoted).
 pub fn render(path: &[Seg]) -> String {
     let mut out = String::new();
     for seg in path {
         match seg {
-            Seg::Key(k) if out.is_empty() => out.push_str(k),
             Seg::Key(k) => {
-                out.push('.');
-                out.push_str(k);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                let bare = !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+                if bare {
+                    out.push_str(k);
+                } else {
+                    out.push_str(&format!("{k:?}"));
+                }
             }
             Seg::Index(i) => out.push_str(&format!("[{i}]")),
         }
@@ -216,6 +225,12 @@ mod tests {
         let span = spans.key_span(&target).unwrap();
         assert_eq!(line_col(DOC, span.start), (7, 1));
         assert_eq!(render(&target), "mounts[1].target");
+        let env = [Seg::Key("env".into()), Seg::Key("A=B".into())];
+        assert_eq!(render(&env), "env.\"A=B\"");
+        assert_eq!(
+            render(&[Seg::Key("env".into()), Seg::Key("".into())]),
+            "env.\"\""
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `box.toml`: reading, checking and turning it into a `launcher::Spec`. This is the only
 //! place that knows the file format.
 
+mod host_root;
 mod locate;
 mod plan;
+mod process;
 mod resources;
 mod rootfs;
 mod schema;
@@ -91,13 +93,17 @@ impl Loaded {
 /// The key that holds the several-container form.
 const CONTAINERS: &str = "containers";
 
+/// The largest box.toml box reads: a file is a few hundred bytes; this only keeps `box
+/// validate /dev/zero` (or a huge file) from eating memory.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
 /// Reads and parses `path`; any problem comes back as one `ConfigError`.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let source = read_bounded(path).map_err(|message| ConfigError {
         file: path.to_path_buf(),
         at: None,
         key: None,
-        message: format!("cannot read: {e}"),
+        message,
     })?;
     // Which form: a syntax error falls through to the single form, whose parse reports it.
     let top = Spans::parse(&source).map_or(Vec::new(), |s| s.keys(&[]));
@@ -153,6 +159,34 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         ));
     }
     Ok(loaded)
+}
+
+/// The text of a regular file of at most [`MAX_FILE_SIZE`] bytes. Opened non-blocking so that
+/// a fifo cannot hang box before it is refused.
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file: a box.toml is a file".into());
+    }
+    let too_big = || format!("larger than {} MiB: not a box.toml", MAX_FILE_SIZE >> 20);
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|_| "cannot read: stream did not contain valid UTF-8".into())
 }
 
 fn parse_error(path: &Path, source: &str, e: &toml::de::Error) -> ConfigError {

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use box_launcher::Spec;
 use box_ns::{Kind, Mode};
 
-use super::to_spec::{check_name, given, key, to_spec, Ctx, CONTAINER_PREFIX};
+use super::to_spec::{given, key, to_spec, Ctx, CONTAINER_PREFIX};
 use super::{ConfigError, Loaded, Seg};
+use crate::name::Name;
 
 /// One container, converted and checked, waiting for the containers it joins to start.
 #[derive(Debug)]
@@ -96,7 +97,7 @@ pub fn plan(
 fn check_table(loaded: &Loaded, def: &super::Def, count: usize) -> Result<(), ConfigError> {
     let c = Ctx::new(loaded, def);
     let name = def.name.as_deref().unwrap_or_default();
-    check_name(name).map_err(|m| c.error_at(&[], m))?;
+    Name::parse(name).map_err(|e| c.error_at(&[], e.to_string()))?;
     if let Some(inner) = def.body.name.as_deref().filter(|n| *n != name) {
         return Err(c.err(
             &["name"],

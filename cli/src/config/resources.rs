@@ -7,6 +7,10 @@ use super::schema::{self, Size};
 use super::to_spec::Ctx;
 use super::ConfigError;
 
+/// The most `pids.max` takes: the kernel's PID_MAX_LIMIT on 64-bit (4 Mi); it refuses a
+/// larger number with EINVAL (kernel/cgroup/pids.c), in v1 and v2 alike.
+const PIDS_MAX: i64 = 4 * 1024 * 1024;
+
 /// `[resources]` → cgroup limits, checked against this host's cgroups.
 pub fn resources(c: &Ctx<'_>, r: &schema::Resources) -> Result<box_cgroup::Resources, ConfigError> {
     let at = |field: &str, msg: String| c.err(&["resources", field], msg);
@@ -24,6 +28,12 @@ pub fn resources(c: &Ctx<'_>, r: &schema::Resources) -> Result<box_cgroup::Resou
             .map(|entry| device_limit(entry, sized).map_err(|m| at(field, m)))
             .collect::<Result<Vec<_>, _>>()
     };
+    if let Some(p) = r.pids.filter(|p| *p > PIDS_MAX) {
+        return Err(at(
+            "pids",
+            format!("{p}: the kernel's pids.max takes at most {PIDS_MAX}; use -1 for no limit"),
+        ));
+    }
     let res = box_cgroup::Resources {
         memory: bytes("memory", &r.memory)?,
         memory_swap: swap,

@@ -5,9 +5,10 @@ use box_security::{
 };
 
 use super::locate::suggest;
+use super::process::user;
 use super::rootfs::absolute;
 use super::schema;
-use super::to_spec::{key, user, Ctx};
+use super::to_spec::{key, Ctx};
 use super::{ConfigError, Seg};
 
 /// `[security]` and `user` → `SecurityConfig`, checked against this host by
@@ -104,6 +105,7 @@ pub fn security(c: &Ctx<'_>) -> Result<SecurityConfig, ConfigError> {
                 };
                 c.error_at(&under(&[field], None), e.to_string())
             }
+            e @ SecurityError::InvalidId { .. } => c.error_at(&key(&["user"]), e.to_string()),
             e => c.error_at(&key(&["security"]), e.to_string()),
         }
     }

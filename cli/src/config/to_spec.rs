@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 
-use box_launcher::{CgroupSpec, Process, Spec, UserMaps, DEFAULT_PATH};
-use box_ns::{IdMap, Kind, Mode, NsConfig};
-use box_security::UserSpec;
+use box_launcher::{CgroupSpec, Process, Spec, UserMaps};
+use box_ns::{IdMap, Joins, Kind, Mode, NsConfig};
 
+use super::process;
 use super::schema::{Container, Namespaces};
 use super::{ConfigError, Def, Loaded, Seg};
+use crate::name::Name;
 
 /// Resolves `container:NAME` in `[namespaces]` to the namespace file to join, for one kind;
 /// an `Err` is the message for the key.
@@ -54,43 +55,32 @@ pub fn key(path: &[&str]) -> Vec<Seg> {
 /// a `[containers.NAME]` table, checked by the caller).
 pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<Spec, ConfigError> {
     let f = c.file;
-    if f.command.is_empty() || f.command[0].is_empty() {
-        return Err(c.err(&["command"], "must name a program to run"));
-    }
+    let args = process::command(c)?;
     let name = match name.or(f.name.as_deref()) {
-        Some(n) => check_name(n).map_err(|m| c.err(&["name"], m))?.to_string(),
+        Some(n) => Name::parse(n)
+            .map_err(|e| c.err(&["name"], e.to_string()))?
+            .to_string(),
         None => format!("box-{}", std::process::id()),
     };
-    let mut env: Vec<String> = f.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    if !f.env.contains_key("PATH") {
-        env.insert(0, format!("PATH={DEFAULT_PATH}"));
-    }
-    if !f.env.contains_key("HOSTNAME") {
-        if let Some(h) = &f.hostname {
-            env.push(format!("HOSTNAME={h}"));
-        }
-    }
-    if f.tty && !f.env.contains_key("TERM") {
-        env.push("TERM=xterm".to_string());
-    }
-    let cwd = PathBuf::from(f.workdir.as_deref().unwrap_or("/"));
-    if !cwd.is_absolute() {
-        return Err(c.err(&["workdir"], "must be an absolute path"));
-    }
+    let hostname = process::hostname(c)?;
+    let env = process::env(c)?;
+    let cwd = process::workdir(c)?;
     let namespaces = namespaces(c, resolve)?;
     let user_maps = user_maps(c, &namespaces)?;
+    let rootfs = super::rootfs::rootfs(c)?;
+    super::host_root::check_mount_targets(c)?;
     Ok(Spec {
         name: name.clone(),
         process: Process {
-            args: f.command.clone(),
+            args,
             env,
             cwd,
             tty: f.tty,
         },
-        hostname: f.hostname.clone().or_else(|| Some(name.clone())),
+        hostname: hostname.or_else(|| Some(name.clone())),
         namespaces,
         user_maps,
-        rootfs: super::rootfs::rootfs(c)?,
+        rootfs,
         // Every container gets a cgroup, limits or not: it is how box finds, counts and kills
         // all of its processes.
         cgroup: Some(CgroupSpec {
@@ -103,26 +93,6 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
         security: super::security::security(c)?,
         timings: false,
     })
-}
-
-/// Names become cgroup directories and state directories: keep them to a safe alphabet.
-pub fn check_name(name: &str) -> Result<&str, String> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
-        Ok(name)
-    } else {
-        Err(format!(
-            "invalid name {name:?}: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
-        ))
-    }
 }
 
 /// Each namespace kind with the value the file gives it, if any.
@@ -151,9 +121,15 @@ fn namespaces(c: &Ctx<'_>, resolve: Resolve<'_>) -> Result<NsConfig, ConfigError
             "new" => Mode::New,
             "host" => Mode::Host,
             v if v.starts_with(CONTAINER_PREFIX) => {
-                Mode::Join(resolve(&v[CONTAINER_PREFIX.len()..], kind).map_err(at)?)
+                let other = &v[CONTAINER_PREFIX.len()..];
+                Name::parse(other).map_err(|e| at(e.to_string()))?;
+                Mode::Join(resolve(other, kind).map_err(at)?)
             }
-            v if v.starts_with('/') => Mode::Join(PathBuf::from(v)),
+            v if v.starts_with('/') => {
+                let path = PathBuf::from(v);
+                check_namespace_file(kind, &path).map_err(at)?;
+                Mode::Join(path)
+            }
             v => {
                 return Err(at(format!(
                     "invalid value {v:?}: expected \"new\", \"host\", \"container:NAME\" or an absolute path to a namespace file"
@@ -169,6 +145,14 @@ fn namespaces(c: &Ctx<'_>, resolve: Resolve<'_>) -> Result<NsConfig, ConfigError
         ));
     }
     Ok(config)
+}
+
+/// What `box up` checks before it creates anything (`Joins::open`: the path opens, and
+/// NS_GET_NSTYPE says it is a namespace of this kind), checked here already.
+fn check_namespace_file(kind: Kind, path: &std::path::Path) -> Result<(), String> {
+    let mut one = NsConfig::default();
+    one.set(kind, Mode::Join(path.to_path_buf()));
+    Joins::open(&one).map(drop).map_err(|e| e.to_string())
 }
 
 fn user_maps(c: &Ctx<'_>, ns: &NsConfig) -> Result<Option<UserMaps>, ConfigError> {
@@ -204,29 +188,4 @@ fn user_maps(c: &Ctx<'_>, ns: &NsConfig) -> Result<Option<UserMaps>, ConfigError
         }
         (None, _) => Ok(None),
     }
-}
-
-/// `"uid"`, `"uid:gid"` or `"uid:gid:gid2,gid3"` (supplementary groups), numeric ids.
-pub fn user(text: Option<&str>) -> Result<UserSpec, String> {
-    let Some(text) = text else {
-        return Ok(UserSpec::default());
-    };
-    let bad =
-        || format!("{text:?} is not \"UID[:GID[:GID,...]]\" with numeric ids (e.g. \"1000:1000\")");
-    let mut parts = text.splitn(3, ':');
-    let id = |s: Option<&str>| s.map(|s| s.parse::<u32>().map_err(|_| bad())).transpose();
-    let uid = id(parts.next())?.ok_or_else(bad)?;
-    let gid = id(parts.next())?.unwrap_or(uid);
-    let additional_gids = match parts.next() {
-        Some(list) => list
-            .split(',')
-            .map(|g| g.parse::<u32>().map_err(|_| bad()))
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
-    };
-    Ok(UserSpec {
-        uid,
-        gid,
-        additional_gids,
-    })
 }
