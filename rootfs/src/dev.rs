@@ -2,7 +2,7 @@
 //! devices, a private devpts, shm, mqueue and the standard symlinks.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -10,7 +10,6 @@ use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
 use nix::unistd::UnlinkatFlags;
 
-use crate::resolve::{resolve, Create};
 use crate::sys::{self, fd_path};
 use crate::Error;
 
@@ -33,21 +32,9 @@ const LINKS: &[(&str, &str)] = &[
     ("ptmx", "pts/ptmx"),
 ];
 
-/// Builds `/dev` under the new root (`root` is its directory handle).
-pub(crate) fn build(root: BorrowedFd<'_>, console: bool) -> Result<(), Error> {
-    let target = resolve(root, Path::new("/dev"), Create::Dir)?;
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
-    sys::mount_fs(
-        "mount tmpfs",
-        "tmpfs",
-        &fd_path(target.fd.as_fd()),
-        &target.shown,
-        flags,
-        Some("mode=755,size=65536k"),
-    )?;
-    // Our own fresh tmpfs from here on: plain names below it are safe.
-    let dev = target.reopen()?;
-    let dev = dev.as_fd();
+/// Fills `/dev`: `dev` is the root of the fresh tmpfs mounted there (see
+/// `pinned::dev`), so plain names below it are safe.
+pub(crate) fn build(dev: BorrowedFd<'_>, console: bool) -> Result<(), Error> {
     let dev_path = fd_path(dev);
     nodes(dev, &dev_path)?;
     pts(dev, &dev_path)?;

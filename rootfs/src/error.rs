@@ -72,6 +72,44 @@ pub enum Error {
         /// What the kernel said.
         errno: Errno,
     },
+    /// The root directory is the host's own `/` (by path, symlink or bind
+    /// mount): the container would write to the host's files.
+    #[error(
+        "rootfs: {} is the host's root directory, which the container could change; \
+         use Root::Host (rootfs = \"host\" in box.toml) for a read-only view of this host",
+        path.display()
+    )]
+    HostRoot {
+        /// The root directory as configured.
+        path: PathBuf,
+    },
+    /// `/proc`, `/sys` or `/dev` in the container's root is not a directory
+    /// (a symlink, a file…); box mounts there only on a real directory.
+    #[error(
+        "rootfs: {} in the container's root is {found}; it must be a directory \
+         (box does not follow links there)",
+        path.display()
+    )]
+    NotADirectory {
+        /// The path inside the container.
+        path: PathBuf,
+        /// What is there instead, e.g. "a symlink (to /)".
+        found: String,
+    },
+    /// After `pivot_root`, `/proc` (or `/sys`, `/dev`) no longer leads to the
+    /// filesystem box mounted there: the root was changed during the start,
+    /// e.g. by another container that can write it.
+    #[error(
+        "rootfs: {} is no longer the {fs} box mounted there: the container's root \
+         changed while it was starting (is it shared with another container?)",
+        path.display()
+    )]
+    Replaced {
+        /// The path inside the container.
+        path: PathBuf,
+        /// The filesystem box mounted there, e.g. "procfs".
+        fs: &'static str,
+    },
     /// A mount target inside the container root cannot be resolved safely.
     #[error("rootfs: resolve {} inside the container root: {reason}", path.display())]
     Resolve {
@@ -91,7 +129,11 @@ impl Error {
             | Error::Fs { errno, .. }
             | Error::PivotRoot { errno, .. }
             | Error::Unmount { errno, .. } => Some(*errno),
-            Error::Invalid { .. } | Error::Resolve { .. } => None,
+            Error::Invalid { .. }
+            | Error::Resolve { .. }
+            | Error::HostRoot { .. }
+            | Error::NotADirectory { .. }
+            | Error::Replaced { .. } => None,
         }
     }
 }

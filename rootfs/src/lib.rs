@@ -3,11 +3,14 @@
 //! Inside a fresh mount namespace, [`setup`] builds the container's `/`
 //! (a directory tree, or a read-only view of the host's system directories),
 //! mounts `/proc`, `/sys` and a minimal `/dev`, applies user bind and tmpfs
-//! mounts, `pivot_root`s into it, detaches the host's tree, then masks and
-//! write-protects sensitive paths. The host's mounts and files are never
+//! mounts, masks and write-protects sensitive paths, then `pivot_root`s into
+//! it and detaches the host's tree. The host's mounts and files are never
 //! modified: the staging area is a tmpfs over `/tmp` in the new namespace
 //! only (bubblewrap's technique), and every mount target inside the new root
-//! is resolved by fd without following symlinks out of it.
+//! is resolved by fd without following symlinks out of it. `/proc`, `/sys`
+//! and `/dev` must be real directories of the root; the masks go through
+//! handles on the mounts there, so a root that someone else can rename
+//! entries of cannot make them miss.
 //!
 //! Typical use, in a child created with `CLONE_NEWNS | CLONE_NEWPID`:
 //!
@@ -28,14 +31,20 @@
 //! # Ok::<(), box_rootfs::Error>(())
 //! ```
 
+mod beneath;
 mod config;
 mod dev;
 mod error;
 mod finish;
 mod host;
+mod mountapi;
+mod pinned;
+mod protect;
 mod resolve;
 mod setup;
 mod sys;
+#[cfg(test)]
+mod testutil;
 mod validate;
 
 use std::path::Path;

@@ -5,7 +5,6 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::stat::{fstat, Mode, SFlag};
@@ -13,7 +12,8 @@ use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
 use crate::resolve::{resolve, Create};
 use crate::sys::{self, fd_path, HOST_PROC};
-use crate::{dev, finish, host, validate, Error, MountKind, Propagation, Root, RootfsConfig};
+use crate::{dev, finish, host, pinned, protect, validate};
+use crate::{Error, MountKind, Propagation, Root, RootfsConfig};
 
 /// Builds the container's root filesystem and moves into it.
 ///
@@ -30,8 +30,10 @@ use crate::{dev, finish, host, validate, Error, MountKind, Propagation, Root, Ro
 ///
 /// Steps: propagation of `/` → staging tmpfs on `/tmp` + `pivot_root` →
 /// the root (`Root::Dir` bind or `Root::Host` tmpfs) → `/proc`, `/sys`,
-/// `/dev` → user mounts → `pivot_root` into the new root and detach the old
-/// one → masked paths → read-only paths → read-only `/`.
+/// `/dev` (each on a real directory of the root, held by fd) → user mounts →
+/// masked paths → read-only paths (both through those fds) → read-only `/`
+/// → `pivot_root` into the new root and detach the old one → check that
+/// `/proc`, `/sys` and `/dev` still lead to box's mounts.
 pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
     validate::validate_paths(cfg)?;
     // Exact modes for the directories and nodes created below; restored on return.
@@ -53,7 +55,11 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
     // Host paths are opened while the host's root is still our root, so
     // their symlinks resolve as the user meant (and /tmp is not yet covered).
     let root_dir = match &cfg.root {
-        Root::Dir(dir) => Some(open_host("open root directory", dir, OFlag::O_DIRECTORY)?),
+        Root::Dir(dir) => {
+            let fd = open_host("open root directory", dir, OFlag::O_DIRECTORY)?;
+            validate::refuse_host_root(dir, fd.as_fd())?;
+            Some(fd)
+        }
         Root::Host => None,
     };
     let sources = cfg
@@ -85,20 +91,37 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
         None => host::build(newroot)?,
     }
     let root = sys::open_path("open new root", newroot)?;
-    proc(root.as_fd())?;
-    sysfs(root.as_fd())?;
-    dev::build(root.as_fd(), cfg.console)?;
+    let proc = pinned::proc(root.as_fd())?;
+    let sys = pinned::sysfs(root.as_fd())?;
+    let dev = pinned::dev(root.as_fd())?;
+    dev::build(dev.fd(), cfg.console)?;
     for (m, src) in cfg.mounts.iter().zip(&sources) {
         user_mount(root.as_fd(), &m.target, &m.kind, src.as_ref())?;
+    }
+    let pinned = [&proc, &sys, &dev];
+    protect::apply(
+        root.as_fd(),
+        &pinned,
+        &cfg.masked_paths,
+        &cfg.readonly_paths,
+    )?;
+    if cfg.readonly {
+        finish::readonly_root(root.as_fd())?;
     }
     // Nothing may keep the old root's mounts alive once it is detached.
     drop(sources);
     drop(root);
     finish::pivot(newroot)?;
-    finish::mask(&cfg.masked_paths)?;
-    finish::readonly_paths(&cfg.readonly_paths)?;
-    if cfg.readonly {
-        finish::readonly_root()?;
+    let root = sys::open_path("open new root", Path::new("/"))?;
+    for pin in pinned {
+        // A user mount there replaced it on purpose.
+        let replaced = cfg
+            .mounts
+            .iter()
+            .any(|m| m.target == Path::new(pin.spot.path));
+        if !replaced {
+            pin.verify(root.as_fd())?;
+        }
     }
     Ok(())
 }
@@ -163,48 +186,6 @@ fn stage() -> Result<(), Error> {
             path: "/proc".into(),
             errno,
         }),
-    }
-}
-
-/// A fresh procfs: it shows the pid namespace of this process.
-fn proc(root: BorrowedFd<'_>) -> Result<(), Error> {
-    let t = resolve(root, Path::new("/proc"), Create::Dir)?;
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    sys::mount_fs(
-        "mount proc",
-        "proc",
-        &fd_path(t.fd.as_fd()),
-        &t.shown,
-        flags,
-        None,
-    )
-}
-
-/// A read-only sysfs. Mounting sysfs needs the network namespace to be owned
-/// by our user namespace; when it is not (EPERM), bind the host's read-only.
-fn sysfs(root: BorrowedFd<'_>) -> Result<(), Error> {
-    let t = resolve(root, Path::new("/sys"), Create::Dir)?;
-    let target = fd_path(t.fd.as_fd());
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
-    match sys::mount_fs("mount sysfs", "sysfs", &target, &t.shown, flags, None) {
-        Err(Error::Mount {
-            errno: Errno::EPERM,
-            ..
-        }) => {
-            let host = Path::new("/oldroot/sys");
-            let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
-            sys::mount(
-                "bind host sysfs",
-                Some(host),
-                &target,
-                &t.shown,
-                None,
-                flags,
-                None,
-            )?;
-            sys::make_readonly(t.reopen()?.as_fd(), &t.shown, true, HOST_PROC)
-        }
-        other => other,
     }
 }
 

@@ -18,9 +18,6 @@ use crate::Error;
 /// the kernel never walks a container-controlled path.
 pub(crate) const HOST_PROC: &str = "/oldroot/proc";
 
-/// Where the container's own procfs is once the new root is in place.
-pub(crate) const OWN_PROC: &str = "/proc";
-
 /// `/oldroot/proc/self/fd/N` for `fd` (valid while the host root is at
 /// `/oldroot`, i.e. between staging and the final pivot).
 pub(crate) fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
@@ -157,7 +154,7 @@ struct MountAttr {
 ///
 /// Uses `mount_setattr(2)` (Linux 5.12+). Older kernels get a plain remount
 /// of the top mount only; submounts then keep their own flags. `proc` is
-/// where a procfs is mounted ([`HOST_PROC`] or [`OWN_PROC`]), for that remount.
+/// where a procfs is mounted (normally [`HOST_PROC`]), for that remount.
 pub(crate) fn make_readonly(
     fd: BorrowedFd<'_>,
     shown: &Path,
@@ -170,6 +167,10 @@ pub(crate) fn make_readonly(
         propagation: 0,
         userns_fd: 0,
     };
+    #[cfg(test)]
+    if crate::testutil::old_kernel() {
+        return remount_readonly(fd, shown, proc);
+    }
     let flags = libc::AT_EMPTY_PATH | if recursive { AT_RECURSIVE } else { 0 };
     // SAFETY: the path is a valid NUL-terminated empty string, `attr` is a
     // live, correctly laid out `struct mount_attr` and its size is passed.
@@ -232,42 +233,9 @@ fn remount_readonly(fd: BorrowedFd<'_>, shown: &Path, proc: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sched::{unshare, CloneFlags};
+    use crate::testutil::in_mount_ns;
     use nix::sys::statvfs::statvfs;
-    use nix::sys::wait::{waitpid, WaitStatus};
-    use nix::unistd::{fork, ForkResult};
     use std::os::fd::AsFd;
-
-    /// Runs `f` in a forked child with its own mount namespace.
-    fn in_mount_ns(f: fn() -> Result<(), String>) {
-        // SAFETY: the child only runs `f` and leaves with _exit.
-        match unsafe { fork() }.unwrap() {
-            ForkResult::Child => {
-                let ok = unshare(CloneFlags::CLONE_NEWNS).is_ok()
-                    && nix::mount::mount(
-                        None::<&str>,
-                        "/",
-                        None::<&str>,
-                        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-                        None::<&str>,
-                    )
-                    .is_ok();
-                let code = match ok.then(f) {
-                    Some(Ok(())) => 0,
-                    Some(Err(msg)) => {
-                        eprintln!("{msg}");
-                        1
-                    }
-                    None => 2,
-                };
-                // SAFETY: _exit is always safe.
-                unsafe { libc::_exit(code) }
-            }
-            ForkResult::Parent { child } => {
-                assert_eq!(waitpid(child, None).unwrap(), WaitStatus::Exited(child, 0));
-            }
-        }
-    }
 
     fn flags(p: &Path) -> Result<FsFlags, String> {
         statvfs(p).map(|s| s.flags()).map_err(|e| e.to_string())

@@ -1,14 +1,18 @@
 //! Checks that need no privileges: run them in the parent before cloning.
 
+use std::os::fd::BorrowedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path};
 
 use nix::errno::Errno;
+use nix::sys::stat::{fstat, stat};
 
 use crate::{Error, MountKind, Root, RootfsConfig};
 
 /// Validates `cfg` cheaply, before any namespace exists: the root directory
-/// exists and is a directory, bind sources exist, and every container path
-/// is absolute and free of `..`.
+/// exists, is a directory and is not the host's `/` (see
+/// [`Error::HostRoot`]), bind sources exist, and every container path is
+/// absolute and free of `..`.
 pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
     if let Root::Dir(dir) = &cfg.root {
         host_path(dir)?;
@@ -18,6 +22,10 @@ pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
                 path: dir.clone(),
                 reason: "root is not a directory",
             });
+        }
+        let host = std::fs::metadata("/").map_err(|e| host_err("stat", Path::new("/"), &e))?;
+        if (meta.dev(), meta.ino()) == (host.dev(), host.ino()) {
+            return Err(Error::HostRoot { path: dir.clone() });
         }
     }
     validate_paths(cfg)?;
@@ -56,6 +64,27 @@ pub(crate) fn validate_paths(cfg: &RootfsConfig) -> Result<(), Error> {
     }
     for p in cfg.masked_paths.iter().chain(&cfg.readonly_paths) {
         container_path(p)?;
+    }
+    Ok(())
+}
+
+/// Refuses a root directory (`fd`, opened from `dir`) that is the host's own
+/// `/`: by path, through a symlink or as a bind mount of it, all of which
+/// share `/`'s device and inode. Mounting it would give the container the
+/// host's files, writable.
+pub(crate) fn refuse_host_root(dir: &Path, fd: BorrowedFd<'_>) -> Result<(), Error> {
+    let root = fstat(fd).map_err(|errno| Error::HostPath {
+        step: "stat root directory",
+        path: dir.into(),
+        errno,
+    })?;
+    let host = stat("/").map_err(|errno| Error::HostPath {
+        step: "stat",
+        path: "/".into(),
+        errno,
+    })?;
+    if (root.st_dev, root.st_ino) == (host.st_dev, host.st_ino) {
+        return Err(Error::HostRoot { path: dir.into() });
     }
     Ok(())
 }
@@ -167,6 +196,11 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(check(&file), Err(Error::Invalid { .. })));
+        let host = RootfsConfig {
+            root: Root::Dir("/".into()),
+            ..Default::default()
+        };
+        assert!(matches!(check(&host), Err(Error::HostRoot { .. })));
         let src = MountKind::Bind {
             source: "/nonexistent-box-src".into(),
             readonly: true,

@@ -1,0 +1,173 @@
+//! The new mount API (Linux 5.2+): a filesystem is created as an fd and
+//! attached to a target fd. The caller keeps a handle on exactly the mount it
+//! made, whatever happens to names afterwards, and the kernel walks no path.
+//! nix has no wrappers for these calls yet.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::mount::MsFlags;
+
+/// A failed call: which one, and what the kernel said.
+pub(crate) type Failed = (&'static str, Errno);
+
+/// A new, detached mount of a fresh `fstype` with `options` (`key=value`
+/// strings as `mount -o` takes them) and the mount flags of `flags`.
+pub(crate) fn fresh(
+    fstype: &str,
+    options: &[(&str, &str)],
+    flags: MsFlags,
+) -> Result<OwnedFd, Failed> {
+    #[cfg(test)]
+    if crate::testutil::old_kernel() {
+        return Err(("fsopen", Errno::ENOSYS));
+    }
+    let fstype = cstring(fstype).map_err(|e| ("fsopen", e))?;
+    // SAFETY: `fstype` is NUL-terminated; the call returns a new fd or -1.
+    let ctx = owned("fsopen", unsafe {
+        libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), libc::FSOPEN_CLOEXEC)
+    })?;
+    for (key, value) in options {
+        let (key, value) = (cstring(key), cstring(value));
+        let (key, value) = (
+            key.map_err(|e| ("fsconfig", e))?,
+            value.map_err(|e| ("fsconfig", e))?,
+        );
+        config(&ctx, libc::FSCONFIG_SET_STRING, Some(&key), Some(&value))?;
+    }
+    config(&ctx, libc::FSCONFIG_CMD_CREATE, None, None)?;
+    // SAFETY: `ctx` is a live fs context fd; flags and attributes are plain integers.
+    owned("fsmount", unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            ctx.as_raw_fd(),
+            libc::FSMOUNT_CLOEXEC,
+            attributes(flags),
+        )
+    })
+}
+
+fn config(
+    ctx: &OwnedFd,
+    cmd: libc::c_uint,
+    key: Option<&CStr>,
+    value: Option<&CStr>,
+) -> Result<(), Failed> {
+    let ptr = |s: Option<&CStr>| s.map_or(std::ptr::null(), CStr::as_ptr);
+    // SAFETY: `ctx` is a live fs context fd; key and value are NUL-terminated
+    // strings or null, as the command requires.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            ctx.as_raw_fd(),
+            cmd,
+            ptr(key),
+            ptr(value),
+            0,
+        )
+    };
+    Errno::result(rc).map(drop).map_err(|e| ("fsconfig", e))
+}
+
+/// A detached copy of the mount tree at `src` (with `recursive`, its submounts
+/// too), like the source of `mount --bind` / `--rbind`.
+pub(crate) fn clone_tree(src: BorrowedFd<'_>, recursive: bool) -> Result<OwnedFd, Failed> {
+    #[cfg(test)]
+    if crate::testutil::old_kernel() {
+        return Err(("open_tree", Errno::ENOSYS));
+    }
+    let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: `src` is a live fd, the path is an empty NUL-terminated string.
+    owned("open_tree", unsafe {
+        libc::syscall(libc::SYS_open_tree, src.as_raw_fd(), c"".as_ptr(), flags)
+    })
+}
+
+/// Attaches the detached mount `mnt` on the file or directory `target`
+/// refers to (on top of whatever is mounted there already).
+pub(crate) fn attach(mnt: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<(), Failed> {
+    let flags = libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH;
+    // SAFETY: both fds are live; both paths are empty NUL-terminated strings.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+        )
+    };
+    Errno::result(rc).map(drop).map_err(|e| ("move_mount", e))
+}
+
+/// Whether a failure means "this kernel (or a seccomp filter around box)
+/// does not offer the call", so the classic `mount(2)` is the way.
+pub(crate) fn unsupported(failed: &Failed) -> bool {
+    matches!(
+        failed,
+        ("fsopen" | "open_tree", Errno::ENOSYS | Errno::EPERM)
+    )
+}
+
+/// `MOUNT_ATTR_*` for the per-mount flags in `flags`.
+fn attributes(flags: MsFlags) -> u64 {
+    [
+        (MsFlags::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
+        (MsFlags::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
+        (MsFlags::MS_NODEV, libc::MOUNT_ATTR_NODEV),
+        (MsFlags::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
+        (MsFlags::MS_STRICTATIME, libc::MOUNT_ATTR_STRICTATIME),
+        (MsFlags::MS_NOATIME, libc::MOUNT_ATTR_NOATIME),
+    ]
+    .into_iter()
+    .filter(|(ms, _)| flags.contains(*ms))
+    .fold(0, |acc, (_, attr)| acc | attr)
+}
+
+/// The `data` string `mount(2)` takes for the same options.
+pub(crate) fn data(options: &[(&str, &str)]) -> Option<String> {
+    (!options.is_empty()).then(|| {
+        let parts: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        parts.join(",")
+    })
+}
+
+fn cstring(s: &str) -> Result<CString, Errno> {
+    CString::new(s).map_err(|_| Errno::EINVAL)
+}
+
+fn owned(step: &'static str, rc: libc::c_long) -> Result<OwnedFd, Failed> {
+    let fd = Errno::result(rc).map_err(|e| (step, e))?;
+    // SAFETY: the kernel just returned this fd to us; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_become_mount_attributes() {
+        let f = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_STRICTATIME;
+        assert_eq!(
+            attributes(f),
+            libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV | libc::MOUNT_ATTR_STRICTATIME
+        );
+        assert_eq!(attributes(MsFlags::MS_RDONLY), libc::MOUNT_ATTR_RDONLY);
+        assert_eq!(attributes(MsFlags::empty()), 0);
+    }
+
+    #[test]
+    fn option_strings() {
+        assert_eq!(data(&[]), None);
+        assert_eq!(
+            data(&[("mode", "755"), ("size", "65536k")]).as_deref(),
+            Some("mode=755,size=65536k")
+        );
+    }
+}
