@@ -1,5 +1,6 @@
 //! `rootfs` and `[[mounts]]`: the container's root filesystem, paths relative to the box.toml.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use box_cgroup::parse_size;
@@ -22,6 +23,16 @@ pub fn rootfs(c: &Ctx<'_>) -> Result<RootfsConfig, ConfigError> {
                 format!(
                     "{} is not a directory (use \"host\" for a read-only view of this host)",
                     dir.display()
+                ),
+            ));
+        }
+        if is_host_root(&dir) {
+            return Err(c.err(
+                &["rootfs"],
+                format!(
+                    "{:?} is this host's root directory (/), which the container could change; \
+                     use \"host\" for a read-only view of this host",
+                    f.rootfs
                 ),
             ));
         }
@@ -94,6 +105,15 @@ pub fn rootfs(c: &Ctx<'_>) -> Result<RootfsConfig, ConfigError> {
         console: f.tty,
         ..RootfsConfig::default()
     })
+}
+
+/// Whether `dir` is `/` itself: by name, through a symlink, or as a bind mount of it (the same
+/// device and inode).
+fn is_host_root(dir: &Path) -> bool {
+    match (std::fs::metadata(dir), std::fs::metadata("/")) {
+        (Ok(d), Ok(root)) => (d.dev(), d.ino()) == (root.dev(), root.ino()),
+        _ => false,
+    }
 }
 
 pub fn absolute(base: &Path, p: &str) -> PathBuf {
