@@ -51,6 +51,20 @@ pub enum Error {
     },
     #[error("remove cgroup directory {path}: {errno}")]
     Rmdir { path: PathBuf, errno: Errno },
+    #[error("{step} for {path}: {errno}{detail}")]
+    Bpf {
+        step: &'static str,
+        path: PathBuf,
+        errno: Errno,
+        /// More from the kernel (the verifier's last words), or empty.
+        detail: String,
+    },
+    #[error("device policy not in force: {path} shows {got}, not the policy {want}")]
+    DevicePolicy {
+        path: PathBuf,
+        want: String,
+        got: String,
+    },
 }
 
 /// A resource value the host or the kernel cannot take. `field` is the [`crate::Resources`]

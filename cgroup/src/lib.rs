@@ -3,8 +3,10 @@
 //!
 //! - [`Layout`] says where the host mounts which controller (from `/proc/self/mountinfo`, or
 //!   given by the caller to point at any directory tree).
-//! - [`Resources`] are the limits, in Docker's terms; [`Resources::validate`] refuses what the
-//!   host cannot do, naming the field; [`parse_size`] reads `"200m"`.
+//! - [`Resources`] are the limits, in Docker's terms, and the device policy ([`DeviceRule`]s
+//!   to allow, everything else denied; [`DEFAULT_DEVICE_RULES`] are Docker's);
+//!   [`Resources::validate`] refuses what the host cannot do, naming the field;
+//!   [`parse_size`] reads `"200m"`.
 //! - [`Cgroup`] creates the container's directories at each hierarchy's root (`box/<name>`),
 //!   writes the limits, takes processes in, reports [`Limits`] and [`Stats`] read from the
 //!   kernel, tells whether the OOM killer struck, and removes everything again.
@@ -34,6 +36,7 @@
 
 mod cgroup;
 mod cpulist;
+mod devices;
 mod error;
 mod fs;
 mod layout;
@@ -49,6 +52,10 @@ mod validate;
 
 pub use cgroup::{
     sweep_orphans, Cgroup, CgroupDir, Hierarchy, Sweep, DESTROY_TIMEOUT, SWEEP_TIMEOUT,
+};
+pub use devices::{
+    device_programs, DeviceAccess, DeviceKind, DeviceRule, DEFAULT_DEVICE_RULES, MAX_MAJOR,
+    MAX_MINOR,
 };
 pub use error::{Error, ParseSizeError, ValidationError};
 pub use layout::{Controller, Layout, Location, Mode};

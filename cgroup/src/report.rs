@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::devices::{normalize, DeviceRule};
 use crate::resources::{cpu_quota_us, shares_to_weight, DeviceLimit, Resources, Swap};
 
 /// Limits read back from a container's cgroup files. `None` means unlimited (or, for
@@ -32,6 +33,10 @@ pub struct Limits {
     pub io_write_bps: Vec<DeviceLimit>,
     pub io_read_iops: Vec<DeviceLimit>,
     pub io_write_iops: Vec<DeviceLimit>,
+    /// The device rules of v1 `devices.list` (`["a *:* rwm"]` = no restriction); `None` on
+    /// a host without the v1 devices controller, where the policy is a BPF program whose
+    /// rules the kernel does not show.
+    pub devices: Option<Vec<DeviceRule>>,
 }
 
 impl Limits {
@@ -89,6 +94,9 @@ impl Limits {
         ];
         for (field, want, got) in pairs {
             check(field, want.iter().all(|d| got.contains(d)));
+        }
+        if let (Some(want), Some(got)) = (&wanted.devices, &self.devices) {
+            check("devices", &normalize(want) == got);
         }
         out
     }

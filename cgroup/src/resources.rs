@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::devices::DeviceRule;
+
 /// CFS period used for `cpus` (µs); Docker and the kernel default.
 pub const CPU_PERIOD_US: u64 = 100_000;
 /// Docker's minimum for `memory` and `memory_reservation` (6 MiB): below it the container
@@ -44,6 +46,11 @@ pub struct Resources {
     pub io_read_iops: Vec<DeviceLimit>,
     /// Write operations per second, per device (`…write_iops_device`, v2 wiops).
     pub io_write_iops: Vec<DeviceLimit>,
+    /// The device policy: `Some(rules)` denies every device except what a rule allows (v1
+    /// `devices.deny`/`devices.allow`, v2 a BPF device program; both on a hybrid host);
+    /// [`crate::DEFAULT_DEVICE_RULES`] is Docker's. `None` leaves devices as the parent
+    /// cgroup has them: everything, on an ordinary host.
+    pub devices: Option<Vec<DeviceRule>>,
 }
 
 /// A throttle on one block device, named by its major:minor numbers.

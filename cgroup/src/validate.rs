@@ -197,6 +197,9 @@ impl Resources {
                 }
             }
         }
+        if let Some(rules) = &self.devices {
+            crate::devices::validate(rules, layout)?;
+        }
         Ok(())
     }
 }

@@ -137,7 +137,9 @@ impl Cgroup {
 
     /// The directory holding `controller`'s files for this container, if the host has it.
     pub fn dir_of(&self, controller: Controller) -> Option<&Path> {
-        self.target(controller).map(|(_, dir)| dir)
+        let limited = self.target(controller).map(|(_, dir)| dir);
+        // v1 devices has no `Subsystem` (the policy is applied on its own).
+        limited.or_else(|| self.v1_dir(controller))
     }
 
     /// An `O_DIRECTORY|O_CLOEXEC` fd of the unified-hierarchy directory, for
@@ -172,7 +174,9 @@ impl Cgroup {
 
     /// Write the limits set in `res` (unset fields are left as they are). [`Cgroup::create`]
     /// already did this; call it to change limits of a running container. On v2 a controller
-    /// not enabled at creation cannot be added here.
+    /// not enabled at creation cannot be added here. A device policy replaces the one in
+    /// force (on v1, everything is denied for the instant between `devices.deny` and the
+    /// allows; on v2 the new program is attached before the old one is detached).
     pub fn apply(&self, res: &Resources) -> Result<(), Error> {
         for (controller, field) in LIMITED {
             match self.target(controller) {
@@ -187,6 +191,10 @@ impl Cgroup {
                 None => {}
             }
         }
+        if let Some(rules) = &res.devices {
+            let v2 = self.v2.as_ref().map(|d| (d.fd.as_fd(), d.dir.as_path()));
+            crate::devices::apply(self.v1_dir(Controller::Devices), v2, rules)?;
+        }
         Ok(())
     }
 
@@ -197,6 +205,9 @@ impl Cgroup {
             if let Some((sub, dir)) = self.target(controller) {
                 sub.read_limits(dir, &mut out)?;
             }
+        }
+        if let Some(dir) = self.v1_dir(Controller::Devices) {
+            out.devices = Some(v1::devices::read(dir)?);
         }
         Ok(out)
     }

@@ -5,6 +5,7 @@ mod blkio;
 mod cpu;
 mod cpuacct;
 mod cpuset;
+pub(crate) mod devices;
 pub(crate) mod freezer;
 mod memory;
 mod pids;

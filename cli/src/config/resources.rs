@@ -48,6 +48,8 @@ pub fn resources(c: &Ctx<'_>, r: &schema::Resources) -> Result<box_cgroup::Resou
         io_write_bps: devices("io_write_bps", &r.io_write_bps, true)?,
         io_read_iops: devices("io_read_iops", &r.io_read_iops, false)?,
         io_write_iops: devices("io_write_iops", &r.io_write_iops, false)?,
+        // The device policy comes from the top-level `devices` key (see to_spec).
+        devices: None,
     };
     if let Ok(layout) = box_cgroup::Layout::detect() {
         res.validate(&layout).map_err(|e| at(e.field, e.message))?;
