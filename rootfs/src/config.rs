@@ -50,6 +50,8 @@ pub struct RootfsConfig {
     /// Create an empty `/dev/console` file so that a pty can be bound over
     /// it later with [`bind_console`](crate::bind_console).
     pub console: bool,
+    /// Host devices added to `/dev` (Docker's `--device`), after the standard ones.
+    pub devices: Vec<crate::Device>,
 }
 
 impl Default for RootfsConfig {
@@ -64,6 +66,7 @@ impl Default for RootfsConfig {
             readonly_paths: DOCKER_READONLY_PATHS.iter().map(PathBuf::from).collect(),
             propagation: Propagation::Private,
             console: false,
+            devices: Vec::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! A minimal `/dev` on its own tmpfs, like Docker's: the usual character
-//! devices, a private devpts, shm, mqueue and the standard symlinks.
+//! devices, a private devpts, shm, mqueue and the standard symlinks, then the
+//! host devices the configuration adds ([`crate::device`]).
 
 use std::ffi::OsStr;
 use std::os::fd::BorrowedFd;
@@ -10,6 +11,7 @@ use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
 use nix::unistd::UnlinkatFlags;
 
+use crate::device::{self, Device};
 use crate::sys::{self, fd_path};
 use crate::Error;
 
@@ -33,10 +35,11 @@ const LINKS: &[(&str, &str)] = &[
 ];
 
 /// Fills `/dev`: `dev` is the root of the fresh tmpfs mounted there (see
-/// `pinned::dev`), so plain names below it are safe.
-pub(crate) fn build(dev: BorrowedFd<'_>, console: bool) -> Result<(), Error> {
+/// `pinned::dev`), so plain names below it are safe. `devices` are the host
+/// devices the configuration adds.
+pub(crate) fn build(dev: BorrowedFd<'_>, console: bool, devices: &[Device]) -> Result<(), Error> {
     let dev_path = fd_path(dev);
-    nodes(dev, &dev_path)?;
+    let bind = nodes(dev, &dev_path)?;
     pts(dev, &dev_path)?;
     let shm_flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     sys::mkdir_at(dev, OsStr::new("shm"), 0o1777, Path::new("/dev/shm"))?;
@@ -57,7 +60,7 @@ pub(crate) fn build(dev: BorrowedFd<'_>, console: bool) -> Result<(), Error> {
         // An empty file the caller later binds the pty slave over.
         sys::touch_at(dev, OsStr::new("console"), 0o600, Path::new("/dev/console"))?;
     }
-    Ok(())
+    device::create(dev, &dev_path, devices, bind)
 }
 
 fn shown(name: &str) -> PathBuf {
@@ -66,8 +69,8 @@ fn shown(name: &str) -> PathBuf {
 
 /// Creates the device nodes with mknod; where that is not allowed (user
 /// namespaces), binds the host's nodes over empty files instead, as rootless
-/// runc does.
-fn nodes(dev: BorrowedFd<'_>, dev_path: &Path) -> Result<(), Error> {
+/// runc does. Returns whether it had to bind.
+fn nodes(dev: BorrowedFd<'_>, dev_path: &Path) -> Result<bool, Error> {
     let mut bind = false;
     for (name, major, minor) in NODES {
         if !bind {
@@ -96,7 +99,7 @@ fn nodes(dev: BorrowedFd<'_>, dev_path: &Path) -> Result<(), Error> {
             None,
         )?;
     }
-    Ok(())
+    Ok(bind)
 }
 
 /// A new devpts instance, so the container sees only its own ptys.

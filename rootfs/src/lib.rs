@@ -34,6 +34,7 @@
 mod beneath;
 mod config;
 mod dev;
+mod device;
 mod error;
 mod finish;
 mod host;
@@ -54,6 +55,7 @@ use nix::mount::MsFlags;
 pub use config::{
     Mount, MountKind, Propagation, Root, RootfsConfig, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS,
 };
+pub use device::{Device, DeviceType};
 pub use error::Error;
 pub use setup::setup;
 pub use validate::check;

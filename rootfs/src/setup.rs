@@ -94,7 +94,7 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
     let proc = pinned::proc(root.as_fd())?;
     let sys = pinned::sysfs(root.as_fd())?;
     let dev = pinned::dev(root.as_fd())?;
-    dev::build(dev.fd(), cfg.console)?;
+    dev::build(dev.fd(), cfg.console, &cfg.devices)?;
     for (m, src) in cfg.mounts.iter().zip(&sources) {
         user_mount(root.as_fd(), &m.target, &m.kind, src.as_ref())?;
     }

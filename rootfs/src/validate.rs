@@ -29,6 +29,7 @@ pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
         }
     }
     validate_paths(cfg)?;
+    crate::device::check(&cfg.devices)?;
     for m in &cfg.mounts {
         if let MountKind::Bind { source, .. } = &m.kind {
             host_path(source)?;
