@@ -1,6 +1,7 @@
 //! `box.toml`: reading, checking and turning it into a `launcher::Spec`. This is the only
 //! place that knows the file format.
 
+mod devices;
 mod host_root;
 mod locate;
 mod plan;

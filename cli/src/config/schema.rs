@@ -29,6 +29,9 @@ pub struct Container {
     pub security: Security,
     #[serde(default)]
     pub mounts: Vec<Mount>,
+    /// Host devices, each `"HOST[:CONTAINER][:PERMISSIONS]"` as Docker's `--device`.
+    #[serde(default)]
+    pub devices: Vec<String>,
 }
 
 /// The several-container form: only `[containers.NAME]` tables (checked before parsing).

@@ -67,8 +67,16 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
     let cwd = process::workdir(c)?;
     let namespaces = namespaces(c, resolve)?;
     let user_maps = user_maps(c, &namespaces)?;
-    let rootfs = super::rootfs::rootfs(c)?;
+    let (device_nodes, device_policy) = super::devices::devices(c)?;
+    let mut rootfs = super::rootfs::rootfs(c)?;
     super::host_root::check_mount_targets(c)?;
+    rootfs.devices = device_nodes;
+    let mut resources = match &f.resources {
+        Some(r) => super::resources::resources(c, r)?,
+        None => Default::default(),
+    };
+    // Docker's device policy always, plus the devices the file adds.
+    resources.devices = Some(device_policy);
     Ok(Spec {
         name: name.clone(),
         process: Process {
@@ -82,13 +90,10 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
         user_maps,
         rootfs,
         // Every container gets a cgroup, limits or not: it is how box finds, counts and kills
-        // all of its processes.
+        // all of its processes, and it holds the device policy.
         cgroup: Some(CgroupSpec {
             path: PathBuf::from("box").join(&name),
-            resources: match &f.resources {
-                Some(r) => super::resources::resources(c, r)?,
-                None => Default::default(),
-            },
+            resources,
         }),
         security: super::security::security(c)?,
         timings: false,
