@@ -101,6 +101,13 @@ impl State {
         }
     }
 
+    /// Whether the log holds all the container will ever write: its monitor copies the output
+    /// pipe into the log until the end and only then records the exit, so a container that
+    /// is merely dead (status `exited` while the monitor still runs) may have more on the way.
+    pub fn output_complete(&self) -> bool {
+        self.recorded == Recorded::Exited || !self.monitor.is_some_and(|m| alive(&m))
+    }
+
     /// The live PID 1 of a running container.
     pub fn running_pid(&self) -> Option<i32> {
         (self.status() == Status::Running)

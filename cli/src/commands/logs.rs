@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::name::Name;
-use crate::state::{Root, Status};
+use crate::state::Root;
 
 /// How often `logs -f` looks for new output.
 const FOLLOW_POLL: Duration = Duration::from_millis(50);
@@ -33,12 +33,9 @@ pub fn logs(root: &Root, name: &Name, follow: bool, tail: Option<usize>) -> Resu
     }
     let mut pos = text.len() as u64;
     loop {
-        // Read the state first: output written before the container ended is then surely
-        // in the file when we read it below.
-        let running = matches!(
-            root.load(name).map(|s| s.status()),
-            Ok(Status::Running | Status::Created)
-        );
+        // Read the state first: once it says the output is complete, all of it is in the
+        // file when we read it below.
+        let running = !root.load(name).map_or(true, |s| s.output_complete());
         let mut more = Vec::new();
         file.seek(SeekFrom::Start(pos))?;
         file.read_to_end(&mut more)?;

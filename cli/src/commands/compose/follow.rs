@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 use crate::name::Name;
-use crate::state::{Root, Status};
+use crate::state::Root;
 
 use super::{running_pids, signal};
 
@@ -121,12 +121,9 @@ pub fn follow(root: &Root, names: &[Name], timeout: Duration) {
             killed = true;
         }
         for s in streams.iter_mut().filter(|s| !s.done) {
-            // The state first: what the container wrote before it ended is in the log by the
-            // time it is read below.
-            let ended = !matches!(
-                root.load(&s.name).map(|st| st.status()),
-                Ok(Status::Running | Status::Created)
-            );
+            // The state first: once it says the output is complete, all of it is in the log
+            // by the time it is read below.
+            let ended = root.load(&s.name).map_or(true, |st| st.output_complete());
             s.pump(&mut out, ended);
             s.done = ended;
         }
