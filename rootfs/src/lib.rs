@@ -47,6 +47,7 @@ mod sys;
 #[cfg(test)]
 mod testutil;
 mod validate;
+mod workdir;
 
 use std::path::Path;
 
@@ -59,6 +60,7 @@ pub use device::{Device, DeviceType};
 pub use error::Error;
 pub use setup::setup;
 pub use validate::check;
+pub use workdir::Workdir;
 
 /// Compiles the README's example as a doc test.
 #[cfg(doctest)]

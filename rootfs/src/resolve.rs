@@ -22,7 +22,7 @@ use crate::Error;
 const MAX_SYMLINKS: usize = 40;
 
 /// What to create when the last component is missing. Missing intermediate
-/// components are always created as directories.
+/// components are created as directories, except with `Nothing`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Create {
     Nothing,
@@ -55,6 +55,19 @@ impl Target {
 
 /// Resolves `path` (absolute, inside the container) under `root`.
 pub(crate) fn resolve(root: BorrowedFd<'_>, path: &Path, create: Create) -> Result<Target, Error> {
+    walk(root, path, create)?.ok_or_else(|| Error::Invalid {
+        path: path.into(),
+        reason: "resolves to the root itself",
+    })
+}
+
+/// [`resolve`], with `None` when the path leads back to `root` itself (`/`, `a/..`, a link
+/// to `/`).
+pub(crate) fn walk(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    create: Create,
+) -> Result<Option<Target>, Error> {
     let fs_err = |step, errno| Error::Fs {
         step,
         path: path.into(),
@@ -74,7 +87,7 @@ pub(crate) fn resolve(root: BorrowedFd<'_>, path: &Path, create: Create) -> Resu
         let dir = stack.last().map_or(root, |fd| fd.as_fd());
         let fd = match open_at(dir, &name) {
             Ok(fd) => fd,
-            Err(Errno::ENOENT) if !last || create != Create::Nothing => {
+            Err(Errno::ENOENT) if create != Create::Nothing => {
                 if !last || create == Create::Dir {
                     mkdir_at(dir, &name, 0o755, path)?;
                 } else {
@@ -109,22 +122,19 @@ pub(crate) fn resolve(root: BorrowedFd<'_>, path: &Path, create: Create) -> Resu
                     .try_clone_to_owned()
                     .map_err(|e| fs_err("dup", io_errno(&e)))?,
             };
-            return Ok(Target {
+            return Ok(Some(Target {
                 fd,
                 parent,
                 name,
                 shown: path.into(),
-            });
+            }));
         }
         if kind != SFlag::S_IFDIR {
             return Err(fs_err("open", Errno::ENOTDIR));
         }
         stack.push(fd);
     }
-    Err(Error::Invalid {
-        path: path.into(),
-        reason: "resolves to the root itself",
-    })
+    Ok(None)
 }
 
 /// Queues the components of `p` before what is already pending.
@@ -173,6 +183,9 @@ mod tests {
         assert!(dir.path().join("a/d").is_dir());
         let err = resolve(root.as_fd(), Path::new("/missing"), Create::Nothing).unwrap_err();
         assert_eq!(err.errno(), Some(Errno::ENOENT));
+        let err = resolve(root.as_fd(), Path::new("/gone/x"), Create::Nothing).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::ENOENT));
+        assert!(!dir.path().join("gone").exists(), "Nothing creates nothing");
     }
 
     #[test]
