@@ -1,6 +1,10 @@
-use std::path::PathBuf;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use nix::fcntl::{open, openat, OFlag};
+use nix::sys::stat::Mode;
+use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 
 use crate::Error;
 
@@ -39,26 +43,65 @@ impl IdMap {
 /// Writes the uid and gid maps of the user namespace that process `pid` is in. With
 /// `deny_setgroups` it first writes `deny` to `setgroups`, which the kernel requires before an
 /// unprivileged process may write a `gid_map`.
+///
+/// Each file is opened under `/proc/PID` without following a symlink, and written only once
+/// `fstatfs` says it is procfs: whatever is mounted there, nothing but the kernel's file takes
+/// the write.
 pub fn write_id_maps(
     pid: i32,
     uid_maps: &[IdMap],
     gid_maps: &[IdMap],
     deny_setgroups: bool,
 ) -> Result<(), Error> {
-    let write = |file: &str, text: &str| {
-        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-        std::fs::write(&path, text).map_err(|e| Error::IdMap {
-            path,
-            errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-        })
-    };
     let uid_text = IdMap::render(uid_maps)?;
     let gid_text = IdMap::render(gid_maps)?;
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let proc = open_proc(&dir)?;
+    let write = |file: &str, text: &str| {
+        let path = dir.join(file);
+        let err = |errno| Error::IdMap {
+            path: path.clone(),
+            errno,
+        };
+        let fd = openat(&proc, file, OFlag::O_WRONLY | OFLAGS, Mode::empty()).map_err(err)?;
+        check_procfs(&fd, &path)?;
+        // The kernel takes a map in one write, whole or not at all.
+        match nix::unistd::write(&fd, text.as_bytes()) {
+            Ok(n) if n == text.len() => Ok(()),
+            Ok(_) => Err(err(Errno::EIO)),
+            Err(errno) => Err(err(errno)),
+        }
+    };
     if deny_setgroups {
         write("setgroups", "deny")?;
     }
     write("uid_map", &uid_text)?;
     write("gid_map", &gid_text)
+}
+
+const OFLAGS: OFlag = OFlag::O_NOFOLLOW.union(OFlag::O_CLOEXEC);
+
+/// An `O_PATH` handle on the `/proc/PID` directory.
+fn open_proc(path: &Path) -> Result<OwnedFd, Error> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFLAGS;
+    let fd = open(path, flags, Mode::empty()).map_err(|errno| Error::IdMap {
+        path: path.into(),
+        errno,
+    })?;
+    check_procfs(&fd, path)?;
+    Ok(fd)
+}
+
+fn check_procfs(fd: &OwnedFd, path: &Path) -> Result<(), Error> {
+    let err = |errno| Error::IdMap {
+        path: path.into(),
+        errno,
+    };
+    match fstatfs(fd) {
+        Ok(fs) if fs.filesystem_type() == PROC_SUPER_MAGIC => Ok(()),
+        Ok(_) => Err(err(Errno::EXDEV)),
+        Err(errno) => Err(err(errno)),
+    }
 }
 
 /// In a new user namespace whose maps are written: becomes its root (uid and gid 0), so that
@@ -100,6 +143,61 @@ mod tests {
             IdMap::render(&maps).unwrap(),
             "0 100000 65536\n65536 1000 1\n"
         );
+    }
+
+    #[test]
+    fn maps_of_a_new_user_namespace_are_written_through_procfs() {
+        use crate::{clone_child, CloneOptions, Cloned};
+        use nix::sched::CloneFlags;
+        assert!(nix::unistd::geteuid().is_root(), "this test runs as root");
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        let opts = CloneOptions {
+            flags: CloneFlags::CLONE_NEWUSER,
+            into_cgroup: None,
+            pidfd: false,
+        };
+        // SAFETY: the child only blocks in read and calls _exit, both async-signal-safe.
+        match unsafe { clone_child(opts) }.unwrap() {
+            Cloned::Child => {
+                drop(write_end);
+                let _ = nix::unistd::read(&read_end, &mut [0u8; 1]);
+                // SAFETY: _exit skips the test harness's atexit handlers.
+                unsafe { libc::_exit(0) }
+            }
+            Cloned::Parent { pid, .. } => {
+                drop(read_end);
+                let map = |outside| IdMap {
+                    inside: 0,
+                    outside,
+                    count: 1000,
+                };
+                let written = write_id_maps(pid.as_raw(), &[map(200000)], &[map(300000)], true);
+                let read = |file| std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap();
+                let (uid, gid, setgroups) = (read("uid_map"), read("gid_map"), read("setgroups"));
+                drop(write_end);
+                nix::sys::wait::waitpid(pid, None).unwrap();
+                written.unwrap();
+                let fields = |text: &str| {
+                    text.split_whitespace()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(fields(&uid), ["0", "200000", "1000"]);
+                assert_eq!(fields(&gid), ["0", "300000", "1000"]);
+                assert_eq!(setgroups.trim(), "deny");
+                let err = write_id_maps(pid.as_raw(), &[map(1)], &[map(1)], false).unwrap_err();
+                assert!(
+                    matches!(
+                        err,
+                        Error::IdMap {
+                            errno: Errno::ENOENT,
+                            ..
+                        }
+                    ),
+                    "{err}"
+                );
+            }
+        }
     }
 
     #[test]

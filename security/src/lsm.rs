@@ -1,9 +1,11 @@
 //! AppArmor / SELinux exec labels: detected and validated in the parent, written to
 //! `/proc/thread-self/attr/...` in the child so they take effect at `execve`.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{open, OFlag};
+use nix::errno::Errno;
+use nix::fcntl::{open, openat, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 use nix::unistd::write;
@@ -144,51 +146,83 @@ fn check_apparmor_loaded(root: &Path, profile: &str) -> Result<()> {
 
 /// Writes the exec labels of the calling thread.
 pub(crate) fn apply(plans: &[LsmPlan]) -> Result<()> {
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let proc = open_proc()?;
     for plan in plans {
-        let (path, value) = match plan.lsm {
+        let (fd, path, value) = match plan.lsm {
             Lsm::AppArmor => {
                 // Kernels with LSM stacking have a per-LSM directory; older ones only attr/exec.
-                let stacked = PathBuf::from("/proc/thread-self/attr/apparmor/exec");
-                let path = if stacked.exists() {
-                    stacked
-                } else {
-                    PathBuf::from("/proc/thread-self/attr/exec")
-                };
-                (path, format!("exec {}", plan.label))
+                let value = format!("exec {}", plan.label);
+                match open_attr(&proc, "apparmor/exec") {
+                    Err(Error::SysPath {
+                        errno: Errno::ENOENT,
+                        ..
+                    }) => (open_attr(&proc, "exec")?, "exec", value),
+                    other => (other?, "apparmor/exec", value),
+                }
             }
-            Lsm::SeLinux => (
-                PathBuf::from("/proc/thread-self/attr/exec"),
-                plan.label.clone(),
-            ),
+            Lsm::SeLinux => (open_attr(&proc, "exec")?, "exec", plan.label.clone()),
         };
-        write_proc_attr(&path, value.as_bytes())?;
+        let err = |errno| attr_error(path, errno);
+        let written = write(&fd, value.as_bytes()).map_err(err)?;
+        if written != value.len() {
+            return Err(err(Errno::EIO));
+        }
     }
     Ok(())
 }
 
-fn write_proc_attr(path: &Path, value: &[u8]) -> Result<()> {
+fn attr_error(attr: &str, errno: Errno) -> Error {
+    Error::SysPath {
+        step: Step::LsmExecLabel,
+        path: Path::new("/proc/thread-self/attr").join(attr),
+        errno,
+    }
+}
+
+/// The root of the procfs at `/proc`: in the child the container's `/proc` is mounted by now;
+/// make sure it is a procfs and not something the image put there (the class of runc
+/// CVE-2019-16884).
+fn open_proc() -> Result<OwnedFd> {
     let err = |errno| Error::SysPath {
         step: Step::LsmExecLabel,
-        path: path.to_path_buf(),
+        path: PathBuf::from("/proc"),
         errno,
     };
-    let fd = open(
-        path,
-        OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
-        Mode::empty(),
-    )
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = open("/proc", flags, Mode::empty()).map_err(err)?;
+    check_procfs(&fd).map_err(err)?;
+    Ok(fd)
+}
+
+/// `thread-self/attr/<attr>` under `proc`, opened for writing without crossing a mount (a file
+/// bind-mounted over it would redirect the write, runc CVE-2025-52881) or following a magic link,
+/// and checked to be procfs.
+fn open_attr(proc: &OwnedFd, attr: &str) -> Result<OwnedFd> {
+    let err = |errno| attr_error(attr, errno);
+    let path = format!("thread-self/attr/{attr}");
+    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+    let how = OpenHow::new()
+        .flags(flags)
+        .resolve(ResolveFlag::RESOLVE_NO_XDEV | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let fd = match openat2(proc, path.as_str(), how) {
+        // Before Linux 5.6: the last component at least is not followed.
+        Err(Errno::ENOSYS) => openat(proc, path.as_str(), flags, Mode::empty()),
+        other => other,
+    }
     .map_err(err)?;
-    // The container's /proc is mounted by now; make sure it really is procfs and not something
-    // the image put there (the class of runc CVE-2019-16884).
-    let fs = fstatfs(&fd).map_err(err)?;
-    if fs.filesystem_type() != PROC_SUPER_MAGIC {
-        return Err(err(nix::errno::Errno::EXDEV));
+    check_procfs(&fd).map_err(err)?;
+    Ok(fd)
+}
+
+fn check_procfs(fd: &OwnedFd) -> nix::Result<()> {
+    if fstatfs(fd)?.filesystem_type() == PROC_SUPER_MAGIC {
+        Ok(())
+    } else {
+        Err(Errno::EXDEV)
     }
-    let written = write(&fd, value).map_err(err)?;
-    if written != value.len() {
-        return Err(err(nix::errno::Errno::EIO));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -223,6 +257,44 @@ mod tests {
             std::fs::write(fs.join("enforce"), "1").unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn attr_files_are_opened_only_on_procfs() {
+        let proc = open_proc().unwrap();
+        open_attr(&proc, "exec").unwrap();
+        let missing = open_attr(&proc, "no-such-attr").unwrap_err();
+        assert!(
+            matches!(
+                missing,
+                Error::SysPath {
+                    errno: Errno::ENOENT,
+                    ..
+                }
+            ),
+            "{missing}"
+        );
+        // A tree that looks like /proc but is not procfs takes no label.
+        let fake = tempfile::tempdir().unwrap();
+        let attr = fake.path().join("thread-self/attr");
+        std::fs::create_dir_all(&attr).unwrap();
+        std::fs::write(attr.join("exec"), "").unwrap();
+        let fake_fd = open(fake.path(), OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).unwrap();
+        let err = open_attr(&fake_fd, "exec").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::SysPath {
+                    errno: Errno::EXDEV,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            attr_error("exec", Errno::EXDEV).to_string()
+        );
     }
 
     #[test]
