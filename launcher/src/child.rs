@@ -1,21 +1,22 @@
 //! The container's side of the start sequence: a flat list of steps, run in the cloned child,
 //! each reported to the parent by name if it fails. It never returns: it execs or exits.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
-use nix::sys::prctl;
-use nix::sys::signal::{signal, SigHandler, SigSet, Signal};
-use nix::unistd::{chdir, read, sethostname, setsid};
+use nix::sys::signal::SigSet;
+use nix::unistd::{read, sethostname, setsid};
 
 use box_ns::{Joins, Kind, Mode};
+use box_rootfs::Workdir;
 use box_security::Prepared;
 
 use crate::exec::ExecPlan;
+use crate::lifeline::Lifeline;
 use crate::report::Reporter;
-use crate::{tty, Error, Spec};
+use crate::{inherit, tty, Error, Spec};
 
 /// What the child takes from the parent.
 pub(crate) struct Child<'a> {
@@ -28,6 +29,8 @@ pub(crate) struct Child<'a> {
     pub report: OwnedFd,
     /// Where the pty master goes, when the container has a terminal.
     pub tty_socket: Option<OwnedFd>,
+    /// A pidfd of the parent, to notice it died while the parent-death signal was unset.
+    pub lifeline: Lifeline,
 }
 
 impl Child<'_> {
@@ -40,32 +43,44 @@ impl Child<'_> {
             go,
             report,
             tty_socket,
+            lifeline,
         } = self;
+        let keep: Vec<RawFd> = [
+            Some(report.as_raw_fd()),
+            tty_socket.as_ref().map(AsRawFd::as_raw_fd),
+            lifeline.raw_fd(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut steps = Steps {
             reporter: Reporter::new(report),
             clock: spec.timings.then(Instant::now),
         };
+        // Born non-dumpable (box is, from before the clone), so no process of a joined pid
+        // namespace may open our /proc/PID/exe (box's binary), cwd or fds until execve.
+        steps.run("start", lifeline.hold());
         steps.run("wait for box", wait_for_parent(&go));
         drop(go);
-        steps.run("join namespaces", joins.enter());
-        steps.run("user namespace", enter_user_namespace(spec));
+        steps.run("join namespaces", join(joins, &lifeline));
+        // Before anything is resolved in the container's root: from here on the only fds are
+        // stdio, the report pipe, the terminal socket and the lifeline.
+        steps.run("close fds", inherit::close_all_but(&keep));
+        steps.run("user namespace", enter_user_namespace(spec, &lifeline));
         steps.run("cgroup namespace", enter_cgroup_namespace(spec));
         steps.run("hostname", set_hostname(spec));
         steps.run("rootfs", build_rootfs(spec));
         steps.run("terminal", attach_terminal(spec, tty_socket));
-        steps.run("workdir", make_workdir(spec));
-        steps.run("user", box_security::apply_identity(security));
-        steps.run(
-            "chdir",
-            chdir(&spec.process.cwd).map_err(Error::sys("chdir to the workdir")),
-        );
-        // A uid change clears the parent-death signal: set it again for the command.
-        steps.run("parent-death signal", die_with_parent());
+        // Found (and for a new container created) as root, entered as the user.
+        let workdir = steps.get("workdir", open_workdir(spec));
+        steps.run("user", set_user(security, &lifeline));
+        steps.run("chdir", enter_workdir(spec, workdir));
+        steps.run("signal dispositions", inherit::reset_signal_dispositions());
         // Before the filter: it governs the container's program, and a profile without
         // close_range (older than Linux 5.9, or denying it) must not stop box's own step.
-        steps.run("close fds", close_inherited_fds());
+        steps.run("close-on-exec", inherit::close_on_exec());
         steps.run("security", box_security::apply_restrictions(security));
-        steps.run("signals", reset_signals());
+        steps.run("signal mask", unblock_signals());
         let errno = exec.exec();
         let message = format!("exec {:?} in container: {}", exec.shown, errno.desc());
         steps.reporter.fail("exec", errno, &message)
@@ -81,23 +96,39 @@ struct Steps {
 
 impl Steps {
     fn run<E: Into<Error>>(&mut self, name: &str, result: Result<(), E>) {
-        if let Err(e) = result {
-            let e = e.into();
-            self.reporter.fail(name, errno_of(&e), &e.to_string());
-        }
+        self.get(name, result)
+    }
+
+    fn get<T, E: Into<Error>>(&mut self, name: &str, result: Result<T, E>) -> T {
+        let value = match result {
+            Ok(value) => value,
+            Err(e) => {
+                let e = e.into();
+                self.reporter.fail(name, errno_of(&e), &e.to_string())
+            }
+        };
         if let Some(started) = self.clock.as_mut() {
             let now = Instant::now();
             self.reporter.timing(name, now - *started);
             *started = now;
         }
+        value
     }
 }
 
+/// Joining a user namespace may clear the parent-death signal.
+fn join(joins: &Joins, lifeline: &Lifeline) -> Result<(), Error> {
+    joins.enter()?;
+    lifeline.hold()
+}
+
 /// In a user namespace of its own (new, with the maps the parent wrote before "go", or joined
-/// by `box exec`), act as that namespace's root.
-fn enter_user_namespace(spec: &Spec) -> Result<(), Error> {
+/// by `box exec`), act as that namespace's root: a uid change, which clears the parent-death
+/// signal.
+fn enter_user_namespace(spec: &Spec, lifeline: &Lifeline) -> Result<(), Error> {
     if *spec.namespaces.mode(Kind::User) != Mode::Host {
         box_ns::become_root()?;
+        lifeline.hold()?;
     }
     Ok(())
 }
@@ -109,17 +140,6 @@ fn build_rootfs(spec: &Spec) -> Result<(), Error> {
         box_rootfs::setup(&spec.rootfs)?;
     }
     Ok(())
-}
-
-/// The first thing the child does, before it waits: die with box, and keep other processes
-/// (say, in a joined pid namespace) from opening our `/proc/PID/exe`, which is box's binary.
-pub(crate) fn early_setup() -> Result<(), Error> {
-    die_with_parent()?;
-    prctl::set_dumpable(false).map_err(Error::sys("prctl(PR_SET_DUMPABLE)"))
-}
-
-fn die_with_parent() -> Result<(), Error> {
-    prctl::set_pdeathsig(Signal::SIGKILL).map_err(Error::sys("prctl(PR_SET_PDEATHSIG)"))
 }
 
 fn wait_for_parent(go: &OwnedFd) -> Result<(), Error> {
@@ -161,40 +181,49 @@ fn attach_terminal(spec: &Spec, socket: Option<OwnedFd>) -> Result<(), Error> {
     tty::send_master(socket.as_fd(), master.as_fd())
 }
 
-/// Docker creates a missing workdir of a new container; done as root, before the user switch.
-fn make_workdir(spec: &Spec) -> Result<(), Error> {
-    if *spec.namespaces.mode(Kind::Mnt) != Mode::New {
-        return Ok(());
-    }
-    std::fs::create_dir_all(&spec.process.cwd).map_err(|e| Error::Sys {
-        step: "create the workdir",
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-    })
+/// The user switch, which clears the parent-death signal (and may make the child dumpable).
+fn set_user(security: &Prepared, lifeline: &Lifeline) -> Result<(), Error> {
+    box_security::apply_identity(security)?;
+    lifeline.hold()
 }
 
-/// box blocks signals to read them from a signalfd, and Rust ignores SIGPIPE; the command
-/// must start with neither.
-fn reset_signals() -> Result<(), Error> {
-    // SAFETY: restoring the default disposition installs no handler code.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map_err(Error::sys("reset SIGPIPE"))?;
+/// Resolved inside the container's root, never following a link the container made (a
+/// workdir may be `app -> /proc/self/fd/3`). A new container gets a missing workdir created,
+/// as Docker does; `box exec -w` into a missing one fails, as `docker exec -w` does.
+fn open_workdir(spec: &Spec) -> Result<Workdir, Error> {
+    let create = *spec.namespaces.mode(Kind::Mnt) == Mode::New;
+    Workdir::open(&spec.process.cwd, create).map_err(|e| workdir_error(spec, e))
+}
+
+fn enter_workdir(spec: &Spec, workdir: Workdir) -> Result<(), Error> {
+    workdir.enter().map_err(|e| workdir_error(spec, e))
+}
+
+fn workdir_error(spec: &Spec, e: box_rootfs::Error) -> Error {
+    let errno = e.errno().unwrap_or(Errno::UnknownErrno);
+    let why = match &e {
+        box_rootfs::Error::Resolve { reason, .. } => reason.clone(),
+        _ if errno != Errno::UnknownErrno => errno.desc().to_string(),
+        other => other.to_string(),
+    };
+    Error::InContainer {
+        step: "workdir".into(),
+        errno,
+        message: format!("workdir {:?} in container: {why}", spec.process.cwd),
+    }
+}
+
+/// box blocks the signals it forwards, to read them from a signalfd; the command must start
+/// with none blocked.
+fn unblock_signals() -> Result<(), Error> {
     SigSet::empty()
         .thread_set_mask()
         .map_err(Error::sys("unblock signals"))
 }
 
-/// Marks every fd above stderr close-on-exec, so nothing of box's leaks into the container.
-fn close_inherited_fds() -> Result<(), Error> {
-    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-    // SAFETY: close_range only changes flags of this process's fds.
-    let ret = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
-    Errno::result(ret)
-        .map(drop)
-        .map_err(Error::sys("close_range"))
-}
-
 fn errno_of(e: &Error) -> Errno {
     match e {
-        Error::Sys { errno, .. } => *errno,
+        Error::Sys { errno, .. } | Error::InContainer { errno, .. } => *errno,
         _ => Errno::UnknownErrno,
     }
 }

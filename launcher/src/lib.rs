@@ -7,15 +7,17 @@
 //!         cgroup: create, write limits
 //! ns      clone3(CLONE_NEW*, CLONE_INTO_CGROUP)    -> child, PID 1 of its pid namespace
 //! parent  uid/gid maps · join cgroup (v1) · "go"
-//! child   setns joins · cgroup ns · hostname · rootfs · terminal · user · caps, nnp, seccomp
-//!         · close fds · execve
+//! child   setns joins · close fds · cgroup ns · hostname · rootfs · terminal · open workdir
+//!         · user · fchdir · signal dispositions · close-on-exec · caps, nnp, seccomp · execve
 //! parent  report start errors · forward signals · wait · OOM? · remove cgroup
 //! ```
 
 mod child;
 mod error;
 mod exec;
+mod inherit;
 mod join;
+mod lifeline;
 mod parent;
 mod report;
 mod spec;

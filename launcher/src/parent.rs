@@ -3,8 +3,8 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Instant;
 
-use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sys::prctl;
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::sys::wait::waitpid;
@@ -13,8 +13,9 @@ use nix::unistd::{pipe2, write, Pid};
 use box_cgroup::{Cgroup, Layout};
 use box_ns::{clone_child, CloneOptions, Cloned, Joins, Kind, Mode};
 
-use crate::child::{self, Child};
+use crate::child::Child;
 use crate::exec::ExecPlan;
+use crate::lifeline::Lifeline;
 use crate::{report, tty, Error, Spec, Timing};
 
 /// A started container: its command is running.
@@ -179,6 +180,11 @@ fn spawn(
     } else {
         (None, None)
     };
+    let lifeline = Lifeline::of_this_process()?;
+    // The child inherits this: it is born non-dumpable, so that no process of a pid namespace
+    // it joins can open its /proc/PID/exe (box's binary), cwd or fds before it execs. box stays
+    // so too, for containers that share the host's pid namespace.
+    prctl::set_dumpable(false).map_err(Error::sys("prctl(PR_SET_DUMPABLE)"))?;
     joins.enter_for_children()?;
     // The child unshares its cgroup namespace itself, once it is in its cgroup.
     let flags = spec.namespaces.clone_flags() - Kind::Cgroup.clone_flag();
@@ -192,14 +198,7 @@ fn spawn(
     match unsafe { clone_child(opts) }? {
         Cloned::Child => {
             drop((go_write, report_read, tty_parent));
-            if let Err(e) = child::early_setup() {
-                crate::report::Reporter::new(report_write).fail(
-                    "start",
-                    Errno::UnknownErrno,
-                    &e.to_string(),
-                );
-            }
-            Child {
+            let child = Child {
                 spec,
                 security,
                 joins,
@@ -207,11 +206,16 @@ fn spawn(
                 go: go_read,
                 report: report_write,
                 tty_socket: tty_child,
-            }
-            .run()
+                lifeline,
+            };
+            // A panic must not unwind into box's own code in this copy of it: that would run
+            // the parent's cleanup in the container's process, and drop fds the child closed.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| child.run()));
+            // SAFETY: _exit ends the child at once, running none of box's destructors.
+            unsafe { libc::_exit(125) }
         }
         Cloned::Parent { pid, pidfd, .. } => {
-            drop((go_read, report_write, tty_child));
+            drop((go_read, report_write, tty_child, lifeline));
             running.pid = pid;
             running.pidfd = pidfd;
             timer.lap("clone");

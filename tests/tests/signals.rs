@@ -44,3 +44,54 @@ fn sigint_is_forwarded() {
 fn sighup_is_forwarded() {
     forwarded(libc::SIGHUP, "HUP");
 }
+
+/// The `SigIgn` mask of `/proc/self/status` of a command run by `sh -c 'trap "" INT QUIT;
+/// exec ARGS'`, as a script's `box up &` would run it.
+fn sig_ign_under_ignoring_shell(args: &[&str]) -> String {
+    let inner = format!("trap '' INT QUIT; exec {}", args.join(" "));
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", &inner])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sh");
+    box_tests::ok(&out)
+}
+
+#[test]
+fn signals_ignored_by_boxs_caller_are_at_their_default_in_the_container() {
+    let grep = "/bin/grep ^SigIgn: /proc/self/status";
+    // The shell does pass them on ignored: SIGINT (2) and SIGQUIT (3) are bits 1 and 2.
+    let shell = sig_ign_under_ignoring_shell(&[grep]);
+    let mask = u64::from_str_radix(shell.trim().trim_start_matches("SigIgn:").trim(), 16);
+    assert_eq!(mask.map(|m| m & 0b110), Ok(0b110), "{shell}");
+    let case = Case::new(
+        "sig-ign",
+        "command = [\"/bin/grep\", \"^SigIgn:\", \"/proc/self/status\"]\n",
+    );
+    let bin = box_tests::box_bin();
+    let file = case.file();
+    let up = [bin.to_str().unwrap(), "up", file.to_str().unwrap()];
+    assert_eq!(
+        sig_ign_under_ignoring_shell(&up),
+        "SigIgn:\t0000000000000000\n"
+    );
+    case.assert_nothing_left();
+
+    let mut root = box_tests::StateRoot::new();
+    let sleeper = Case::new("sig-ign-exec", "command = [\"/bin/sleep\", \"1000\"]\n");
+    let name = root.up(&sleeper);
+    let state = root.dir.path().to_str().unwrap().to_string();
+    let exec = [
+        bin.to_str().unwrap(),
+        "--root",
+        &state,
+        "exec",
+        &name,
+        "--",
+        grep,
+    ];
+    assert_eq!(
+        sig_ign_under_ignoring_shell(&exec),
+        "SigIgn:\t0000000000000000\n"
+    );
+}
