@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod mounts;
+pub use mounts::HostMounts;
+
 /// The `box` binary under test: `$BOX_BIN`, or the one cargo built next to this test binary
 /// (`cargo test --workspace` builds it, since box-cli has integration tests of its own).
 pub fn box_bin() -> PathBuf {
@@ -289,5 +292,29 @@ impl Drop for StateRoot {
                 assert!(!dir.exists(), "cgroup {} left behind", dir.display());
             }
         }
+    }
+}
+
+/// Copies the shared libraries `binary` needs (as `ldd` lists them, the loader included) into
+/// `root` at the same paths, so that a dynamically linked test program such as `box-probe`
+/// runs in a busybox root.
+pub fn copy_libraries(binary: &Path, root: &Path) {
+    let out = Command::new("ldd")
+        .arg(binary)
+        .output()
+        .expect("run ldd (Debian's libc-bin)");
+    assert!(
+        out.status.success(),
+        "ldd {}: {}",
+        binary.display(),
+        stderr(&out)
+    );
+    for lib in stdout(&out).lines().filter_map(|line| {
+        let path = line.split("=>").last()?.split_whitespace().next()?;
+        path.starts_with('/').then(|| PathBuf::from(path))
+    }) {
+        let to = root.join(lib.strip_prefix("/").expect("an absolute path"));
+        std::fs::create_dir_all(to.parent().expect("a file in a directory")).unwrap();
+        std::fs::copy(&lib, &to).unwrap_or_else(|e| panic!("copy {}: {e}", lib.display()));
     }
 }

@@ -11,11 +11,35 @@
 //! box-probe mkdir PATH        mkdir PATH
 //! box-probe euid              the effective uid
 //! ```
+//!
+//! Attack modes (the attack suite, `tests/tests/attacks`), one module each:
+//!
+//! ```text
+//! box-probe privileged        kernel-global syscalls with harmless arguments (privileged.rs)
+//! box-probe namespaces        unshare/clone of each namespace kind, then our namespaces
+//!                             (namespaces.rs)
+//! box-probe setns PATH...     open and setns each namespace file, then our namespaces
+//! box-probe mounts            mount, umount2, pivot_root, the new mount API (mounts.rs)
+//! box-probe remount DIR [F]   make a read-only mount writable; then write F in it
+//! box-probe open-write P...   open each path O_WRONLY, never writing (files.rs)
+//! box-probe sysctl-bump PATH  read N, open O_WRONLY, write N+1 only if the open worked
+//! box-probe walk MARKER NEW [START...]
+//!                             from each fd, cwd and root of ours and PID 1's (and each
+//!                             START), walk `..` up: read MARKER, create NEW (escape.rs)
+//! box-probe chroot MARKER NEW the classic chroot escape, then the same search
+//! ```
+
+mod escape;
+mod files;
+mod mounts;
+mod namespaces;
+mod privileged;
 
 use std::ffi::CString;
+use std::os::fd::FromRawFd;
 use std::process::ExitCode;
 
-fn errno_of(rc: libc::c_long) -> i32 {
+pub(crate) fn errno_of(rc: libc::c_long) -> i32 {
     if rc == -1 {
         std::io::Error::last_os_error().raw_os_error().unwrap_or(-1)
     } else {
@@ -23,11 +47,21 @@ fn errno_of(rc: libc::c_long) -> i32 {
     }
 }
 
-fn io_errno(result: std::io::Result<()>) -> i32 {
+/// The errno of a call that returns an fd, closing the fd were the call allowed.
+pub(crate) fn closing(rc: libc::c_long) -> i32 {
+    let errno = errno_of(rc);
+    if rc >= 0 {
+        // SAFETY: the kernel just returned this fd to us and nothing else owns it.
+        drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(rc as i32) });
+    }
+    errno
+}
+
+pub(crate) fn io_errno(result: std::io::Result<()>) -> i32 {
     result.err().map_or(0, |e| e.raw_os_error().unwrap_or(-1))
 }
 
-fn c(text: &str) -> CString {
+pub(crate) fn c(text: &str) -> CString {
     CString::new(text).unwrap_or_default()
 }
 
@@ -36,37 +70,44 @@ fn c(text: &str) -> CString {
 fn denied() {
     let target = c("/nonexistent-box-probe");
     let (none, tmpfs) = (c("none"), c("tmpfs"));
+    // Each errno is read right after its call, before the next one overwrites it.
     // SAFETY (all calls): raw syscalls with valid NUL-terminated strings or plain integers.
-    let checks: [(&str, libc::c_long); 5] = unsafe {
+    let checks: [(&str, i32); 5] = unsafe {
         [
             (
                 "mount",
-                libc::syscall(
+                errno_of(libc::syscall(
                     libc::SYS_mount,
                     none.as_ptr(),
                     target.as_ptr(),
                     tmpfs.as_ptr(),
                     0,
                     0,
-                ),
+                )),
             ),
             (
                 "unshare(CLONE_NEWUSER)",
-                libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUSER),
+                errno_of(libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUSER)),
             ),
             // KEYCTL_GET_KEYRING_ID (0) of the session keyring (-3), do not create.
-            ("keyctl", libc::syscall(libc::SYS_keyctl, 0, -3, 0)),
+            (
+                "keyctl",
+                errno_of(libc::syscall(libc::SYS_keyctl, 0, -3, 0)),
+            ),
             // Undefined flags: even with CAP_SYS_BOOT this could only fail with EINVAL.
             (
                 "kexec_load",
-                libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0xffff_0000u64),
+                errno_of(libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0xffff_0000u64)),
             ),
             // Bad magic: even with CAP_SYS_BOOT this could only fail with EINVAL.
-            ("reboot", libc::syscall(libc::SYS_reboot, 0, 0, 0, 0)),
+            (
+                "reboot",
+                errno_of(libc::syscall(libc::SYS_reboot, 0, 0, 0, 0)),
+            ),
         ]
     };
-    for (name, rc) in checks {
-        println!("{name}: {}", errno_of(rc));
+    for (name, errno) in checks {
+        println!("{name}: {errno}");
     }
 }
 
@@ -101,6 +142,15 @@ fn run(args: &[String]) -> Option<()> {
             println!("chown: {}", io_errno(result));
         }
         "mkdir" => println!("mkdir: {}", io_errno(std::fs::create_dir(arg(2)?))),
+        "privileged" => privileged::syscalls(),
+        "namespaces" => namespaces::namespaces(),
+        "setns" => namespaces::setns(args.get(2..)?),
+        "mounts" => mounts::mounts(),
+        "remount" => mounts::remount(arg(2)?, arg(3)),
+        "open-write" => files::open_write(args.get(2..)?),
+        "sysctl-bump" => files::sysctl_bump(arg(2)?)?,
+        "walk" => escape::walk(arg(2)?, arg(3)?, args.get(4..)?),
+        "chroot" => escape::chroot(arg(2)?, arg(3)?),
         // SAFETY: geteuid cannot fail and touches no memory.
         "euid" => println!("euid: {}", unsafe { libc::geteuid() }),
         _ => return None,
