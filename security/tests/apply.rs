@@ -33,11 +33,12 @@ fn mask(bits: u64) -> String {
     format!("{bits:016x}")
 }
 
-/// Entry point of the probe (a no-op unless `BOX_SECURITY_PROBE` is set).
+/// Entry point of the probe, when `BOX_SECURITY_PROBE` names a mode. Run as a test (without
+/// it), it checks the probe itself: this binary, re-run in mode `euid`, prints our euid.
 #[test]
 fn probe_entry() {
     let Ok(mode) = std::env::var(PROBE_ENV) else {
-        return;
+        return check_the_probe();
     };
     let code = match mode.as_str() {
         "status" => {
@@ -58,6 +59,17 @@ fn probe_entry() {
         _ => 99,
     };
     std::process::exit(code);
+}
+
+fn check_the_probe() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(Probe::ARGS)
+        .env(PROBE_ENV, "euid")
+        .output()
+        .unwrap();
+    let want = format!("PROBE euid: {}", nix::unistd::geteuid());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l == want), "{out:?}");
 }
 
 #[test]
@@ -352,12 +364,24 @@ fn user_errors_surface_in_prepare() {
 
 #[test]
 fn missing_capabilities_of_the_host_are_reported() {
-    // This machine's bounding set lacks CAP_SYS_RESOURCE; elsewhere there is nothing to test.
-    if box_security::CapSet::from_bits(host_bounding())
-        .contains(box_security::Capability::CAP_SYS_RESOURCE)
-    {
-        return;
-    }
+    // As on a host whose bounding set lacks CAP_SYS_RESOURCE (this CI machine's does), on any
+    // host: capabilities are per thread and prepare reads the calling thread's, so a thread
+    // of its own drops it from its bounding, effective and permitted sets first.
+    std::thread::spawn(|| {
+        for set in [
+            caps::CapSet::Bounding,
+            caps::CapSet::Effective,
+            caps::CapSet::Permitted,
+        ] {
+            caps::drop(None, set, caps::Capability::CAP_SYS_RESOURCE).unwrap();
+        }
+        a_host_without_sys_resource_is_reported();
+    })
+    .join()
+    .expect("the thread without CAP_SYS_RESOURCE");
+}
+
+fn a_host_without_sys_resource_is_reported() {
     let mut c = cfg();
     c.capabilities.add = strings(&["SYS_RESOURCE"]);
     assert!(prepare(&c)
@@ -375,10 +399,4 @@ fn missing_capabilities_of_the_host_are_reported() {
     let err = prepare(&c).unwrap_err().to_string();
     assert!(err.starts_with("rlimits[0] (nofile): hard limit"), "{err}");
     assert!(err.contains(&format!("current hard limit {hard}")), "{err}");
-}
-
-fn host_bounding() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
-    u64::from_str_radix(line["CapBnd:".len()..].trim(), 16).unwrap()
 }

@@ -41,6 +41,24 @@ fn nix_is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Makes `cmd` (box) start without CAP_SYS_RESOURCE in its bounding set, so that no set of
+/// box's holds it after execve: as on a host whose bounding set lacks it (box's CI machine),
+/// on any host. Needs root, as every end-to-end test.
+pub fn without_sys_resource(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    const CAP_SYS_RESOURCE: libc::c_ulong = 24;
+    // SAFETY: between fork and exec only prctl runs, an async-signal-safe syscall.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        })
+    }
+}
+
 /// A unique container name per test, so tests can run in parallel.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -164,11 +164,8 @@ fn constructors_read_cgroup_controllers() {
 
 #[test]
 fn detect_on_this_host() {
-    // Whatever the host is, detection must succeed where cgroups are mounted.
-    if let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") {
-        if text.contains(" - cgroup") {
-            let l = Layout::detect().unwrap();
-            assert!(l.v2_root().is_some() || !l.v1_mounts().is_empty());
-        }
-    }
+    // Whatever the host's layout, detection must find it: the tests run where box runs, on a
+    // host with cgroups mounted (a host without them fails here, as box would).
+    let l = Layout::detect().unwrap();
+    assert!(l.v2_root().is_some() || !l.v1_mounts().is_empty());
 }

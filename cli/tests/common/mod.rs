@@ -7,17 +7,27 @@ use std::process::Command;
 /// stderr as one text, with the directory's path replaced by `[DIR]`.
 #[allow(dead_code)] // not every test file runs other commands than validate
 pub fn run_box(args: &[&str], files: &[(&str, &str)]) -> String {
+    run_box_with(args, files, |_| {})
+}
+
+/// [`run_box`], with `tweak` applied to the command first.
+#[allow(dead_code)]
+pub fn run_box_with(
+    args: &[&str],
+    files: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Command),
+) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).expect("write file");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_box"))
-        .arg("--root")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_box"));
+    cmd.arg("--root")
         .arg(dir.path().join("state"))
         .args(args)
-        .current_dir(dir.path())
-        .output()
-        .expect("run box");
+        .current_dir(dir.path());
+    tweak(&mut cmd);
+    let out = cmd.output().expect("run box");
     let text = format!(
         "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
         out.status.code(),

@@ -52,6 +52,15 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// The arguments that run only `probe_entry` of this test binary.
+    pub const ARGS: [&'static str; 5] = [
+        "probe_entry",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ];
+
     pub fn new(mode: &str) -> Probe {
         Probe::at(&std::env::current_exe().expect("current_exe"), mode)
     }
@@ -60,17 +69,7 @@ impl Probe {
         let c = |s: &str| CString::new(s).expect("no NUL");
         Probe {
             path: c(path.to_str().expect("utf-8 path")),
-            argv: [
-                "probe",
-                "probe_entry",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-                "-q",
-            ]
-            .iter()
-            .map(|s| c(s))
-            .collect(),
+            argv: std::iter::once("probe").chain(Probe::ARGS).map(c).collect(),
             env: vec![c(&format!("{PROBE_ENV}={mode}"))],
         }
     }
