@@ -7,6 +7,9 @@
 //! - Docker's `archMap` also lists x32 on x86_64; box does not filter x32 and kills it;
 //! - `int` arguments (`socket`'s domain, `personality`'s persona) are compared on their low 32
 //!   bits, so garbage in the upper register half cannot slip `AF_VSOCK` past the rule.
+//!
+//! Like Docker's since 25.0 (moby#46762), `io_uring_setup`/`_enter`/`_register` are not
+//! allowed: operations submitted through a ring are never seen by seccomp.
 
 use super::{
     Action, Applicability, Arch, ArchMapEntry, ArgCondition, CmpOp, KernelVersion, Profile,
@@ -36,7 +39,7 @@ const ALWAYS: &[&str] = &[
     "getuid32", "getxattr", "inotify_add_watch", "inotify_init", "inotify_init1",
     "inotify_rm_watch", "io_cancel", "ioctl", "io_destroy", "io_getevents", "io_pgetevents",
     "io_pgetevents_time64", "ioprio_get", "ioprio_set", "io_setup", "io_submit",
-    "io_uring_enter", "io_uring_register", "io_uring_setup", "ipc", "kill", "landlock_add_rule",
+    "ipc", "kill", "landlock_add_rule",
     "landlock_create_ruleset", "landlock_restrict_self", "lchown", "lchown32", "lgetxattr",
     "link", "linkat", "listen", "listxattr", "llistxattr", "_llseek", "lremovexattr", "lseek",
     "lsetxattr", "lstat", "lstat64", "madvise", "membarrier", "memfd_create", "memfd_secret",

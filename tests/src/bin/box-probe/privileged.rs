@@ -154,6 +154,11 @@ pub(crate) fn syscalls() {
                     0,
                 )),
             ),
+            // No params: EFAULT were it allowed.
+            (
+                "io_uring_setup",
+                closing(libc::syscall(libc::SYS_io_uring_setup, 1, 0usize)),
+            ),
             // ADDR_NO_RANDOMIZE: this probe only.
             (
                 "personality",
