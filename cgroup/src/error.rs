@@ -11,6 +11,10 @@ pub enum Error {
     Mountinfo { line: usize, text: String },
     #[error("no cgroup filesystem (v1 controller or cgroup2) is mounted")]
     NoCgroupMounts,
+    #[error("open cgroup hierarchy root {path}: {errno}")]
+    OpenRoot { path: PathBuf, errno: Errno },
+    #[error("cgroup hierarchy root {path}: {reason}")]
+    NotCgroupfs { path: PathBuf, reason: String },
     #[error("invalid cgroup path {path:?}: {reason}")]
     InvalidPath { path: PathBuf, reason: &'static str },
     #[error("create cgroup directory {path}: {errno}")]

@@ -1,8 +1,9 @@
 //! Linux cgroups for one container, on every kind of host: cgroup v1, v2 and hybrid (v1
 //! controllers plus a controller-less cgroup2 mount).
 //!
-//! - [`Layout`] says where the host mounts which controller (from `/proc/self/mountinfo`, or
-//!   given by the caller to point at any directory tree).
+//! - [`Layout`] says where the host mounts which controller (from mountinfo, each root then
+//!   checked to be that cgroup filesystem, or given by the caller to point at any directory
+//!   tree); every file is reached from a root's fd without following symlinks.
 //! - [`Resources`] are the limits, in Docker's terms, and the device policy ([`DeviceRule`]s
 //!   to allow, everything else denied; [`DEFAULT_DEVICE_RULES`] are Docker's);
 //!   [`Resources::validate`] refuses what the host cannot do, naming the field;
@@ -51,7 +52,8 @@ mod v2;
 mod validate;
 
 pub use cgroup::{
-    sweep_orphans, Cgroup, CgroupDir, Hierarchy, Sweep, DESTROY_TIMEOUT, SWEEP_TIMEOUT,
+    remove_orphan, sweep_orphans, Cgroup, CgroupDir, Hierarchy, Sweep, DESTROY_TIMEOUT,
+    SWEEP_TIMEOUT,
 };
 pub use devices::{
     device_programs, DeviceAccess, DeviceKind, DeviceRule, DEFAULT_DEVICE_RULES, MAX_MAJOR,

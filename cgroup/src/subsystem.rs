@@ -1,9 +1,8 @@
 //! One controller's files on one cgroup version, behind a common trait, so that applying
 //! limits, reading them back and reading usage is a loop over small modules.
 
-use std::path::Path;
-
 use crate::error::Error;
+use crate::fs::Dir;
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::Resources;
@@ -22,13 +21,13 @@ pub(crate) trait Subsystem: Sync {
     fn wanted(&self, res: &Resources) -> bool;
 
     /// Write the limits of `res` that concern this controller into the cgroup `dir`.
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error>;
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error>;
 
     /// Fill the fields of `out` that this controller's files hold.
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error>;
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error>;
 
     /// Fill the usage fields of `out` that this controller's files hold.
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error>;
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error>;
 }
 
 /// v1 memory and v2 memory files of an unlimited cgroup hold huge values; anything at or above

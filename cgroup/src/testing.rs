@@ -7,7 +7,9 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
+use crate::fs::{Dir, Root};
 use crate::layout::{Controller, Layout};
 
 type Populate = Box<dyn Fn(&Path)>;
@@ -64,6 +66,12 @@ pub(crate) fn before_rmdir(path: &Path) {
             }
         }
     }
+}
+
+/// A prepared directory as the root of a hierarchy of its own, for a controller module to
+/// read and write.
+pub(crate) fn dir(path: &Path) -> Dir {
+    Dir::root(&Arc::new(Root::open_given(path).unwrap()))
 }
 
 /// Create `dir/name` with `content` for each pair.

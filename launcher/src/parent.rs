@@ -155,7 +155,13 @@ fn create_cgroup(spec: &Spec) -> Result<Option<Cgroup>, Error> {
     if let Some(parent) = cg.path.parent().filter(|p| !p.as_os_str().is_empty()) {
         let _ = box_cgroup::sweep_orphans(&layout, parent);
     }
-    Ok(Some(Cgroup::create(&layout, &cg.path, &cg.resources)?))
+    match Cgroup::create(&layout, &cg.path, &cg.resources) {
+        // The sweep skips while another box is creating: this name's own orphan may be left.
+        Err(box_cgroup::Error::Exists { .. }) if box_cgroup::remove_orphan(&layout, &cg.path)? => {
+            Ok(Some(Cgroup::create(&layout, &cg.path, &cg.resources)?))
+        }
+        created => Ok(Some(created?)),
+    }
 }
 
 fn spawn(

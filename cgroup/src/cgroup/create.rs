@@ -2,23 +2,22 @@
 //! enabled for their children), then the container's own directory.
 
 use std::collections::BTreeSet;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 
-use super::{lock, wanted, Cgroup, V1Dir, V2Dir};
+use super::lock::{self, Fresh};
+use super::{wanted, Cgroup, V1Dir, V2Dir};
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::resources::Resources;
 use crate::v1;
 
-/// How often to start over when a parent vanishes under us: another box removing its empty
-/// `box/` between our mkdirs.
-const ATTEMPTS: usize = 5;
+/// How often to start over when a directory vanishes under us: another process pruning an
+/// empty parent between our steps (each time, someone else removed it).
+const ATTEMPTS: usize = 50;
 
 /// v2 controllers enabled for every container when the host offers them: memory for usage
 /// and OOM events, pids for the task count. Others only when a limit needs them.
@@ -44,36 +43,29 @@ pub(super) fn normalize(path: &Path) -> Result<PathBuf, Error> {
     Ok(out)
 }
 
-pub(super) fn open_dir(dir: &Path) -> Result<OwnedFd, Error> {
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    open(dir, flags, Mode::empty()).map_err(|errno| Error::OpenDir {
-        path: dir.to_path_buf(),
-        errno,
-    })
-}
-
 impl Cgroup {
     /// Create the directories on every hierarchy (limits are written afterwards).
     pub(super) fn make_dirs(&mut self, res: &Resources) -> Result<(), Error> {
         let layout = self.layout.clone();
+        let roots = layout.roots()?;
         for (mount, controllers) in layout.v1_hierarchies() {
             let cpuset = controllers.contains(&Controller::Cpuset);
-            let (dir, lock) = make_leaf(mount, &self.rel, |parent, dir, is_leaf| {
+            let root = roots.dir(mount)?;
+            let (dir, lock) = make_leaf(&root, &self.rel, |parent, dir, is_leaf| {
                 // A new v1 cpuset has no CPUs or memory nodes; no process could join it.
                 if cpuset {
                     v1::cpuset_inherit(parent, dir, is_leaf.then_some(res))?;
                 }
                 Ok(())
             })?;
-            let mount = mount.to_path_buf();
             self.v1.push(V1Dir {
-                mount,
                 controllers,
                 dir,
                 _lock: Some(lock),
             });
         }
-        if let Some(root) = layout.v2_root() {
+        if let Some(mount) = layout.v2_root() {
+            let root = roots.dir(mount)?;
             let needed: BTreeSet<Controller> = layout
                 .v2_controllers()
                 .iter()
@@ -81,79 +73,94 @@ impl Cgroup {
                 .filter(|c| ALWAYS_V2.contains(c) || wanted(*c, res))
                 .collect();
             if !needed.is_empty() {
-                enable_controllers(root, &needed)?;
+                enable_controllers(&root, &needed)?;
             }
-            let (dir, fd) = make_leaf(root, &self.rel, |_, dir, is_leaf| {
+            let (dir, fd) = make_leaf(&root, &self.rel, |_, dir, is_leaf| {
                 if !is_leaf && !needed.is_empty() {
                     enable_controllers(dir, &needed)?;
                 }
                 Ok(())
             })?;
-            let mount = root.to_path_buf();
-            self.v2 = Some(V2Dir { mount, dir, fd });
+            self.v2 = Some(V2Dir { dir, fd });
         }
         Ok(())
     }
 }
 
-/// mkdir each missing ancestor of `mount/rel`, then `mount/rel` itself, which must not exist,
-/// and lock it (returning the locked fd) before anything is written to it.
-/// `prepare(parent, dir, is_leaf)` runs on each directory right after it is made (or found).
+/// mkdir each missing ancestor of `root/rel`, then `root/rel` itself, which must not exist,
+/// and lock it (returning the locked fd) before anything is written to it. From before that
+/// mkdir until the lock is taken, the parent is held shared so that no sweep lists it in
+/// between (see [`lock`]). `prepare(parent, dir, is_leaf)` runs on each directory right after
+/// it is made (or found).
 fn make_leaf(
-    mount: &Path,
+    root: &Dir,
     rel: &Path,
-    mut prepare: impl FnMut(&Path, &Path, bool) -> Result<(), Error>,
-) -> Result<(PathBuf, OwnedFd), Error> {
+    mut prepare: impl FnMut(&Dir, &Dir, bool) -> Result<(), Error>,
+) -> Result<(Dir, OwnedFd), Error> {
     let names: Vec<_> = rel.iter().collect();
-    let leaf = mount.join(rel);
+    let Some((leaf_name, ancestors)) = names.split_last() else {
+        return Err(Error::InvalidPath {
+            path: rel.to_path_buf(),
+            reason: "no directory to create",
+        });
+    };
+    let mkdir_err = |dir: &Dir, errno| Error::Mkdir {
+        path: dir.path().to_path_buf(),
+        errno,
+    };
     let mut attempt = 0;
-    let mut owned = None;
     'again: loop {
         attempt += 1;
-        let mut parent = mount.to_path_buf();
-        for (i, name) in names.iter().enumerate() {
-            let dir = parent.join(name);
-            let is_leaf = i + 1 == names.len();
+        let retry = attempt < ATTEMPTS;
+        let mut parent = root.clone();
+        for name in ancestors {
+            let dir = parent.join(name)?;
             match fs::mkdir(&dir) {
-                Ok(true) => {}
-                Ok(false) if is_leaf => return Err(Error::Exists { path: dir }),
-                Ok(false) => {}
-                Err(Errno::ENOENT) if attempt < ATTEMPTS => continue 'again,
-                Err(errno) => return Err(Error::Mkdir { path: dir, errno }),
+                Ok(_) => {}
+                Err(Errno::ENOENT | Errno::ENODEV) if retry => continue 'again,
+                Err(errno) => return Err(mkdir_err(&dir, errno)),
             }
-            if is_leaf {
-                match lock::own(&dir) {
-                    Ok(Some(fd)) => owned = Some(fd),
-                    // A sweeper took it for an orphan between mkdir and lock, and removed it.
-                    Ok(None) if attempt < ATTEMPTS => continue 'again,
-                    Ok(None) => {
-                        let errno = Errno::ENOENT;
-                        return Err(Error::Lock { path: dir, errno });
-                    }
-                    Err(e) => {
-                        let _ = fs::rmdir(&dir);
-                        return Err(e);
-                    }
-                }
-            }
-            match prepare(&parent, &dir, is_leaf) {
+            match prepare(&parent, &dir, false) {
                 Ok(()) => {}
-                Err(e) if is_leaf => {
-                    let _ = fs::rmdir(&dir);
-                    return Err(e);
-                }
-                Err(e) if vanished(&e) && attempt < ATTEMPTS => continue 'again,
+                Err(e) if vanished(&e) && retry => continue 'again,
                 Err(e) => return Err(e),
             }
             parent = dir;
         }
-        return match owned {
-            Some(fd) => Ok((leaf, fd)),
-            None => Err(Error::InvalidPath {
-                path: rel.to_path_buf(),
-                reason: "no directory to create",
-            }),
+        let leaf = parent.join(leaf_name)?;
+        let Some(held) = lock::hold_parent(&parent)? else {
+            match retry {
+                true => continue 'again,
+                false => return Err(mkdir_err(&leaf, Errno::ENOENT)),
+            }
         };
+        match fs::mkdir_in(held.as_fd(), &leaf) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::Exists {
+                    path: leaf.path().to_path_buf(),
+                })
+            }
+            Err(Errno::ENOENT | Errno::ENODEV) if retry => continue 'again,
+            Err(errno) => return Err(mkdir_err(&leaf, errno)),
+        }
+        let fd = match lock::lock_fresh(held.as_fd(), &leaf) {
+            Ok(Fresh::Locked(fd)) => fd,
+            Ok(Fresh::Vanished) if retry => continue 'again,
+            Ok(Fresh::Vanished) => return Err(mkdir_err(&leaf, Errno::ENOENT)),
+            // Exists: another process claims the same name; the directory is not ours.
+            Err(e @ Error::Exists { .. }) => return Err(e),
+            Err(e) => {
+                let _ = fs::rmdir(&leaf);
+                return Err(e);
+            }
+        };
+        drop(held);
+        if let Err(e) = prepare(&parent, &leaf, true) {
+            let _ = fs::rmdir(&leaf);
+            return Err(e);
+        }
+        return Ok((leaf, fd));
     }
 }
 
@@ -172,7 +179,7 @@ fn vanished(e: &Error) -> bool {
 }
 
 /// Add to `dir/cgroup.subtree_control` those of `needed` that are not there yet.
-fn enable_controllers(dir: &Path, needed: &BTreeSet<Controller>) -> Result<(), Error> {
+fn enable_controllers(dir: &Dir, needed: &BTreeSet<Controller>) -> Result<(), Error> {
     let current = fs::read(dir, "cgroup.subtree_control")?;
     let have: BTreeSet<_> = current.split_whitespace().collect();
     let add: Vec<String> = needed

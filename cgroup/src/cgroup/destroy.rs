@@ -1,15 +1,15 @@
 //! Removing a container's cgroup, processes and all: kill everything inside (v2
 //! `cgroup.kill`, else freeze + SIGKILL + thaw), wait until empty, rmdir, prune empty parents.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 
+use super::lock::{self, Attempt};
 use super::Cgroup;
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::v1::freezer;
 
@@ -49,7 +49,7 @@ impl Cgroup {
         let v2_kill = self
             .v2
             .as_ref()
-            .map(|d| d.dir.as_path())
+            .map(|d| &d.dir)
             .filter(|d| fs::exists(d, "cgroup.kill"));
         let freezer_dir = self.v1_dir(Controller::Freezer);
         let mut last_round: Option<Instant> = None;
@@ -83,7 +83,7 @@ impl Cgroup {
     }
 
     /// Freeze (so nothing forks), SIGKILL each listed process, thaw so they can die.
-    fn kill_frozen(&self, freezer_dir: &Path) -> Result<(), Error> {
+    fn kill_frozen(&self, freezer_dir: &Dir) -> Result<(), Error> {
         ignore_gone(freezer::freeze(freezer_dir, FREEZE_TIMEOUT).map(drop))?;
         let killed = self.kill_listed();
         // Always thaw: a frozen task cannot act on SIGKILL.
@@ -111,34 +111,24 @@ impl Cgroup {
     /// hierarchy's root. Parents still holding other containers stay.
     pub(super) fn remove_dirs(&self) -> Result<(), Error> {
         self.remove_leaves()?;
-        for mount in self.mounts() {
-            prune_parents(mount, &self.rel);
+        for dir in self.leaf_dirs() {
+            prune_parents(dir);
         }
         Ok(())
     }
 
     /// rmdir the container's own directory on every hierarchy.
-    fn remove_leaves(&self) -> Result<(), Error> {
+    pub(super) fn remove_leaves(&self) -> Result<(), Error> {
         let start = Instant::now();
-        for dir in self.dirs() {
+        for dir in self.leaf_dirs() {
             remove_leaf(dir, start)?;
         }
         Ok(())
     }
-
-    fn dirs(&self) -> impl Iterator<Item = &Path> {
-        let v1 = self.v1.iter().map(|d| d.dir.as_path());
-        v1.chain(self.v2.iter().map(|d| d.dir.as_path()))
-    }
-
-    fn mounts(&self) -> impl Iterator<Item = &Path> {
-        let v1 = self.v1.iter().map(|d| d.mount.as_path());
-        v1.chain(self.v2.iter().map(|d| d.mount.as_path()))
-    }
 }
 
 /// rmdir a now-empty leaf; EBUSY can linger a moment after the last task exits.
-fn remove_leaf(dir: &Path, start: Instant) -> Result<(), Error> {
+fn remove_leaf(dir: &Dir, start: Instant) -> Result<(), Error> {
     loop {
         match fs::rmdir(dir) {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
@@ -147,7 +137,7 @@ fn remove_leaf(dir: &Path, start: Instant) -> Result<(), Error> {
             }
             Err(errno) => {
                 return Err(Error::Rmdir {
-                    path: dir.to_path_buf(),
+                    path: dir.path().to_path_buf(),
                     errno,
                 })
             }
@@ -155,12 +145,18 @@ fn remove_leaf(dir: &Path, start: Instant) -> Result<(), Error> {
     }
 }
 
-/// Remove `mount/rel`'s ancestors, deepest first, while they are empty.
-fn prune_parents(mount: &Path, rel: &Path) {
-    let mut parent = rel.parent();
-    while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+/// Remove `leaf`'s ancestors below the hierarchy's root, deepest first, while they are empty,
+/// each only while nobody else holds it: no creator about to make a directory in it, no
+/// owner (a nested cgroup's parent may be a live cgroup). See [`lock`]. A creator waiting for
+/// the lock meanwhile finds its parent gone and makes it again.
+fn prune_parents(leaf: &Dir) {
+    let mut parent = leaf.parent();
+    while let Some(p) = parent.filter(|p| !p.is_root()) {
+        let Ok(Attempt::Got(_held)) = lock::try_exclusive(&p) else {
+            return;
+        };
         // EBUSY/ENOTEMPTY: a sibling lives there; ENOENT: someone pruned it already.
-        if fs::rmdir(&mount.join(p)).is_err() {
+        if fs::rmdir(&p).is_err() {
             return;
         }
         parent = p.parent();

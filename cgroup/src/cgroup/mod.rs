@@ -7,7 +7,7 @@ mod open;
 mod sweep;
 
 pub use destroy::DESTROY_TIMEOUT;
-pub use sweep::{sweep_orphans, Sweep, SWEEP_TIMEOUT};
+pub use sweep::{remove_orphan, sweep_orphans, Sweep, SWEEP_TIMEOUT};
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::{Controller, Layout, Location};
 use crate::report::{Limits, Stats};
 use crate::resources::Resources;
@@ -36,7 +36,7 @@ const LIMITED: [(Controller, &str); 5] = [
 /// controller, and one in the unified hierarchy when cgroup2 is mounted. Dropping the handle
 /// leaves the cgroup in place; [`Cgroup::destroy`] removes it.
 ///
-/// A handle from [`Cgroup::create`] holds an exclusive `flock` on each of the directories
+/// A handle from [`Cgroup::create`] holds a shared `flock` on each of the directories
 /// for as long as it lives (close-on-exec fds): that is what tells [`sweep_orphans`] the
 /// cgroup still has an owner. Once the creating process is gone, however it died, the
 /// cgroup is an orphan that the next sweep removes.
@@ -52,17 +52,15 @@ pub struct Cgroup {
 
 #[derive(Debug)]
 struct V1Dir {
-    mount: PathBuf,
     controllers: Vec<Controller>,
-    dir: PathBuf,
+    dir: Dir,
     /// The locked directory fd when this handle owns the cgroup; only held, never read.
     _lock: Option<OwnedFd>,
 }
 
 #[derive(Debug)]
 struct V2Dir {
-    mount: PathBuf,
-    dir: PathBuf,
+    dir: Dir,
     /// Also the lock when this handle owns the cgroup.
     fd: OwnedFd,
 }
@@ -126,20 +124,20 @@ impl Cgroup {
     pub fn paths(&self) -> Vec<CgroupDir> {
         let v1 = self.v1.iter().map(|d| CgroupDir {
             hierarchy: Hierarchy::V1(d.controllers.clone()),
-            dir: d.dir.clone(),
+            dir: d.dir.path().to_path_buf(),
         });
         let v2 = self.v2.iter().map(|d| CgroupDir {
             hierarchy: Hierarchy::Unified,
-            dir: d.dir.clone(),
+            dir: d.dir.path().to_path_buf(),
         });
         v1.chain(v2).collect()
     }
 
     /// The directory holding `controller`'s files for this container, if the host has it.
     pub fn dir_of(&self, controller: Controller) -> Option<&Path> {
-        let limited = self.target(controller).map(|(_, dir)| dir);
+        let limited = self.target(controller).map(|(_, dir)| dir.path());
         // v1 devices has no `Subsystem` (the policy is applied on its own).
-        limited.or_else(|| self.v1_dir(controller))
+        limited.or_else(|| self.v1_dir(controller).map(|d| d.path()))
     }
 
     /// An `O_DIRECTORY|O_CLOEXEC` fd of the unified-hierarchy directory, for
@@ -192,7 +190,7 @@ impl Cgroup {
             }
         }
         if let Some(rules) = &res.devices {
-            let v2 = self.v2.as_ref().map(|d| (d.fd.as_fd(), d.dir.as_path()));
+            let v2 = self.v2.as_ref().map(|d| (d.fd.as_fd(), d.dir.path()));
             crate::devices::apply(self.v1_dir(Controller::Devices), v2, rules)?;
         }
         Ok(())
@@ -249,7 +247,7 @@ impl Cgroup {
     }
 
     /// The subsystem module and directory that hold `controller`'s limits.
-    fn target(&self, controller: Controller) -> Option<(&'static dyn Subsystem, &Path)> {
+    fn target(&self, controller: Controller) -> Option<(&'static dyn Subsystem, &Dir)> {
         let find = |list: &[&'static dyn Subsystem]| {
             list.iter().copied().find(|s| s.controller() == controller)
         };
@@ -257,12 +255,12 @@ impl Cgroup {
             return find(&v1::SUBSYSTEMS).map(|s| (s, dir));
         }
         match (self.layout.location(controller), &self.v2) {
-            (Some(Location::V2(_)), Some(d)) => find(&v2::SUBSYSTEMS).map(|s| (s, d.dir.as_path())),
+            (Some(Location::V2(_)), Some(d)) => find(&v2::SUBSYSTEMS).map(|s| (s, &d.dir)),
             _ => None,
         }
     }
 
-    fn v1_dir(&self, controller: Controller) -> Option<&Path> {
+    fn v1_dir(&self, controller: Controller) -> Option<&Dir> {
         let d = self
             .v1
             .iter()
@@ -270,9 +268,9 @@ impl Cgroup {
         Some(&d.dir)
     }
 
-    fn leaf_dirs(&self) -> impl Iterator<Item = &Path> {
-        let v1 = self.v1.iter().map(|d| d.dir.as_path());
-        v1.chain(self.v2.iter().map(|d| d.dir.as_path()))
+    fn leaf_dirs(&self) -> impl Iterator<Item = &Dir> {
+        let v1 = self.v1.iter().map(|d| &d.dir);
+        v1.chain(self.v2.iter().map(|d| &d.dir))
     }
 }
 

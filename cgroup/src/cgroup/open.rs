@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{create, lock, Cgroup, V1Dir, V2Dir};
+use super::lock::{self, Attempt};
+use super::{create, Cgroup, V1Dir, V2Dir};
 use crate::error::Error;
-use crate::layout::Layout;
+use crate::fs;
+use crate::layout::{Layout, Roots};
 
 impl Cgroup {
     /// A handle with no directory yet.
@@ -24,24 +26,25 @@ impl Cgroup {
     /// cgroup (it takes no lock).
     pub fn open(layout: &Layout, path: &Path) -> Result<Cgroup, Error> {
         let mut cg = Cgroup::empty(layout, create::normalize(path)?, false);
+        let roots = layout.roots()?;
         for (mount, controllers) in layout.v1_hierarchies() {
-            let dir = mount.join(&cg.rel);
-            if dir.is_dir() {
-                let mount = mount.to_path_buf();
+            let dir = roots.dir(mount)?.join(&cg.rel)?;
+            if fs::is_dir(&dir) {
                 cg.v1.push(V1Dir {
-                    mount,
                     controllers,
                     dir,
                     _lock: None,
                 });
             }
         }
-        if let Some(root) = layout.v2_root() {
-            let dir = root.join(&cg.rel);
-            if dir.is_dir() {
-                let fd = create::open_dir(&dir)?;
-                let mount = root.to_path_buf();
-                cg.v2 = Some(V2Dir { mount, dir, fd });
+        if let Some(mount) = layout.v2_root() {
+            let dir = roots.dir(mount)?.join(&cg.rel)?;
+            if fs::is_dir(&dir) {
+                let fd = fs::open_dir(&dir).map_err(|errno| Error::OpenDir {
+                    path: dir.path().to_path_buf(),
+                    errno,
+                })?;
+                cg.v2 = Some(V2Dir { dir, fd });
             }
         }
         if cg.v1.is_empty() && cg.v2.is_none() {
@@ -53,35 +56,30 @@ impl Cgroup {
     /// Take ownership of the existing cgroup `path` if nobody owns it: lock every directory
     /// of it without waiting. `Ok(None)` if one of them is locked (its creator is alive, or
     /// another sweeper got there first) or none exists.
-    pub(crate) fn claim(layout: &Layout, path: &Path) -> Result<Option<Cgroup>, Error> {
+    pub(crate) fn claim(
+        layout: &Layout,
+        roots: &Roots,
+        path: &Path,
+    ) -> Result<Option<Cgroup>, Error> {
         let mut cg = Cgroup::empty(layout, create::normalize(path)?, true);
         for (mount, controllers) in layout.v1_hierarchies() {
-            let dir = mount.join(&cg.rel);
-            if !dir.exists() {
-                continue;
-            }
-            match lock::try_claim(&dir)? {
-                Some(fd) => cg.v1.push(V1Dir {
-                    mount: mount.to_path_buf(),
+            let dir = roots.dir(mount)?.join(&cg.rel)?;
+            match lock::try_exclusive(&dir)? {
+                Attempt::Got(fd) => cg.v1.push(V1Dir {
                     controllers,
                     dir,
                     _lock: Some(fd),
                 }),
-                None if dir.exists() => return Ok(None),
-                None => {}
+                Attempt::Busy => return Ok(None),
+                Attempt::Gone => {}
             }
         }
-        if let Some(root) = layout.v2_root() {
-            let dir = root.join(&cg.rel);
-            if dir.exists() {
-                match lock::try_claim(&dir)? {
-                    Some(fd) => {
-                        let mount = root.to_path_buf();
-                        cg.v2 = Some(V2Dir { mount, dir, fd });
-                    }
-                    None if dir.exists() => return Ok(None),
-                    None => {}
-                }
+        if let Some(mount) = layout.v2_root() {
+            let dir = roots.dir(mount)?.join(&cg.rel)?;
+            match lock::try_exclusive(&dir)? {
+                Attempt::Got(fd) => cg.v2 = Some(V2Dir { dir, fd }),
+                Attempt::Busy => return Ok(None),
+                Attempt::Gone => {}
             }
         }
         if cg.v1.is_empty() && cg.v2.is_none() {

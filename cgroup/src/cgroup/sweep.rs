@@ -3,14 +3,17 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::errno::Errno;
 
+use super::lock::{self, Attempt};
 use super::{create, Cgroup};
-use crate::error::{errno_of, Error};
-use crate::layout::Layout;
+use crate::error::Error;
+use crate::fs;
+use crate::layout::{Layout, Roots};
 
 /// How long a sweep waits for an orphan's processes to die before it gives up on that one
 /// (short: the sweep runs on the start path of every container).
@@ -24,68 +27,148 @@ pub struct Sweep {
     /// What could not be done: a parent that could not be listed, an orphan whose processes
     /// would not die in [`SWEEP_TIMEOUT`], … Each error names the path.
     pub failed: Vec<Error>,
+    /// Nothing was swept because the parent was held: another process was creating a
+    /// cgroup in it right then, or listing it, or it is a live cgroup itself (sweeping is
+    /// best effort: the next sweep does it).
+    pub skipped: bool,
 }
 
 /// Remove every cgroup directly under `parent` (e.g. `box`) that nobody owns: on every
 /// hierarchy of `layout`, each child directory is claimed by locking all of its directories
 /// without waiting; one that is locked belongs to a live [`Cgroup::create`] handle and is
-/// left alone. A claimed orphan is destroyed as [`Cgroup::destroy`] does (processes killed,
-/// directories removed, `parent` too if left empty), while its locks are held, so that two
-/// sweeps never work on the same one.
+/// left alone, and so is one with subdirectories (a parent of other cgroups, not a
+/// container's). A claimed orphan is destroyed as [`Cgroup::destroy`] does (processes
+/// killed, directories removed, `parent` too if left empty), while its locks are held, so
+/// that two sweeps never work on the same one.
 ///
-/// A creator that made its directory an instant ago but has not locked it yet may lose it
-/// to a sweep: the creator notices once it holds the lock (the path no longer names the
-/// directory it locked) and makes it again. Never fails as a whole: problems are listed in
-/// [`Sweep::failed`], since a stuck orphan must not stop new containers.
+/// The listing and the claims happen while the sweep holds `parent` exclusively on every
+/// hierarchy. A creator holds it shared from before its `mkdir` until it has locked its new
+/// directory, so a sweep never sees a cgroup in that instant. The sweep does not wait: when
+/// `parent` is held, nothing is swept ([`Sweep::skipped`]); that is also always the case
+/// while `parent` is itself a live cgroup. Never fails as a whole: problems are listed in
+/// [`Sweep::failed`], since a stuck orphan must not stop new containers. To free the one name
+/// about to be created, see [`remove_orphan`].
 pub fn sweep_orphans(layout: &Layout, parent: &Path) -> Sweep {
     let mut out = Sweep::default();
-    let parent = match create::normalize(parent) {
-        Ok(p) => p,
+    let (parent, roots) = match create::normalize(parent).and_then(|p| Ok((p, layout.roots()?))) {
+        Ok(found) => found,
         Err(e) => {
             out.failed.push(e);
             return out;
         }
     };
+    let mut held = Vec::new();
     let mut names = BTreeSet::new();
-    let mounts = layout.v1_hierarchies().into_iter().map(|(m, _)| m);
-    for mount in mounts.chain(layout.v2_root()) {
-        if let Err(e) = children(&mount.join(&parent), &mut names) {
-            out.failed.push(e);
+    for mount in layout.mount_points() {
+        match hold_and_list(&roots, mount, &parent, &mut names) {
+            Ok(Parent::Held(fd)) => held.push(fd),
+            Ok(Parent::Absent) => {}
+            Ok(Parent::Busy) => {
+                out.skipped = true;
+                return out;
+            }
+            // Unheld, that parent could hide a creator half-way: sweep nothing.
+            Err(e) => {
+                out.failed.push(e);
+                return out;
+            }
         }
     }
+    let mut orphans = Vec::new();
     for name in names {
         let rel = parent.join(name);
-        match Cgroup::claim(layout, &rel) {
+        match claim_leaf(layout, &roots, &rel) {
             Ok(None) => {}
-            Ok(Some(cg)) => match cg.destroy_timeout(SWEEP_TIMEOUT) {
-                Ok(()) => out.removed.push(rel),
-                Err(e) => out.failed.push(e),
-            },
+            Ok(Some(cg)) => orphans.push(cg),
+            Err(e) => out.failed.push(e),
+        }
+    }
+    // The claims are ours: creators may go on while the orphans are destroyed.
+    drop(held);
+    for cg in orphans {
+        match cg.destroy_timeout(SWEEP_TIMEOUT) {
+            Ok(()) => out.removed.push(cg.rel.clone()),
             Err(e) => out.failed.push(e),
         }
     }
     out
 }
 
-/// Add the names of the subdirectories of `dir` to `names`; nothing if `dir` does not exist.
-fn children(dir: &Path, names: &mut BTreeSet<OsString>) -> Result<(), Error> {
-    let err = |e: std::io::Error| Error::Read {
-        path: dir.to_path_buf(),
-        errno: errno_of(&e),
+/// Remove the cgroup `path` if nobody owns it (its creator died), killing what is left in
+/// it; its parents stay. `Ok(false)` if it does not exist or is owned. For a caller about to
+/// create `path` when [`Cgroup::create`] said [`Error::Exists`] (a sweep may have been
+/// skipped): no parent lock is needed for one name, since a creator of the same name in the
+/// same instant is a name conflict anyway.
+pub fn remove_orphan(layout: &Layout, path: &Path) -> Result<bool, Error> {
+    let roots = layout.roots()?;
+    let Some(cg) = claim_leaf(layout, &roots, path)? else {
+        return Ok(false);
     };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if matches!(errno_of(&e), Errno::ENOENT | Errno::ENODEV) => return Ok(()),
-        Err(e) => return Err(err(e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(err)?;
-        if entry.file_type().map_err(err)?.is_dir() {
-            names.insert(entry.file_name());
-        }
-    }
-    Ok(())
+    cg.kill_all(SWEEP_TIMEOUT)?;
+    cg.remove_leaves()?;
+    Ok(true)
 }
 
+/// [`Cgroup::claim`], for a cgroup without subdirectories only: one with some is a parent of
+/// other cgroups (killing "its" processes would reach theirs through v2's `cgroup.kill`), and
+/// could not be removed anyway.
+fn claim_leaf(layout: &Layout, roots: &Roots, rel: &Path) -> Result<Option<Cgroup>, Error> {
+    let Some(cg) = Cgroup::claim(layout, roots, rel)? else {
+        return Ok(None);
+    };
+    for dir in cg.leaf_dirs() {
+        match fs::subdirs(dir) {
+            Ok(list) if list.is_empty() => {}
+            Ok(_) => return Ok(None),
+            Err(errno) => {
+                return Err(Error::Read {
+                    path: dir.path().to_path_buf(),
+                    errno,
+                })
+            }
+        }
+    }
+    Ok(Some(cg))
+}
+
+/// A sweep's hold on the parent of one hierarchy.
+enum Parent {
+    /// Locked exclusively (for as long as the fd is open).
+    Held(OwnedFd),
+    /// Not there: nothing to sweep on that hierarchy.
+    Absent,
+    /// A creator (or the parent's owner) holds it.
+    Busy,
+}
+
+/// Lock `mount/parent` exclusively without waiting and add the names of its subdirectories
+/// to `names`.
+fn hold_and_list(
+    roots: &Roots,
+    mount: &Path,
+    parent: &Path,
+    names: &mut BTreeSet<OsString>,
+) -> Result<Parent, Error> {
+    let dir = roots.dir(mount)?.join(parent)?;
+    let fd = match lock::try_exclusive(&dir)? {
+        Attempt::Got(fd) => fd,
+        Attempt::Busy => return Ok(Parent::Busy),
+        Attempt::Gone => return Ok(Parent::Absent),
+    };
+    match fs::subdirs(&dir) {
+        Ok(list) => names.extend(list),
+        Err(Errno::ENOENT | Errno::ENODEV) => {}
+        Err(errno) => {
+            return Err(Error::Read {
+                path: dir.path().to_path_buf(),
+                errno,
+            })
+        }
+    }
+    Ok(Parent::Held(fd))
+}
+
+#[cfg(test)]
+mod race_tests;
 #[cfg(test)]
 mod tests;

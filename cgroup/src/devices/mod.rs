@@ -23,6 +23,7 @@ pub use rules::{
 };
 
 use crate::error::{Error, ValidationError};
+use crate::fs::Dir;
 use crate::layout::{Controller, Layout};
 
 /// Refuse rules the kernel cannot enforce exactly, and a host that can enforce none.
@@ -43,7 +44,7 @@ const NO_MECHANISM: &str =
 /// Apply `rules` to the container's v1 devices directory and its unified-hierarchy
 /// directory (an `O_DIRECTORY` fd, and its path for errors), whichever the host has.
 pub(crate) fn apply(
-    v1_dir: Option<&Path>,
+    v1_dir: Option<&Dir>,
     v2_dir: Option<(BorrowedFd<'_>, &Path)>,
     rules: &[DeviceRule],
 ) -> Result<(), Error> {

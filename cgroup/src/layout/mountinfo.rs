@@ -1,12 +1,28 @@
-//! The cgroup lines of `/proc/self/mountinfo` (see proc(5)).
+//! The cgroup lines of mountinfo (see proc(5)), keeping only mounts this
+//! process can see.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
+use super::visible::Graph;
 use super::Controller;
-use crate::error::Error;
+use crate::error::{errno_of, Error};
+
+/// One line of mountinfo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mount {
+    pub id: u64,
+    pub parent: u64,
+    /// `major:minor` of the filesystem.
+    pub dev: (u64, u64),
+    /// The directory of the filesystem that this mount shows (`/` unless a subtree is mounted).
+    pub root: PathBuf,
+    pub mount_point: PathBuf,
+    pub fstype: String,
+    pub super_options: String,
+}
 
 /// One cgroup or cgroup2 mount.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,12 +30,57 @@ pub(crate) struct CgroupMount {
     /// `None` for cgroup2; the controllers (maybe none: `name=systemd`) for v1.
     pub v1_controllers: Option<BTreeSet<Controller>>,
     pub mount_point: PathBuf,
-    /// The directory of the hierarchy that this mount shows (`/` unless a subtree is mounted).
     pub root: PathBuf,
+    pub dev: (u64, u64),
 }
 
-/// Every cgroup mount, in mountinfo order.
+/// This thread's mountinfo (its mount namespace may differ from the process's), or the
+/// process's where `/proc/thread-self` does not exist (Linux before 3.17).
+pub(crate) fn read() -> Result<String, Error> {
+    let mut last = None;
+    for path in ["/proc/thread-self/mountinfo", "/proc/self/mountinfo"] {
+        match std::fs::read_to_string(path) {
+            Ok(text) => return Ok(text),
+            Err(e) => last = Some((path, errno_of(&e))),
+        }
+    }
+    let (path, errno) = last.unwrap_or(("/proc/self/mountinfo", nix::errno::Errno::ENOENT));
+    Err(Error::ReadMountinfo {
+        path: PathBuf::from(path),
+        errno,
+    })
+}
+
+/// Every cgroup mount that is visible (not mounted over), in mountinfo order.
 pub(crate) fn cgroup_mounts(text: &str) -> Result<Vec<CgroupMount>, Error> {
+    let mounts = parse(text)?;
+    let graph = Graph::new(&mounts);
+    let mut out = Vec::new();
+    for (i, m) in mounts.iter().enumerate() {
+        let v1_controllers = match m.fstype.as_str() {
+            "cgroup2" => None,
+            "cgroup" => Some(
+                m.super_options
+                    .split(',')
+                    .filter_map(Controller::from_v1_name)
+                    .collect(),
+            ),
+            _ => continue,
+        };
+        if graph.is_visible(i) {
+            out.push(CgroupMount {
+                v1_controllers,
+                mount_point: m.mount_point.clone(),
+                root: m.root.clone(),
+                dev: m.dev,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every line of mountinfo.
+pub(crate) fn parse(text: &str) -> Result<Vec<Mount>, Error> {
     let mut mounts = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -35,21 +96,16 @@ pub(crate) fn cgroup_mounts(text: &str) -> Result<Vec<CgroupMount>, Error> {
         if sep < 6 || fields.len() < sep + 4 {
             return Err(bad());
         }
-        let fstype = fields[sep + 1];
-        let v1_controllers = match fstype {
-            "cgroup2" => None,
-            "cgroup" => Some(
-                fields[sep + 3]
-                    .split(',')
-                    .filter_map(Controller::from_v1_name)
-                    .collect(),
-            ),
-            _ => continue,
-        };
-        mounts.push(CgroupMount {
-            v1_controllers,
-            mount_point: unescape(fields[4]),
+        let number = |f: &str| f.parse::<u64>().map_err(|_| bad());
+        let (major, minor) = fields[2].split_once(':').ok_or_else(bad)?;
+        mounts.push(Mount {
+            id: number(fields[0])?,
+            parent: number(fields[1])?,
+            dev: (number(major)?, number(minor)?),
             root: unescape(fields[3]),
+            mount_point: unescape(fields[4]),
+            fstype: fields[sep + 1].to_string(),
+            super_options: fields[sep + 3].to_string(),
         });
     }
     Ok(mounts)
@@ -96,11 +152,12 @@ mod tests {
     fn optional_fields_and_other_filesystems() {
         let text = "\
 30 25 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:4 - cgroup2 cgroup2 rw,nsdelegate\n\
-31 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw shared:9 master:2 - cgroup cgroup rw,cpu,cpuacct\n\
+31 30 0:27 / /sys/fs/cgroup/cpu,cpuacct rw shared:9 master:2 - cgroup cgroup rw,cpu,cpuacct\n\
 32 25 0:28 / /proc rw - proc proc rw\n";
         let m = cgroup_mounts(text).unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].v1_controllers, None);
+        assert_eq!(m[0].dev, (0, 26));
         assert_eq!(
             m[1].v1_controllers,
             Some([Controller::Cpu, Controller::Cpuacct].into())
@@ -114,6 +171,10 @@ mod tests {
     #[test]
     fn malformed_line_is_an_error() {
         let err = cgroup_mounts("1 2 3\n").unwrap_err();
+        assert!(matches!(err, Error::Mountinfo { line: 1, .. }));
+        let err = cgroup_mounts("x 2 0:1 / / rw - ext4 /dev/sda rw\n").unwrap_err();
+        assert!(matches!(err, Error::Mountinfo { line: 1, .. }));
+        let err = cgroup_mounts("1 2 01 / / rw - ext4 /dev/sda rw\n").unwrap_err();
         assert!(matches!(err, Error::Mountinfo { line: 1, .. }));
     }
 }

@@ -1,10 +1,8 @@
 //! v1 blkio: weight (`blkio.weight`, or `blkio.bfq.weight` on kernels whose only
 //! proportional scheduler is BFQ), per-device throttles, and bytes read/written.
 
-use std::path::Path;
-
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::{DeviceLimit, Resources};
@@ -30,7 +28,7 @@ impl Subsystem for Blkio {
         res.wants_io()
     }
 
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error> {
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
         if let Some(w) = res.io_weight {
             let file = WEIGHT_FILES
                 .into_iter()
@@ -53,7 +51,7 @@ impl Subsystem for Blkio {
         Ok(())
     }
 
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error> {
         for file in WEIGHT_FILES {
             if let Some(text) = fs::read_opt(dir, file)? {
                 // bfq shows "default N" on some kernels, a bare "N" on others.
@@ -75,7 +73,7 @@ impl Subsystem for Blkio {
         Ok(())
     }
 
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error> {
         let file = "blkio.throttle.io_service_bytes_recursive";
         if let Some(text) = fs::read_opt(dir, file)? {
             let sum = |op: &str| {

@@ -1,10 +1,8 @@
 //! v1 cpu: CFS bandwidth (`cpu.cfs_quota_us` per `cpu.cfs_period_us`), `cpu.shares`, and
 //! throttling counts from `cpu.stat`.
 
-use std::path::Path;
-
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::{cpu_quota_us, Resources, CPU_PERIOD_US};
@@ -21,7 +19,7 @@ impl Subsystem for Cpu {
         res.wants_cpu()
     }
 
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error> {
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
         if let Some(shares) = res.cpu_shares {
             fs::write(dir, "cpu.shares", &shares.to_string())?;
         }
@@ -33,7 +31,7 @@ impl Subsystem for Cpu {
         Ok(())
     }
 
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error> {
         out.cpu_shares = fs::read_u64_opt(dir, "cpu.shares")?;
         out.cpu_period_us = fs::read_u64_opt(dir, "cpu.cfs_period_us")?;
         // -1 = no quota.
@@ -49,7 +47,7 @@ impl Subsystem for Cpu {
         Ok(())
     }
 
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error> {
         if let Some(text) = fs::read_opt(dir, "cpu.stat")? {
             out.cpu_periods = fs::keyed(&text, "nr_periods");
             out.cpu_throttled_periods = fs::keyed(&text, "nr_throttled");

@@ -1,9 +1,7 @@
 //! v1 cpuacct: CPU time used, in ns (`cpuacct.usage`, `cpuacct.usage_user`, `…_sys`).
 
-use std::path::Path;
-
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::Resources;
@@ -20,15 +18,15 @@ impl Subsystem for Cpuacct {
         false
     }
 
-    fn apply(&self, _dir: &Path, _res: &Resources) -> Result<(), Error> {
+    fn apply(&self, _dir: &Dir, _res: &Resources) -> Result<(), Error> {
         Ok(())
     }
 
-    fn read_limits(&self, _dir: &Path, _out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, _dir: &Dir, _out: &mut Limits) -> Result<(), Error> {
         Ok(())
     }
 
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error> {
         out.cpu_usage_ns = fs::read_u64_opt(dir, "cpuacct.usage")?;
         out.cpu_user_ns = fs::read_u64_opt(dir, "cpuacct.usage_user")?;
         out.cpu_system_ns = fs::read_u64_opt(dir, "cpuacct.usage_sys")?;

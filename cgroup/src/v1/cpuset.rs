@@ -1,10 +1,8 @@
 //! cpuset (v1, and v2 with the same files): `cpuset.cpus` and `cpuset.mems`. A new v1 cpuset cgroup starts with both
 //! empty, and the kernel refuses to add a process to it until they are filled in.
 
-use std::path::Path;
-
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::Resources;
@@ -16,7 +14,7 @@ const FILES: [&str; 2] = ["cpuset.cpus", "cpuset.mems"];
 
 /// Copy `cpuset.cpus`/`cpuset.mems` from `parent` into `dir` where `dir`'s are empty and
 /// `res` (if given) does not set them itself.
-pub(crate) fn inherit(parent: &Path, dir: &Path, res: Option<&Resources>) -> Result<(), Error> {
+pub(crate) fn inherit(parent: &Dir, dir: &Dir, res: Option<&Resources>) -> Result<(), Error> {
     let set_by_res = [
         res.is_some_and(|r| r.cpuset_cpus.is_some()),
         res.is_some_and(|r| r.cpuset_mems.is_some()),
@@ -40,7 +38,7 @@ impl Subsystem for Cpuset {
         res.wants_cpuset()
     }
 
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error> {
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
         if let Some(cpus) = &res.cpuset_cpus {
             fs::write(dir, "cpuset.cpus", cpus)?;
         }
@@ -50,7 +48,7 @@ impl Subsystem for Cpuset {
         Ok(())
     }
 
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error> {
         // Empty means "the parent's" on v2 (and "none yet" on a fresh v1 cgroup).
         let list = |file| -> Result<Option<String>, Error> {
             let text = fs::read_opt(dir, file)?;
@@ -61,7 +59,7 @@ impl Subsystem for Cpuset {
         Ok(())
     }
 
-    fn stats(&self, _dir: &Path, _out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, _dir: &Dir, _out: &mut Stats) -> Result<(), Error> {
         Ok(())
     }
 }

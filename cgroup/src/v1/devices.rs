@@ -5,18 +5,16 @@
 //! each line written to `devices.allow` then adds one exception. `devices.list` shows them
 //! in order, or `a *:* rwm` when everything is allowed.
 
-use std::path::Path;
-
 use crate::devices::{normalize, DeviceRule};
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 
 const LIST: &str = "devices.list";
 
 /// Deny everything, allow each rule, then read `devices.list` back and fail unless it is
 /// exactly the policy (as runc checks too): a rule the kernel dropped or widened must not
 /// go unnoticed.
-pub(crate) fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<(), Error> {
+pub(crate) fn apply(dir: &Dir, rules: &[DeviceRule]) -> Result<(), Error> {
     fs::write(dir, "devices.deny", "a")?;
     for rule in rules {
         fs::write(dir, "devices.allow", &rule.to_string())?;
@@ -25,7 +23,7 @@ pub(crate) fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<(), Error> {
     let got = read(dir)?;
     if got != want {
         return Err(Error::DevicePolicy {
-            path: dir.join(LIST),
+            path: dir.path().join(LIST),
             want: lines(&want),
             got: lines(&got),
         });
@@ -34,7 +32,7 @@ pub(crate) fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<(), Error> {
 }
 
 /// The rules of `devices.list`; `[a *:* rwm]` when the cgroup allows everything.
-pub(crate) fn read(dir: &Path) -> Result<Vec<DeviceRule>, Error> {
+pub(crate) fn read(dir: &Dir) -> Result<Vec<DeviceRule>, Error> {
     let text = fs::read(dir, LIST)?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
@@ -50,24 +48,24 @@ fn lines(rules: &[DeviceRule]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{cat, files};
+    use crate::testing::{cat, dir, files};
 
     #[test]
     fn reads_the_list() {
         let d = tempfile::tempdir().unwrap();
         files(d.path(), &[(LIST, "c 1:3 rwm\nb *:* m\nc 136:* rwm\n")]);
-        let text: Vec<String> = read(d.path())
+        let text: Vec<String> = read(&dir(d.path()))
             .unwrap()
             .iter()
             .map(|r| r.to_string())
             .collect();
         assert_eq!(text, ["c 1:3 rwm", "b *:* m", "c 136:* rwm"]);
         files(d.path(), &[(LIST, "a *:* rwm\n")]);
-        assert_eq!(read(d.path()).unwrap(), [DeviceRule::ALLOW_ALL]);
+        assert_eq!(read(&dir(d.path())).unwrap(), [DeviceRule::ALLOW_ALL]);
         files(d.path(), &[(LIST, "")]);
-        assert!(read(d.path()).unwrap().is_empty());
+        assert!(read(&dir(d.path())).unwrap().is_empty());
         files(d.path(), &[(LIST, "q 1:3 rwm\n")]);
-        assert!(matches!(read(d.path()), Err(Error::Parse { .. })));
+        assert!(matches!(read(&dir(d.path())), Err(Error::Parse { .. })));
     }
 
     /// A prepared directory does not act on the writes; what it lists decides.
@@ -81,11 +79,11 @@ mod tests {
         let empty = [("devices.deny", ""), ("devices.allow", "")];
         files(d.path(), &empty);
         files(d.path(), &[(LIST, "c 1:3 rwm\nb 7:0 rw\n")]);
-        apply(d.path(), &rules).unwrap();
+        apply(&dir(d.path()), &rules).unwrap();
         assert_eq!(cat(d.path(), "devices.deny"), "a");
         assert_eq!(cat(d.path(), "devices.allow"), "b 7:0 rw");
         files(d.path(), &[(LIST, "a *:* rwm\n")]);
-        let err = apply(d.path(), &rules).unwrap_err().to_string();
+        let err = apply(&dir(d.path()), &rules).unwrap_err().to_string();
         assert!(
             err.ends_with("devices.list shows a *:* rwm, not the policy c 1:3 rwm, b 7:0 rw"),
             "{err}"

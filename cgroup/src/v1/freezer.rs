@@ -1,17 +1,16 @@
 //! v1 freezer: stop every process of a cgroup at once, so that none can fork while they are
 //! being killed.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 
 const STATE: &str = "freezer.state";
 
 /// Ask the kernel to freeze `dir` and wait (bounded) until it reports FROZEN. Returns
 /// whether it got there; a task stuck in the kernel can keep a cgroup FREEZING.
-pub(crate) fn freeze(dir: &Path, timeout: Duration) -> Result<bool, Error> {
+pub(crate) fn freeze(dir: &Dir, timeout: Duration) -> Result<bool, Error> {
     fs::write(dir, STATE, "FROZEN")?;
     let start = Instant::now();
     loop {
@@ -27,6 +26,6 @@ pub(crate) fn freeze(dir: &Path, timeout: Duration) -> Result<bool, Error> {
     }
 }
 
-pub(crate) fn thaw(dir: &Path) -> Result<(), Error> {
+pub(crate) fn thaw(dir: &Dir) -> Result<(), Error> {
     fs::write(dir, STATE, "THAWED")
 }

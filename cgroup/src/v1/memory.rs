@@ -1,10 +1,8 @@
 //! v1 memory: `memory.limit_in_bytes`, `memory.memsw.limit_in_bytes` (memory + swap),
 //! `memory.soft_limit_in_bytes`, usage and `memory.oom_control`.
 
-use std::path::Path;
-
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::{Resources, Swap};
@@ -25,7 +23,7 @@ impl Subsystem for Memory {
         res.wants_memory()
     }
 
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error> {
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
         // memsw files exist only when the kernel accounts swap (swapaccount=1).
         let swap = match res.swap() {
             Some((swap, _)) if fs::exists(dir, MEMSW) => Some(swap),
@@ -36,7 +34,7 @@ impl Subsystem for Memory {
                     field: "memory_swap",
                     reason: format!(
                         "{} is missing: the kernel does not account swap",
-                        dir.join(MEMSW).display()
+                        dir.path().join(MEMSW).display()
                     ),
                 })
             }
@@ -72,14 +70,14 @@ impl Subsystem for Memory {
         Ok(())
     }
 
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error> {
         out.memory = fs::read_u64_opt(dir, LIMIT)?.and_then(limited);
         out.memory_swap = fs::read_u64_opt(dir, MEMSW)?.and_then(limited);
         out.memory_reservation = fs::read_u64_opt(dir, SOFT)?.and_then(limited);
         Ok(())
     }
 
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error> {
         out.memory_usage = fs::read_u64_opt(dir, "memory.usage_in_bytes")?;
         out.memory_peak = fs::read_u64_opt(dir, "memory.max_usage_in_bytes")?;
         if let (Some(sw), Some(mem)) = (

@@ -6,7 +6,7 @@ use super::*;
 use crate::error::Error;
 use crate::report::{Limits, Stats};
 use crate::resources::{DeviceLimit, Resources};
-use crate::testing::{cat, files};
+use crate::testing::{cat, dir, files};
 use cpuset::inherit;
 
 const UNLIMITED: &str = "9223372036854771712\n";
@@ -39,8 +39,8 @@ fn memory_dir(swap_accounting: bool) -> tempfile::TempDir {
     d
 }
 
-fn apply(sub: &dyn Subsystem, dir: &Path, res: &Resources) -> Result<(), Error> {
-    sub.apply(dir, res)
+fn apply(sub: &dyn Subsystem, path: &Path, res: &Resources) -> Result<(), Error> {
+    sub.apply(&dir(path), res)
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn memory_limit_swap_and_soft_limit() {
     assert_eq!(cat(d.path(), "memory.memsw.limit_in_bytes"), "134217728");
     assert_eq!(cat(d.path(), "memory.soft_limit_in_bytes"), "33554432");
     let mut l = Limits::default();
-    memory::Memory.read_limits(d.path(), &mut l).unwrap();
+    memory::Memory.read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!((l.memory, l.memory_swap), (Some(64 << 20), Some(128 << 20)));
     assert!(l.mismatches(&res).is_empty(), "{:?}", l.mismatches(&res));
 }
@@ -104,10 +104,10 @@ fn memory_without_swap_accounting() {
 fn memory_stats_and_unlimited_readback() {
     let d = memory_dir(true);
     let mut l = Limits::default();
-    memory::Memory.read_limits(d.path(), &mut l).unwrap();
+    memory::Memory.read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(l, Limits::default());
     let mut s = Stats::default();
-    memory::Memory.stats(d.path(), &mut s).unwrap();
+    memory::Memory.stats(&dir(d.path()), &mut s).unwrap();
     assert_eq!(s.memory_usage, Some(4096));
     assert_eq!(s.memory_peak, Some(8192));
     assert_eq!(s.swap_usage, Some(2048));
@@ -130,7 +130,7 @@ fn cpu_quota_period_and_shares() {
         ],
     );
     let mut l = Limits::default();
-    cpu::Cpu.read_limits(d.path(), &mut l).unwrap();
+    cpu::Cpu.read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(l.cpu_quota_us, None);
     let res = Resources {
         cpus: Some(1.5),
@@ -141,10 +141,10 @@ fn cpu_quota_period_and_shares() {
     assert_eq!(cat(d.path(), "cpu.cfs_quota_us"), "150000");
     assert_eq!(cat(d.path(), "cpu.cfs_period_us"), "100000");
     assert_eq!(cat(d.path(), "cpu.shares"), "512");
-    cpu::Cpu.read_limits(d.path(), &mut l).unwrap();
+    cpu::Cpu.read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(l.cpus(), Some(1.5));
     let mut s = Stats::default();
-    cpu::Cpu.stats(d.path(), &mut s).unwrap();
+    cpu::Cpu.stats(&dir(d.path()), &mut s).unwrap();
     assert_eq!(
         (s.cpu_periods, s.cpu_throttled_periods, s.cpu_throttled_ns),
         (Some(10), Some(4), Some(5000))
@@ -163,7 +163,7 @@ fn cpuacct_usage() {
         ],
     );
     let mut s = Stats::default();
-    cpuacct::Cpuacct.stats(d.path(), &mut s).unwrap();
+    cpuacct::Cpuacct.stats(&dir(d.path()), &mut s).unwrap();
     assert_eq!(s.cpu_usage_ns, Some(123_456_789));
     assert_eq!(s.cpu_user_ns, Some(100_000_000));
     assert_eq!(s.cpu_system_ns, Some(23_456_789));
@@ -185,13 +185,13 @@ fn cpuset_inherits_empty_files_from_parent() {
         cpuset_cpus: Some("1".into()),
         ..Default::default()
     };
-    inherit(parent.path(), child.path(), Some(&res)).unwrap();
+    inherit(&dir(parent.path()), &dir(child.path()), Some(&res)).unwrap();
     // cpus is the container's own, written by apply; only mems is copied.
     assert_eq!(cat(child.path(), "cpuset.cpus"), "\n");
     assert_eq!(cat(child.path(), "cpuset.mems"), "0");
     apply(&Cpuset, child.path(), &res).unwrap();
     assert_eq!(cat(child.path(), "cpuset.cpus"), "1");
-    inherit(parent.path(), child.path(), None).unwrap();
+    inherit(&dir(parent.path()), &dir(child.path()), None).unwrap();
     assert_eq!(
         cat(child.path(), "cpuset.cpus"),
         "1",
@@ -213,7 +213,7 @@ fn pids_max() {
     apply(&pids::Pids, d.path(), &res).unwrap();
     assert_eq!(cat(d.path(), "pids.max"), "max");
     let mut s = Stats::default();
-    pids::Pids.stats(d.path(), &mut s).unwrap();
+    pids::Pids.stats(&dir(d.path()), &mut s).unwrap();
     assert_eq!(s.pids_current, Some(3));
 }
 
@@ -257,14 +257,14 @@ fn blkio_weight_throttles_and_bytes() {
     assert_eq!(cat(d.path(), "blkio.throttle.write_iops_device"), "8:0 100");
     assert_eq!(cat(d.path(), "blkio.throttle.write_bps_device"), "");
     let mut l = Limits::default();
-    blkio::Blkio.read_limits(d.path(), &mut l).unwrap();
+    blkio::Blkio.read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(
         (l.io_weight, l.io_read_bps.clone()),
         (Some(300), dev(1 << 20))
     );
     assert!(l.mismatches(&res).is_empty());
     let mut s = Stats::default();
-    blkio::Blkio.stats(d.path(), &mut s).unwrap();
+    blkio::Blkio.stats(&dir(d.path()), &mut s).unwrap();
     assert_eq!((s.io_read_bytes, s.io_write_bytes), (Some(101), Some(50)));
 }
 
@@ -292,8 +292,8 @@ fn blkio_weight_without_any_weight_file() {
 fn freezer_states() {
     let d = tempfile::tempdir().unwrap();
     files(d.path(), &[("freezer.state", "THAWED\n")]);
-    let frozen = freezer::freeze(d.path(), std::time::Duration::from_millis(10)).unwrap();
+    let frozen = freezer::freeze(&dir(d.path()), std::time::Duration::from_millis(10)).unwrap();
     assert!(frozen);
-    freezer::thaw(d.path()).unwrap();
+    freezer::thaw(&dir(d.path())).unwrap();
     assert_eq!(cat(d.path(), "freezer.state"), "THAWED");
 }

@@ -1,10 +1,8 @@
 //! v2 cpu: `cpu.max` ("quota period"), `cpu.weight`, and `cpu.stat`, whose usage lines every
 //! v2 cgroup has even without the cpu controller.
 
-use std::path::Path;
-
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::{cpu_quota_us, shares_to_weight, Resources, CPU_PERIOD_US};
@@ -25,7 +23,7 @@ impl Subsystem for Cpu {
         res.wants_cpu()
     }
 
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error> {
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
         if let Some(cpus) = res.cpus {
             fs::write(
                 dir,
@@ -39,7 +37,7 @@ impl Subsystem for Cpu {
         Ok(())
     }
 
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error> {
         if let Some(text) = fs::read_opt(dir, "cpu.max")? {
             let bad = || fs::parse_err(dir, "cpu.max", &text);
             let (quota, period) = text.trim().split_once(' ').ok_or_else(bad)?;
@@ -53,7 +51,7 @@ impl Subsystem for Cpu {
         Ok(())
     }
 
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error> {
         let Some(text) = fs::read_opt(dir, "cpu.stat")? else {
             return Ok(());
         };

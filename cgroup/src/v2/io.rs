@@ -2,10 +2,9 @@
 //! one line per device ("8:0 rbps=1048576 wiops=100"), and `io.stat`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::{io_weight_to_v2, DeviceLimit, Resources};
@@ -25,7 +24,7 @@ impl Subsystem for Io {
         res.wants_io()
     }
 
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error> {
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
         if let Some(w) = res.io_weight {
             if fs::exists(dir, "io.bfq.weight") {
                 fs::write(dir, "io.bfq.weight", &w.to_string())?;
@@ -47,7 +46,7 @@ impl Subsystem for Io {
         Ok(())
     }
 
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error> {
         for file in ["io.bfq.weight", "io.weight"] {
             if let Some(text) = fs::read_opt(dir, file)? {
                 // "default N" then per-device lines; a bare "N" on older bfq.
@@ -87,7 +86,7 @@ impl Subsystem for Io {
         Ok(())
     }
 
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error> {
         if let Some(text) = fs::read_opt(dir, "io.stat")? {
             let sum = |key: &str| {
                 text.split_whitespace()

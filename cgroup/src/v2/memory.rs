@@ -1,10 +1,8 @@
 //! v2 memory: `memory.max`, `memory.swap.max` (swap alone, not memory + swap),
 //! `memory.low`, usage, and `memory.events` for OOM kills.
 
-use std::path::Path;
-
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::{Resources, Swap};
@@ -21,7 +19,7 @@ impl Subsystem for Memory {
         res.wants_memory()
     }
 
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error> {
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
         if let Some(m) = res.memory {
             fs::write(dir, "memory.max", &m.to_string())?;
         }
@@ -33,7 +31,7 @@ impl Subsystem for Memory {
             };
             if !fs::exists(dir, "memory.swap.max") {
                 if explicit {
-                    let path = dir.join("memory.swap.max");
+                    let path = dir.path().join("memory.swap.max");
                     return Err(unsupported(format!(
                         "{} is missing: swap is not accounted",
                         path.display()
@@ -58,7 +56,7 @@ impl Subsystem for Memory {
         Ok(())
     }
 
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error> {
         out.memory = fs::read_max_opt(dir, "memory.max")?
             .flatten()
             .and_then(limited);
@@ -71,7 +69,7 @@ impl Subsystem for Memory {
         Ok(())
     }
 
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error> {
         out.memory_usage = fs::read_u64_opt(dir, "memory.current")?;
         // memory.peak: Linux 5.19+.
         out.memory_peak = fs::read_u64_opt(dir, "memory.peak")?;

@@ -1,9 +1,7 @@
 //! pids (v1 and v2 alike): `pids.max` ("max" = unlimited) and `pids.current`.
 
-use std::path::Path;
-
 use crate::error::Error;
-use crate::fs;
+use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
 use crate::resources::Resources;
@@ -20,7 +18,7 @@ impl Subsystem for Pids {
         res.pids.is_some()
     }
 
-    fn apply(&self, dir: &Path, res: &Resources) -> Result<(), Error> {
+    fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
         match res.pids {
             Some(p) if p < 0 => fs::write(dir, "pids.max", "max"),
             Some(p) => fs::write(dir, "pids.max", &p.to_string()),
@@ -28,12 +26,12 @@ impl Subsystem for Pids {
         }
     }
 
-    fn read_limits(&self, dir: &Path, out: &mut Limits) -> Result<(), Error> {
+    fn read_limits(&self, dir: &Dir, out: &mut Limits) -> Result<(), Error> {
         out.pids = fs::read_max_opt(dir, "pids.max")?.flatten();
         Ok(())
     }
 
-    fn stats(&self, dir: &Path, out: &mut Stats) -> Result<(), Error> {
+    fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error> {
         out.pids_current = fs::read_u64_opt(dir, "pids.current")?;
         Ok(())
     }

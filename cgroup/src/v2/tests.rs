@@ -4,7 +4,7 @@ use super::*;
 use crate::error::Error;
 use crate::report::{Limits, Stats};
 use crate::resources::{DeviceLimit, Resources};
-use crate::testing::{cat, files};
+use crate::testing::{cat, dir, files};
 
 fn v2_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
@@ -54,13 +54,13 @@ fn memory_max_swap_and_low() {
         memory_reservation: Some(32 << 20),
         ..Default::default()
     };
-    sub(MEM).apply(d.path(), &res).unwrap();
+    sub(MEM).apply(&dir(d.path()), &res).unwrap();
     assert_eq!(cat(d.path(), "memory.max"), "67108864");
     // v2 limits swap alone: total 96m - memory 64m.
     assert_eq!(cat(d.path(), "memory.swap.max"), "33554432");
     assert_eq!(cat(d.path(), "memory.low"), "33554432");
     let mut l = Limits::default();
-    sub(MEM).read_limits(d.path(), &mut l).unwrap();
+    sub(MEM).read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(l.memory_swap, Some(96 << 20));
     assert!(l.mismatches(&res).is_empty(), "{:?}", l.mismatches(&res));
 
@@ -69,10 +69,10 @@ fn memory_max_swap_and_low() {
         memory_swap: Some(-1),
         ..Default::default()
     };
-    sub(MEM).apply(d.path(), &unlimited).unwrap();
+    sub(MEM).apply(&dir(d.path()), &unlimited).unwrap();
     assert_eq!(cat(d.path(), "memory.swap.max"), "max");
     let mut l = Limits::default();
-    sub(MEM).read_limits(d.path(), &mut l).unwrap();
+    sub(MEM).read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(l.memory_swap, None);
 }
 
@@ -84,9 +84,9 @@ fn memory_swap_without_swap_file() {
         memory: Some(64 << 20),
         ..Default::default()
     };
-    sub(MEM).apply(d.path(), &res).unwrap();
+    sub(MEM).apply(&dir(d.path()), &res).unwrap();
     res.memory_swap = Some(128 << 20);
-    let err = sub(MEM).apply(d.path(), &res).unwrap_err();
+    let err = sub(MEM).apply(&dir(d.path()), &res).unwrap_err();
     assert!(
         matches!(
             err,
@@ -103,7 +103,7 @@ fn memory_swap_without_swap_file() {
 fn memory_stats_and_oom_kills() {
     let d = v2_dir();
     let mut s = Stats::default();
-    sub(MEM).stats(d.path(), &mut s).unwrap();
+    sub(MEM).stats(&dir(d.path()), &mut s).unwrap();
     assert_eq!(
         (s.memory_usage, s.memory_peak, s.swap_usage, s.oom_kills),
         (Some(1000), Some(2000), Some(0), Some(1))
@@ -114,19 +114,19 @@ fn memory_stats_and_oom_kills() {
 fn cpu_max_and_weight() {
     let d = v2_dir();
     let mut l = Limits::default();
-    sub(CPU).read_limits(d.path(), &mut l).unwrap();
+    sub(CPU).read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!((l.cpu_quota_us, l.cpu_period_us), (None, Some(100_000)));
     let res = Resources {
         cpus: Some(1.5),
         cpu_shares: Some(1024),
         ..Default::default()
     };
-    sub(CPU).apply(d.path(), &res).unwrap();
+    sub(CPU).apply(&dir(d.path()), &res).unwrap();
     assert_eq!(cat(d.path(), "cpu.max"), "150000 100000");
     assert_eq!(cat(d.path(), "cpu.weight"), "100");
     sub(CPU)
         .apply(
-            d.path(),
+            &dir(d.path()),
             &Resources {
                 cpu_shares: Some(512),
                 ..Default::default()
@@ -134,7 +134,7 @@ fn cpu_max_and_weight() {
         )
         .unwrap();
     assert_eq!(cat(d.path(), "cpu.weight"), "59");
-    sub(CPU).read_limits(d.path(), &mut l).unwrap();
+    sub(CPU).read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(l.cpus(), Some(1.5));
     assert_eq!(l.cpu_weight, Some(59));
 }
@@ -143,7 +143,7 @@ fn cpu_max_and_weight() {
 fn cpu_stat_in_nanoseconds() {
     let d = v2_dir();
     let mut s = Stats::default();
-    sub(CPU).stats(d.path(), &mut s).unwrap();
+    sub(CPU).stats(&dir(d.path()), &mut s).unwrap();
     assert_eq!(s.cpu_usage_ns, Some(1_500_000));
     assert_eq!(
         (s.cpu_user_ns, s.cpu_system_ns),
@@ -158,7 +158,7 @@ fn pids_max() {
     let d = v2_dir();
     sub(PIDS)
         .apply(
-            d.path(),
+            &dir(d.path()),
             &Resources {
                 pids: Some(100),
                 ..Default::default()
@@ -167,7 +167,7 @@ fn pids_max() {
         .unwrap();
     assert_eq!(cat(d.path(), "pids.max"), "100");
     let mut l = Limits::default();
-    sub(PIDS).read_limits(d.path(), &mut l).unwrap();
+    sub(PIDS).read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(l.pids, Some(100));
 }
 
@@ -184,7 +184,7 @@ fn io_max_lines_and_weight() {
         io_read_bps: vec![dev(0, 1 << 20)],
         ..Default::default()
     };
-    sub(IO).apply(d.path(), &res).unwrap();
+    sub(IO).apply(&dir(d.path()), &res).unwrap();
     assert_eq!(cat(d.path(), "io.max"), "8:0 rbps=1048576");
     assert_eq!(cat(d.path(), "io.weight"), "4950");
     // Several limits of one device go in one line.
@@ -193,7 +193,7 @@ fn io_max_lines_and_weight() {
         io_write_iops: vec![dev(16, 20)],
         ..Default::default()
     };
-    sub(IO).apply(d.path(), &res).unwrap();
+    sub(IO).apply(&dir(d.path()), &res).unwrap();
     assert_eq!(cat(d.path(), "io.max"), "8:16 rbps=1000 wiops=20");
     // What the kernel shows back: every key, "max" where unlimited.
     files(
@@ -201,7 +201,7 @@ fn io_max_lines_and_weight() {
         &[("io.max", "8:16 rbps=1000 wbps=max riops=max wiops=20\n")],
     );
     let mut l = Limits::default();
-    sub(IO).read_limits(d.path(), &mut l).unwrap();
+    sub(IO).read_limits(&dir(d.path()), &mut l).unwrap();
     assert_eq!(
         (l.io_read_bps.clone(), l.io_write_iops.clone()),
         (vec![dev(16, 1000)], vec![dev(16, 20)])
@@ -209,7 +209,7 @@ fn io_max_lines_and_weight() {
     assert!(l.io_write_bps.is_empty());
     assert!(l.mismatches(&res).is_empty());
     let mut s = Stats::default();
-    sub(IO).stats(d.path(), &mut s).unwrap();
+    sub(IO).stats(&dir(d.path()), &mut s).unwrap();
     assert_eq!((s.io_read_bytes, s.io_write_bytes), (Some(4100), Some(512)));
 }
 
@@ -219,7 +219,7 @@ fn io_bfq_weight_preferred() {
     files(d.path(), &[("io.bfq.weight", "default 100\n")]);
     sub(IO)
         .apply(
-            d.path(),
+            &dir(d.path()),
             &Resources {
                 io_weight: Some(300),
                 ..Default::default()

@@ -1,13 +1,11 @@
-//! Orphan sweeps on fake trees: owned cgroups stay, orphans go, and a creator racing a sweep
-//! ends up with its cgroup either way.
+//! Orphan sweeps on fake trees: owned cgroups stay, orphans go, a name's own orphan can be
+//! removed alone.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use super::*;
 use crate::resources::Resources;
-use crate::testing::{after_mkdir, v1_tree, v2_tree};
+use crate::testing::{v1_tree, v2_tree};
 
 fn res() -> Resources {
     Resources {
@@ -49,8 +47,9 @@ fn sweeps_orphans_and_keeps_owned(layout: &Layout, hierarchies: usize) {
 
     // Sweeping again finds nothing; the live one still cannot be claimed.
     let again = sweep_orphans(layout, Path::new("/box/"));
-    assert!(again.removed.is_empty() && again.failed.is_empty());
-    assert!(Cgroup::claim(layout, Path::new("box/live"))
+    assert!(again.removed.is_empty() && again.failed.is_empty() && !again.skipped);
+    let roots = layout.roots().unwrap();
+    assert!(Cgroup::claim(layout, &roots, Path::new("box/live"))
         .unwrap()
         .is_none());
     live.destroy().unwrap();
@@ -83,58 +82,32 @@ fn an_orphan_left_on_some_hierarchies_only_is_removed() {
     let (top, layout, _g) = v1_tree(true);
     orphan(&layout, "box/half");
     for gone in ["memory", "unified"] {
-        let dir = top.path().join(gone).join("box/half");
-        crate::fs::rmdir(&dir).unwrap();
+        let dir = crate::testing::dir(&top.path().join(gone));
+        crate::fs::rmdir(&dir.join("box/half").unwrap()).unwrap();
     }
     let sweep = sweep_orphans(&layout, Path::new("box"));
     assert_eq!(sweep.removed, vec![PathBuf::from("box/half")]);
     assert!(existing(&layout, "box/half").is_empty());
 }
 
-/// Runs one sweep when the directory `<hierarchy>/box/racer` is made, before its creator
-/// could lock it; returns where the sweep's result lands.
-fn sweep_when_made(layout: &Layout, hierarchy: &'static str) -> Rc<RefCell<Option<Sweep>>> {
-    let result = Rc::new(RefCell::new(None));
-    let (slot, layout) = (result.clone(), layout.clone());
-    after_mkdir(move |dir| {
-        let racer = dir.ends_with("box/racer")
-            && dir
-                .parent()
-                .and_then(Path::parent)
-                .is_some_and(|m| m.ends_with(hierarchy));
-        if racer && slot.borrow().is_none() {
-            *slot.borrow_mut() = Some(sweep_orphans(&layout, Path::new("box")));
-        }
-    });
-    result
-}
-
 #[test]
-fn a_creator_that_loses_its_first_directory_to_a_sweep_makes_it_again() {
+fn remove_orphan_frees_one_name_and_leaves_owned_ones() {
     let (root, layout, _g) = v2_tree();
-    let root_name = root.path().file_name().unwrap().to_str().unwrap();
-    let name: &'static str = Box::leak(root_name.to_string().into_boxed_str());
-    let result = sweep_when_made(&layout, name);
-    let cg = Cgroup::create(&layout, Path::new("box/racer"), &res()).unwrap();
-    let sweep = result.borrow_mut().take().expect("the sweep ran");
-    assert_eq!(sweep.removed, vec![PathBuf::from("box/racer")]);
-    // The creator noticed and made it again, limits and all.
-    let dir = root.path().join("box/racer");
-    assert_eq!(crate::testing::cat(&dir, "pids.max"), "16");
-    assert!(Cgroup::claim(&layout, Path::new("box/racer"))
-        .unwrap()
-        .is_none());
-    cg.destroy().unwrap();
-}
-
-#[test]
-fn a_sweep_leaves_a_cgroup_whose_creator_is_half_way() {
-    // The creator locked its first directories and is making the last one (unified).
-    let (_top, layout, _g) = v1_tree(true);
-    let result = sweep_when_made(&layout, "unified");
-    let cg = Cgroup::create(&layout, Path::new("box/racer"), &res()).unwrap();
-    let sweep = result.borrow_mut().take().expect("the sweep ran");
-    assert!(sweep.removed.is_empty() && sweep.failed.is_empty());
-    assert_eq!(existing(&layout, "box/racer").len(), 6);
-    cg.destroy().unwrap();
+    let live = Cgroup::create(&layout, Path::new("box/live"), &res()).unwrap();
+    orphan(&layout, "box/web");
+    let err = Cgroup::create(&layout, Path::new("box/web"), &res()).unwrap_err();
+    assert!(matches!(err, Error::Exists { .. }), "{err}");
+    assert!(remove_orphan(&layout, Path::new("box/web")).unwrap());
+    assert!(
+        !remove_orphan(&layout, Path::new("box/web")).unwrap(),
+        "gone now"
+    );
+    assert!(
+        !remove_orphan(&layout, Path::new("box/live")).unwrap(),
+        "owned"
+    );
+    assert!(root.path().join("box/live").is_dir());
+    let web = Cgroup::create(&layout, Path::new("box/web"), &res()).unwrap();
+    web.destroy().unwrap();
+    live.destroy().unwrap();
 }

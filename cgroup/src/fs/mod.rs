@@ -1,44 +1,59 @@
 //! Reading and writing cgroup control files, with the path and errno in every error.
 //!
-//! Files are opened without `O_CREAT`: a missing control file means a missing controller or
-//! kernel feature, and must show up as an error (std opens everything `O_CLOEXEC`).
+//! Every access goes through a [`Dir`]: a directory fd of the hierarchy's root (checked with
+//! `fstatfs` when the layout came from mountinfo) and plain names below it, opened without
+//! following symlinks (see [`resolve`]). Files are opened without `O_CREAT`: a missing control
+//! file means a missing controller or kernel feature, and must show up as an error.
 
-use std::fs::OpenOptions;
-use std::io::{ErrorKind, Write};
-use std::path::Path;
+mod dir;
+mod resolve;
+#[cfg(test)]
+mod tests;
+mod tree;
+
+pub(crate) use dir::{Dir, Expected, Root};
+pub(crate) use tree::{identity, is_dir, mkdir, mkdir_in, open_dir, rmdir, subdirs};
+
+use std::fs::File;
+use std::io::{Read, Write};
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 
 use crate::error::{errno_of, Error};
 
 /// Write `value` to `dir/file` in one write, as cgroupfs expects.
-pub(crate) fn write(dir: &Path, file: &str, value: &str) -> Result<(), Error> {
-    let path = dir.join(file);
-    let err = |e: std::io::Error| Error::Write {
-        path: path.clone(),
+pub(crate) fn write(dir: &Dir, file: &str, value: &str) -> Result<(), Error> {
+    let err = |errno| Error::Write {
+        path: dir.path().join(file),
         value: value.to_string(),
-        errno: errno_of(&e),
+        errno,
     };
     // O_TRUNC is ignored by cgroupfs, and keeps prepared test trees honest.
-    let mut f = OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&path)
+    let fd = dir
+        .open(file, OFlag::O_WRONLY | OFlag::O_TRUNC)
         .map_err(err)?;
-    f.write_all(value.as_bytes()).map_err(err)
+    File::from(fd)
+        .write_all(value.as_bytes())
+        .map_err(|e| err(errno_of(&e)))
 }
 
 /// Read `dir/file` whole.
-pub(crate) fn read(dir: &Path, file: &str) -> Result<String, Error> {
-    let path = dir.join(file);
-    std::fs::read_to_string(&path).map_err(|e| Error::Read {
-        errno: errno_of(&e),
-        path,
-    })
+pub(crate) fn read(dir: &Dir, file: &str) -> Result<String, Error> {
+    let err = |errno| Error::Read {
+        path: dir.path().join(file),
+        errno,
+    };
+    let fd = dir.open(file, OFlag::O_RDONLY).map_err(err)?;
+    let mut text = String::new();
+    File::from(fd)
+        .read_to_string(&mut text)
+        .map_err(|e| err(errno_of(&e)))?;
+    Ok(text)
 }
 
 /// Read `dir/file`, or `None` when it does not exist (controller or feature absent).
-pub(crate) fn read_opt(dir: &Path, file: &str) -> Result<Option<String>, Error> {
+pub(crate) fn read_opt(dir: &Dir, file: &str) -> Result<Option<String>, Error> {
     match read(dir, file) {
         Ok(s) => Ok(Some(s)),
         Err(Error::Read {
@@ -49,20 +64,21 @@ pub(crate) fn read_opt(dir: &Path, file: &str) -> Result<Option<String>, Error> 
     }
 }
 
-pub(crate) fn exists(dir: &Path, file: &str) -> bool {
-    dir.join(file).exists()
+/// Whether `dir/file` exists (and is no symlink).
+pub(crate) fn exists(dir: &Dir, file: &str) -> bool {
+    dir.open(file, OFlag::O_PATH).is_ok()
 }
 
 /// A parse error for `dir/file` with the offending text.
-pub(crate) fn parse_err(dir: &Path, file: &str, content: &str) -> Error {
+pub(crate) fn parse_err(dir: &Dir, file: &str, content: &str) -> Error {
     Error::Parse {
-        path: dir.join(file),
+        path: dir.path().join(file),
         content: content.to_string(),
     }
 }
 
 /// Read a file holding one unsigned number, `None` if the file is absent.
-pub(crate) fn read_u64_opt(dir: &Path, file: &str) -> Result<Option<u64>, Error> {
+pub(crate) fn read_u64_opt(dir: &Dir, file: &str) -> Result<Option<u64>, Error> {
     match read_opt(dir, file)? {
         None => Ok(None),
         Some(s) => s
@@ -74,7 +90,7 @@ pub(crate) fn read_u64_opt(dir: &Path, file: &str) -> Result<Option<u64>, Error>
 }
 
 /// Read a v2 "max or number" file (`memory.max`, `pids.max`): `Some(None)` = "max".
-pub(crate) fn read_max_opt(dir: &Path, file: &str) -> Result<Option<Option<u64>>, Error> {
+pub(crate) fn read_max_opt(dir: &Dir, file: &str) -> Result<Option<Option<u64>>, Error> {
     match read_opt(dir, file)? {
         None => Ok(None),
         Some(s) if s.trim() == "max" => Ok(Some(None)),
@@ -95,7 +111,7 @@ pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
 }
 
 /// The pids listed in `dir/cgroup.procs` (empty if the directory is gone).
-pub(crate) fn procs(dir: &Path) -> Result<Vec<i32>, Error> {
+pub(crate) fn procs(dir: &Dir) -> Result<Vec<i32>, Error> {
     let text = match read(dir, "cgroup.procs") {
         Ok(t) => t,
         Err(Error::Read {
@@ -112,24 +128,4 @@ pub(crate) fn procs(dir: &Path) -> Result<Vec<i32>, Error> {
                 .map_err(|_| parse_err(dir, "cgroup.procs", &text))
         })
         .collect()
-}
-
-/// mkdir; `Ok(false)` if it already existed.
-pub(crate) fn mkdir(path: &Path) -> Result<bool, Errno> {
-    match std::fs::create_dir(path) {
-        Ok(()) => {
-            #[cfg(test)]
-            crate::testing::on_mkdir(path);
-            Ok(true)
-        }
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(errno_of(&e)),
-    }
-}
-
-/// rmdir; cgroupfs lets a cgroup directory go with its control files once it is empty.
-pub(crate) fn rmdir(path: &Path) -> Result<(), Errno> {
-    #[cfg(test)]
-    crate::testing::before_rmdir(path);
-    std::fs::remove_dir(path).map_err(|e| errno_of(&e))
 }
