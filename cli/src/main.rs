@@ -1,10 +1,12 @@
 //! `box`: run a container from a box.toml.
 
 mod commands;
-mod config;
-mod name;
 mod state;
 mod stats;
+
+// The parsers of hostile input live in the library (`box_cli`, see lib.rs): bound here so the
+// binary's modules keep naming them `crate::config` and `crate::name`.
+use box_cli::{config, name};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -10,9 +10,9 @@ mod logs;
 mod ns;
 mod ps;
 mod signal;
-mod template;
 mod trim;
 
+use box_cli::template;
 use clap::Subcommand;
 
 use crate::name::Name;

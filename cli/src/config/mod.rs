@@ -106,6 +106,12 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         key: None,
         message,
     })?;
+    from_text(path, source)
+}
+
+/// Parses `source` as the box.toml at `path`: errors name `path`, and relative paths in the
+/// file are relative to its directory. Nothing is read from `path` itself.
+pub fn from_text(path: &Path, source: String) -> Result<Loaded, ConfigError> {
     // Which form: a syntax error falls through to the single form, whose parse reports it.
     let top = Spans::parse(&source).map_or(Vec::new(), |s| s.keys(&[]));
     let mut loaded = Loaded {

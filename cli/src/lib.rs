@@ -1,0 +1,12 @@
+//! box's parsers of hostile input, as a library: the `box` binary (main.rs) is built on it.
+//!
+//! - [`config`]: a box.toml, from a file ([`config::load`]) or from text
+//!   ([`config::from_text`]), checked into launcher specs ([`config::plan`]); every error names
+//!   file:line:col and the key.
+//! - [`template`]: the Go-template subset of `box inspect --format`, rendered against a JSON
+//!   value.
+//! - [`name`]: container names, the one rule every name from outside is checked by.
+
+pub mod config;
+pub mod name;
+pub mod template;
