@@ -28,6 +28,7 @@ mod plan;
 #[cfg(test)]
 mod plan_tests;
 mod resolve;
+mod selfcheck;
 mod tables;
 mod tables32;
 #[cfg(test)]
