@@ -1,4 +1,5 @@
-//! box's parsers of hostile input, as a library: the `box` binary (main.rs) is built on it.
+//! box's parsers of hostile input, as a library: the `box` binary (main.rs) is built on it,
+//! and so are the fuzz targets (`fuzz/`).
 //!
 //! - [`config`]: a box.toml, from a file ([`config::load`]) or from text
 //!   ([`config::from_text`]), checked into launcher specs ([`config::plan`]); every error names
@@ -10,3 +11,6 @@
 pub mod config;
 pub mod name;
 pub mod template;
+
+#[doc(hidden)]
+pub mod fuzz;

@@ -1,7 +1,8 @@
-//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | bench`.
+//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | bench | chaos | fuzz`.
 
 mod bench;
 mod chaos;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +16,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   e2e          build box and run the end-to-end tests only
   rootfs DIR   build a small busybox root filesystem in DIR
   bench ...    box against runc and crun, side by side (cargo xtask bench --help)
-  chaos ...    box under concurrency, kill -9, damaged state and a full disk (--help)";
+  chaos ...    box under concurrency, kill -9, damaged state and a full disk (--help)
+  fuzz ...     a short run of each fuzz target from its corpus (--help)";
 
 fn main() {
     if let Err(e) = run() {
@@ -59,6 +61,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         ["chaos", rest @ ..] => chaos::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         _ => bail!("{USAGE}"),
     }
 }
