@@ -2,6 +2,10 @@
 
 use std::collections::BTreeSet;
 
+/// The most members a list may have: far above any machine's CPUs or memory nodes (the
+/// kernel's NR_CPUS is at most 8192), and a bound on the memory a hostile list can take.
+const MAX_MEMBERS: usize = 65_536;
+
 /// Parse a list into its members. An empty (or blank) list is the empty set.
 pub(crate) fn parse(list: &str) -> Result<BTreeSet<u32>, String> {
     let mut set = BTreeSet::new();
@@ -22,10 +26,13 @@ pub(crate) fn parse(list: &str) -> Result<BTreeSet<u32>, String> {
                 if lo > hi {
                     return Err(format!("range {part:?} goes backwards"));
                 }
-                if hi - lo > 65_536 {
+                if hi - lo >= MAX_MEMBERS as u32 {
                     return Err(format!("range {part:?} is too large"));
                 }
                 set.extend(lo..=hi);
+                if set.len() > MAX_MEMBERS {
+                    return Err(format!("more than {MAX_MEMBERS} members"));
+                }
             }
             None => {
                 set.insert(num(part)?);
@@ -41,7 +48,11 @@ pub(crate) fn format(set: &BTreeSet<u32>) -> String {
     let mut iter = set.iter().copied().peekable();
     while let Some(start) = iter.next() {
         let mut end = start;
-        while iter.peek() == Some(&(end + 1)) {
+        // u32::MAX has no successor: it ends its range.
+        while end
+            .checked_add(1)
+            .is_some_and(|next| iter.peek() == Some(&next))
+        {
             end += 1;
             iter.next();
         }
@@ -73,5 +84,20 @@ mod tests {
     fn formats_ranges() {
         assert_eq!(format(&[0, 1, 2, 5, 7, 8].into()), "0-2,5,7-8");
         assert_eq!(format(&BTreeSet::new()), "");
+        assert_eq!(
+            format(&[u32::MAX - 1, u32::MAX].into()),
+            "4294967294-4294967295"
+        );
+        assert_eq!(format(&[u32::MAX].into()), "4294967295");
+    }
+
+    #[test]
+    fn lists_stay_small() {
+        assert_eq!(parse("0-65535").unwrap().len(), 65_536);
+        assert!(parse("0-65536").is_err());
+        let many: Vec<String> = (0..3)
+            .map(|i| format!("{}-{}", i * 40_000, i * 40_000 + 39_999))
+            .collect();
+        assert!(parse(&many.join(",")).is_err(), "120000 members in all");
     }
 }
