@@ -153,8 +153,32 @@ fn namespaces(c: &Ctx<'_>, resolve: Resolve<'_>) -> Result<NsConfig, ConfigError
 }
 
 /// What `box up` checks before it creates anything (`Joins::open`: the path opens, and
-/// NS_GET_NSTYPE says it is a namespace of this kind), checked here already.
+/// NS_GET_NSTYPE says it is a namespace of this kind), checked here already. `Joins::open`
+/// opens the path for reading and sends it an ioctl: on a fifo that blocks forever, on a
+/// device it runs the driver's open and ioctl (a watchdog arms itself). So only a file of nsfs
+/// gets that far; an `O_PATH` descriptor, which opens nothing, tells which filesystem it is on.
 fn check_namespace_file(kind: Kind, path: &std::path::Path) -> Result<(), String> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
+    let fd = open(
+        path,
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|errno| {
+        box_ns::Error::OpenJoin {
+            path: path.to_path_buf(),
+            errno,
+        }
+        .to_string()
+    })?;
+    if !fstatfs(&fd).is_ok_and(|fs| fs.filesystem_type() == NSFS_MAGIC) {
+        return Err(box_ns::Error::WrongKind {
+            path: path.to_path_buf(),
+            kind: kind.proc_name(),
+        }
+        .to_string());
+    }
     let mut one = NsConfig::default();
     one.set(kind, Mode::Join(path.to_path_buf()));
     Joins::open(&one).map(drop).map_err(|e| e.to_string())
@@ -192,5 +216,26 @@ fn user_maps(c: &Ctx<'_>, ns: &NsConfig) -> Result<Option<UserMaps>, ConfigError
             }))
         }
         (None, _) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_nsfs_files_are_opened_as_namespaces() {
+        assert_eq!(
+            check_namespace_file(Kind::Net, std::path::Path::new("/proc/self/ns/net")),
+            Ok(())
+        );
+        // Opened for reading, a fifo without a writer would block box forever.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ns");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let err = check_namespace_file(Kind::Net, &fifo).unwrap_err();
+        assert_eq!(err, format!("{} is not a net namespace", fifo.display()));
+        let err = check_namespace_file(Kind::Net, std::path::Path::new("/dev/null")).unwrap_err();
+        assert_eq!(err, "/dev/null is not a net namespace");
     }
 }
