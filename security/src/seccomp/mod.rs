@@ -48,6 +48,32 @@ pub use seccompiler::sock_filter;
 
 use crate::error::{Error, Result};
 
+/// The largest profile file [`Profile::load`] reads: Docker's default profile is under 30 KiB.
+pub const MAX_PROFILE_SIZE: u64 = 4 * 1024 * 1024;
+
+/// The text of the regular file at `path`, if it is at most [`MAX_PROFILE_SIZE`] bytes. Opened
+/// non-blocking so that a fifo is refused rather than waited on.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error as IoError, ErrorKind, Read};
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(IoError::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_PROFILE_SIZE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PROFILE_SIZE {
+        return Err(IoError::new(
+            ErrorKind::InvalidData,
+            format!("larger than {} MiB", MAX_PROFILE_SIZE >> 20),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| IoError::new(ErrorKind::InvalidData, e))
+}
+
 /// An ABI box can build filters for: a native architecture, or the 32-bit compat ABI of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Arch {
@@ -212,9 +238,11 @@ impl Profile {
         json::parse(text, origin)
     }
 
-    /// Reads and parses a JSON profile file.
+    /// Reads and parses a JSON profile file: a regular file of at most
+    /// [`MAX_PROFILE_SIZE`] bytes (a box.toml names it, so it is hostile input: not a fifo
+    /// that blocks, nor `/proc/kcore`).
     pub fn load(path: &Path) -> Result<Profile> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ProfileRead {
+        let text = read_bounded(path).map_err(|source| Error::ProfileRead {
             path: path.to_path_buf(),
             source,
         })?;

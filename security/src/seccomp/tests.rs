@@ -369,3 +369,21 @@ fn kernel_versions_parse() {
     assert_eq!(KernelVersion::parse("6"), None);
     assert!(KernelVersion::running().is_ok());
 }
+
+#[test]
+fn a_profile_file_is_read_only_if_regular_and_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(MAX_PROFILE_SIZE + 1).unwrap();
+    let err = Profile::load(&big).unwrap_err().to_string();
+    assert!(err.contains("larger than 4 MiB"), "{err}");
+    // A fifo without a writer: a blocking open would wait forever.
+    let fifo = dir.path().join("fifo.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let err = Profile::load(&fifo).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    let ok = dir.path().join("ok.json");
+    std::fs::write(&ok, r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
+    assert!(Profile::load(&ok).is_ok());
+}
