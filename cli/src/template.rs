@@ -35,7 +35,7 @@ impl Template {
             actions.push(Token::Text(rest.to_string()));
         }
         let mut tokens = actions.into_iter();
-        let nodes = parse_nodes(&mut tokens, false)?;
+        let nodes = parse_nodes(&mut tokens, 0)?;
         Ok(Template(nodes))
     }
 
@@ -52,7 +52,15 @@ enum Token {
     Action(String),
 }
 
-fn parse_nodes(tokens: &mut impl Iterator<Item = Token>, in_range: bool) -> Result<Vec<Node>> {
+/// How deep `{{range}}`s nest at most. Parsing and rendering recurse once per level, so a
+/// template of a million `{{range .}}` would overflow the stack; box's own JSON nests a few
+/// levels, and nothing deeper than this could range over it.
+const MAX_RANGE_DEPTH: usize = 100;
+
+/// The nodes up to the `{{end}}` closing the `depth`-th enclosing range (the end of the
+/// template at depth 0).
+fn parse_nodes(tokens: &mut impl Iterator<Item = Token>, depth: usize) -> Result<Vec<Node>> {
+    let in_range = depth > 0;
     let mut nodes = Vec::new();
     while let Some(token) = tokens.next() {
         let action = match token {
@@ -68,7 +76,10 @@ fn parse_nodes(tokens: &mut impl Iterator<Item = Token>, in_range: bool) -> Resu
             ["end"] => bail!("template: {{{{end}}}} without {{{{range}}}}"),
             ["range", path] => {
                 let path = field_path(path)?;
-                let body = parse_nodes(tokens, true)?;
+                if depth == MAX_RANGE_DEPTH {
+                    bail!("template: {{{{range}}}} nested deeper than {MAX_RANGE_DEPTH}");
+                }
+                let body = parse_nodes(tokens, depth + 1)?;
                 nodes.push(Node::Range { path, body });
             }
             ["json", path] => nodes.push(Node::Field {
@@ -178,6 +189,29 @@ mod tests {
             "net=false\nuts=true\n"
         );
         assert_eq!(render("{{.Nope}}", &v), "<no value>");
+    }
+
+    #[test]
+    fn ranges_nest_a_hundred_deep_and_no_deeper() {
+        let nested = |n: usize| {
+            format!(
+                "{}{{{{.}}}}{}",
+                "{{range .}}".repeat(n),
+                "{{end}}".repeat(n)
+            )
+        };
+        let mut doc = json!("leaf");
+        for _ in 0..MAX_RANGE_DEPTH {
+            doc = json!([doc]);
+        }
+        assert_eq!(render(&nested(MAX_RANGE_DEPTH), &doc), "leaf");
+        let err = Template::parse(&nested(MAX_RANGE_DEPTH + 1)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "template: {{range}} nested deeper than 100"
+        );
+        // Far deeper than any stack: refused, not overflowed.
+        assert!(Template::parse(&"{{range .}}".repeat(1_000_000)).is_err());
     }
 
     #[test]
