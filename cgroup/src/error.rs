@@ -63,6 +63,9 @@ pub enum Error {
         /// More from the kernel (the verifier's last words), or empty.
         detail: String,
     },
+    /// A limit this host cannot take ([`crate::prepare`] validates before creating).
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
     #[error("device policy not in force: {path} shows {got}, not the policy {want}")]
     DevicePolicy {
         path: PathBuf,

@@ -52,8 +52,8 @@ mod v2;
 mod validate;
 
 pub use cgroup::{
-    remove_orphan, sweep_orphans, Cgroup, CgroupDir, Hierarchy, Sweep, DESTROY_TIMEOUT,
-    SWEEP_TIMEOUT,
+    check, prepare, remove_orphan, sweep_orphans, Cgroup, CgroupDir, Hierarchy, Prepared, Sweep,
+    DESTROY_TIMEOUT, SWEEP_TIMEOUT,
 };
 pub use devices::{
     device_programs, DeviceAccess, DeviceKind, DeviceRule, DEFAULT_DEVICE_RULES, MAX_MAJOR,

@@ -2,7 +2,11 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode as FileMode;
+use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
 
 use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
@@ -70,23 +74,42 @@ impl NsConfig {
 #[derive(Debug, Default)]
 pub struct Joins(Vec<(Kind, PathBuf, OwnedFd)>);
 
+/// `path`, opened for reading only once an `O_PATH` look says it is a file of nsfs.
+fn open_namespace_file(kind: Kind, path: &Path) -> Result<File, Error> {
+    let open_err = |errno| Error::OpenJoin {
+        path: path.to_path_buf(),
+        errno,
+    };
+    let look = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, FileMode::empty())
+        .map_err(open_err)?;
+    if !fstatfs(&look).is_ok_and(|fs| fs.filesystem_type() == NSFS_MAGIC) {
+        return Err(Error::WrongKind {
+            path: path.to_path_buf(),
+            kind: kind.proc_name(),
+        });
+    }
+    File::options()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(format!("/proc/self/fd/{}", look.as_raw_fd()))
+        .map_err(|e| open_err(Errno::from_raw(e.raw_os_error().unwrap_or(0))))
+}
+
 /// `ioctl(NS_GET_NSTYPE)`: which kind a namespace fd refers to.
 const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
 
 impl Joins {
     /// Opens every `Mode::Join` path of `config`.
+    ///
+    /// A path is first looked at through an `O_PATH` descriptor, which opens nothing: only a
+    /// file of nsfs goes on (opening a fifo for reading would block forever, opening a device
+    /// runs its driver — a watchdog arms itself). That very file is then opened for `setns`
+    /// through `/proc/self/fd`, so the path cannot be swapped in between.
     pub fn open(config: &NsConfig) -> Result<Joins, Error> {
         let mut joins = Vec::new();
         for (kind, mode) in &config.0 {
             let Mode::Join(path) = mode else { continue };
-            let file = File::options()
-                .read(true)
-                .custom_flags(libc::O_CLOEXEC)
-                .open(path)
-                .map_err(|e| Error::OpenJoin {
-                    path: path.clone(),
-                    errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-                })?;
+            let file = open_namespace_file(*kind, path)?;
             // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd we own.
             let nstype = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE) };
             if nstype < 0 || nstype != kind.clone_flag().bits() {
@@ -166,6 +189,20 @@ mod tests {
         config.set(Kind::Net, Mode::Join("/nonexistent/ns".into()));
         let err = Joins::open(&config).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/ns"), "{err}");
+    }
+
+    #[test]
+    fn only_nsfs_files_are_opened() {
+        // Opened for reading, a fifo without a writer would block forever.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ns");
+        nix::unistd::mkfifo(&fifo, FileMode::from_bits_truncate(0o600)).unwrap();
+        for path in [fifo.as_path(), Path::new("/dev/null")] {
+            let mut config = NsConfig::default();
+            config.set(Kind::Net, Mode::Join(path.into()));
+            let err = Joins::open(&config).unwrap_err();
+            assert!(matches!(err, Error::WrongKind { kind: "net", .. }), "{err}");
+        }
     }
 
     #[test]

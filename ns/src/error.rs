@@ -25,6 +25,8 @@ pub enum Error {
     IdMap { path: PathBuf, errno: Errno },
     #[error("become root of the new user namespace: {step}: {errno}")]
     BecomeRoot { step: &'static str, errno: Errno },
+    #[error("sethostname: {errno}")]
+    Hostname { errno: Errno },
     #[error("invalid id mapping: {0}")]
     InvalidIdMap(String),
 }

@@ -16,6 +16,7 @@ mod error;
 mod identity;
 mod idmap;
 mod kind;
+mod prepared;
 
 pub use clone::{clone_child, CloneOptions, Cloned};
 pub use config::{Joins, Mode, NsConfig};
@@ -23,3 +24,4 @@ pub use error::Error;
 pub use identity::{compare, Comparison, NsId};
 pub use idmap::{become_root, write_id_maps, IdMap};
 pub use kind::Kind;
+pub use prepared::{check, prepare, Prepared};

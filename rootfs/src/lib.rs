@@ -40,6 +40,7 @@ mod finish;
 mod host;
 mod mountapi;
 mod pinned;
+mod prepared;
 mod protect;
 mod resolve;
 mod setup;
@@ -58,6 +59,7 @@ pub use config::{
 };
 pub use device::{Device, DeviceType};
 pub use error::Error;
+pub use prepared::{prepare, Prepared};
 pub use setup::setup;
 pub use validate::check;
 pub use workdir::Workdir;

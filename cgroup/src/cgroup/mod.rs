@@ -4,9 +4,11 @@ mod create;
 mod destroy;
 mod lock;
 mod open;
+mod prepared;
 mod sweep;
 
 pub use destroy::DESTROY_TIMEOUT;
+pub use prepared::{check, prepare, Prepared};
 pub use sweep::{remove_orphan, sweep_orphans, Sweep, SWEEP_TIMEOUT};
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

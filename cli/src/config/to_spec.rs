@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use box_launcher::{CgroupSpec, Process, Spec, UserMaps};
-use box_ns::{IdMap, Joins, Kind, Mode, NsConfig};
+use box_ns::{IdMap, Kind, Mode, NsConfig};
 
 use super::process;
 use super::schema::{Container, Namespaces};
@@ -152,36 +152,12 @@ fn namespaces(c: &Ctx<'_>, resolve: Resolve<'_>) -> Result<NsConfig, ConfigError
     Ok(config)
 }
 
-/// What `box up` checks before it creates anything (`Joins::open`: the path opens, and
-/// NS_GET_NSTYPE says it is a namespace of this kind), checked here already. `Joins::open`
-/// opens the path for reading and sends it an ioctl: on a fifo that blocks forever, on a
-/// device it runs the driver's open and ioctl (a watchdog arms itself). So only a file of nsfs
-/// gets that far; an `O_PATH` descriptor, which opens nothing, tells which filesystem it is on.
+/// What `box up` checks before it creates anything: `box_ns::check` opens only a file of nsfs,
+/// and NS_GET_NSTYPE must say it is a namespace of this kind.
 fn check_namespace_file(kind: Kind, path: &std::path::Path) -> Result<(), String> {
-    use nix::fcntl::{open, OFlag};
-    use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
-    let fd = open(
-        path,
-        OFlag::O_PATH | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|errno| {
-        box_ns::Error::OpenJoin {
-            path: path.to_path_buf(),
-            errno,
-        }
-        .to_string()
-    })?;
-    if !fstatfs(&fd).is_ok_and(|fs| fs.filesystem_type() == NSFS_MAGIC) {
-        return Err(box_ns::Error::WrongKind {
-            path: path.to_path_buf(),
-            kind: kind.proc_name(),
-        }
-        .to_string());
-    }
     let mut one = NsConfig::default();
     one.set(kind, Mode::Join(path.to_path_buf()));
-    Joins::open(&one).map(drop).map_err(|e| e.to_string())
+    box_ns::check(&one).map_err(|e| e.to_string())
 }
 
 fn user_maps(c: &Ctx<'_>, ns: &NsConfig) -> Result<Option<UserMaps>, ConfigError> {
