@@ -80,7 +80,7 @@ fn main() -> ExitCode {
 }
 
 /// Docker's code for "the runtime itself failed".
-const EXIT_BOX_FAILED: i32 = 125;
+const EXIT_BOX_FAILED: i32 = box_launcher::exit_code::CANNOT_START;
 
 /// The file's containers, checked, in start order (one, for the single-container form).
 fn load_plan(

@@ -1,29 +1,27 @@
-//! The container's side of the start sequence: a flat list of steps, run in the cloned child,
-//! each reported to the parent by name if it fails. It never returns: it execs or exits.
+//! The container's side of the start sequence: a flat list of each layer's child steps, run in
+//! the cloned child, each reported to the parent by its [`Step`] if it fails. It never
+//! returns: it execs or exits.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 use nix::errno::Errno;
-use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::SigSet;
-use nix::unistd::{read, sethostname, setsid};
+use nix::unistd::{read, setsid};
 
-use box_ns::{Joins, Kind, Mode};
+use box_ns::{Kind, Mode};
 use box_rootfs::Workdir;
-use box_security::Prepared;
 
-use crate::exec::ExecPlan;
 use crate::lifeline::Lifeline;
+use crate::protocol::Step;
 use crate::report::Reporter;
+use crate::start::Prepared;
 use crate::{inherit, tty, Error, Spec};
 
 /// What the child takes from the parent.
 pub(crate) struct Child<'a> {
     pub spec: &'a Spec,
-    pub security: &'a Prepared,
-    pub joins: &'a Joins,
-    pub exec: &'a ExecPlan,
+    pub layers: &'a Prepared,
     /// Read end of the "go" pipe: one byte when the parent is done, EOF if it died.
     pub go: OwnedFd,
     pub report: OwnedFd,
@@ -37,14 +35,18 @@ impl Child<'_> {
     pub(crate) fn run(self) -> ! {
         let Child {
             spec,
-            security,
-            joins,
-            exec,
+            layers,
             go,
             report,
             tty_socket,
             lifeline,
         } = self;
+        let Prepared {
+            security,
+            rootfs,
+            namespaces,
+            exec,
+        } = layers;
         let keep: Vec<RawFd> = [
             Some(report.as_raw_fd()),
             tty_socket.as_ref().map(AsRawFd::as_raw_fd),
@@ -59,35 +61,50 @@ impl Child<'_> {
         };
         // Born non-dumpable (box is, from before the clone), so no process of a joined pid
         // namespace may open our /proc/PID/exe (box's binary), cwd or fds until execve.
-        steps.run("start", lifeline.hold());
-        steps.run("wait for box", wait_for_parent(&go));
+        steps.run(Step::Start, lifeline.hold());
+        steps.run(Step::WaitForBox, wait_for_parent(&go));
         drop(go);
-        steps.run("join namespaces", join(joins, &lifeline));
+        // Namespaces. Joining a user namespace, or becoming root of one, changes credentials,
+        // which clears the parent-death signal: the lifeline re-arms it.
+        let joined = namespaces.join().map(|()| true);
+        steps.run(Step::JoinNamespaces, after_ids(joined, &lifeline));
         // Before anything is resolved in the container's root: from here on the only fds are
         // stdio, the report pipe, the terminal socket and the lifeline.
-        steps.run("close fds", inherit::close_all_but(&keep));
-        steps.run("user namespace", enter_user_namespace(spec, &lifeline));
-        steps.run("cgroup namespace", enter_cgroup_namespace(spec));
-        steps.run("hostname", set_hostname(spec));
-        steps.run("rootfs", build_rootfs(spec));
-        steps.run("terminal", attach_terminal(spec, tty_socket));
+        steps.run(Step::CloseFds, inherit::close_all_but(&keep));
+        steps.run(
+            Step::UserNamespace,
+            after_ids(namespaces.become_root(), &lifeline),
+        );
+        steps.run(Step::CgroupNamespace, namespaces.unshare_cgroup());
+        steps.run(
+            Step::Hostname,
+            namespaces.set_hostname(spec.hostname.as_deref()),
+        );
+        // The root filesystem (none to build in a joined mount namespace: `box exec`).
+        steps.run(Step::Rootfs, rootfs.as_ref().map_or(Ok(()), |r| r.apply()));
+        steps.run(Step::Terminal, attach_terminal(spec, tty_socket));
         // Found (and for a new container created) as root, entered as the user.
-        let workdir = steps.get("workdir", open_workdir(spec));
-        steps.run("user", set_user(security, &lifeline));
-        steps.run("chdir", enter_workdir(spec, workdir));
-        steps.run("signal dispositions", inherit::reset_signal_dispositions());
+        let workdir = steps.get(Step::Workdir, open_workdir(spec));
+        // Capabilities and security filters.
+        let switched = security.apply_identity().map(|()| true);
+        steps.run(Step::User, after_ids(switched, &lifeline));
+        steps.run(Step::Chdir, enter_workdir(spec, workdir));
+        steps.run(
+            Step::SignalDispositions,
+            inherit::reset_signal_dispositions(),
+        );
         // Before the filter: it governs the container's program, and a profile without
         // close_range (older than Linux 5.9, or denying it) must not stop box's own step.
-        steps.run("close-on-exec", inherit::close_on_exec());
-        steps.run("security", box_security::apply_restrictions(security));
-        steps.run("signal mask", unblock_signals());
+        steps.run(Step::CloseOnExec, inherit::close_on_exec());
+        steps.run(Step::Security, security.apply_restrictions());
+        steps.run(Step::SignalMask, unblock_signals());
         let errno = exec.exec();
         let message = format!("exec {:?} in container: {}", exec.shown, errno.desc());
-        steps.reporter.fail("exec", errno, &message)
+        steps.reporter.fail(Step::Exec, errno, &message)
     }
 }
 
-/// Runs the child's steps: a failure is reported by the step's name and ends the child.
+/// Runs the child's steps: a failure is reported by its step and ends the child.
 struct Steps {
     reporter: Reporter,
     /// Set when timings are wanted: when the current step started.
@@ -95,49 +112,32 @@ struct Steps {
 }
 
 impl Steps {
-    fn run<E: Into<Error>>(&mut self, name: &str, result: Result<(), E>) {
-        self.get(name, result)
+    fn run<E: Into<Error>>(&mut self, step: Step, result: Result<(), E>) {
+        self.get(step, result)
     }
 
-    fn get<T, E: Into<Error>>(&mut self, name: &str, result: Result<T, E>) -> T {
+    fn get<T, E: Into<Error>>(&mut self, step: Step, result: Result<T, E>) -> T {
         let value = match result {
             Ok(value) => value,
             Err(e) => {
                 let e = e.into();
-                self.reporter.fail(name, errno_of(&e), &e.to_string())
+                self.reporter.fail(step, e.errno(), &e.to_string())
             }
         };
         if let Some(started) = self.clock.as_mut() {
             let now = Instant::now();
-            self.reporter.timing(name, now - *started);
+            self.reporter.timing(step, now - *started);
             *started = now;
         }
         value
     }
 }
 
-/// Joining a user namespace may clear the parent-death signal.
-fn join(joins: &Joins, lifeline: &Lifeline) -> Result<(), Error> {
-    joins.enter()?;
-    lifeline.hold()
-}
-
-/// In a user namespace of its own (new, with the maps the parent wrote before "go", or joined
-/// by `box exec`), act as that namespace's root: a uid change, which clears the parent-death
-/// signal.
-fn enter_user_namespace(spec: &Spec, lifeline: &Lifeline) -> Result<(), Error> {
-    if *spec.namespaces.mode(Kind::User) != Mode::Host {
-        box_ns::become_root()?;
+/// A step that changed the process's credentials (`Ok(true)`): the kernel then cleared the
+/// parent-death signal, which the lifeline re-arms.
+fn after_ids<E: Into<Error>>(changed: Result<bool, E>, lifeline: &Lifeline) -> Result<(), Error> {
+    if changed.map_err(Into::into)? {
         lifeline.hold()?;
-    }
-    Ok(())
-}
-
-/// A new mount namespace gets the container's root built; a joined one (`box exec`) already
-/// has it, and joining it moved us there.
-fn build_rootfs(spec: &Spec) -> Result<(), Error> {
-    if *spec.namespaces.mode(Kind::Mnt) == Mode::New {
-        box_rootfs::setup(&spec.rootfs)?;
     }
     Ok(())
 }
@@ -154,21 +154,6 @@ fn wait_for_parent(go: &OwnedFd) -> Result<(), Error> {
     }
 }
 
-/// After the parent placed us in our cgroup, so that the namespace's root is that cgroup.
-fn enter_cgroup_namespace(spec: &Spec) -> Result<(), Error> {
-    if *spec.namespaces.mode(Kind::Cgroup) == Mode::New {
-        unshare(CloneFlags::CLONE_NEWCGROUP).map_err(Error::sys("unshare cgroup namespace"))?;
-    }
-    Ok(())
-}
-
-fn set_hostname(spec: &Spec) -> Result<(), Error> {
-    match (&spec.hostname, spec.namespaces.mode(Kind::Uts)) {
-        (Some(name), Mode::New) => sethostname(name).map_err(Error::sys("sethostname")),
-        _ => Ok(()),
-    }
-}
-
 fn attach_terminal(spec: &Spec, socket: Option<OwnedFd>) -> Result<(), Error> {
     let Some(socket) = socket.filter(|_| spec.process.tty) else {
         // Its own session, so box's terminal's Ctrl-C reaches box (which forwards it) only.
@@ -179,12 +164,6 @@ fn attach_terminal(spec: &Spec, socket: Option<OwnedFd>) -> Result<(), Error> {
         box_rootfs::bind_console(&slave)?;
     }
     tty::send_master(socket.as_fd(), master.as_fd())
-}
-
-/// The user switch, which clears the parent-death signal (and may make the child dumpable).
-fn set_user(security: &Prepared, lifeline: &Lifeline) -> Result<(), Error> {
-    box_security::apply_identity(security)?;
-    lifeline.hold()
 }
 
 /// Resolved inside the container's root, never following a link the container made (a
@@ -207,7 +186,7 @@ fn workdir_error(spec: &Spec, e: box_rootfs::Error) -> Error {
         other => other.to_string(),
     };
     Error::InContainer {
-        step: "workdir".into(),
+        step: Step::Workdir,
         errno,
         message: format!("workdir {:?} in container: {why}", spec.process.cwd),
     }
@@ -219,11 +198,4 @@ fn unblock_signals() -> Result<(), Error> {
     SigSet::empty()
         .thread_set_mask()
         .map_err(Error::sys("unblock signals"))
-}
-
-fn errno_of(e: &Error) -> Errno {
-    match e {
-        Error::Sys { errno, .. } | Error::InContainer { errno, .. } => *errno,
-        _ => Errno::UnknownErrno,
-    }
 }

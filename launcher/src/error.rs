@@ -1,5 +1,7 @@
 use nix::errno::Errno;
 
+use crate::protocol::{self, Step};
+
 /// A failure of the start sequence or of supervision, naming the layer and the step.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -18,10 +20,13 @@ pub enum Error {
     /// A step inside the container failed; `message` says which and why.
     #[error("{message}")]
     InContainer {
-        step: String,
+        step: Step,
         errno: Errno,
         message: String,
     },
+    /// The child's report pipe carried something that is not a message.
+    #[error("the container's start report: {0}")]
+    Protocol(#[from] protocol::BadMessage),
     #[error("invalid container spec: {0}")]
     InvalidSpec(String),
     #[error("container process ended before it started its command")]
@@ -37,11 +42,16 @@ impl Error {
     /// 126 when it could not be executed, 125 for any other failure to start.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::InContainer { step, errno, .. } if step == "exec" => match errno {
-                Errno::ENOENT | Errno::ENOTDIR => 127,
-                _ => 126,
-            },
-            _ => 125,
+            Error::InContainer { step, errno, .. } => protocol::start_failure_code(*step, *errno),
+            _ => protocol::exit_code::CANNOT_START,
+        }
+    }
+
+    /// The errno behind this error, when there is one (for the child's report).
+    pub(crate) fn errno(&self) -> Errno {
+        match self {
+            Error::Sys { errno, .. } | Error::InContainer { errno, .. } => *errno,
+            _ => Errno::UnknownErrno,
         }
     }
 }

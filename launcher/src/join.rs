@@ -10,7 +10,8 @@ use nix::unistd::Pid;
 use box_cgroup::{Cgroup, Layout};
 use box_ns::{Kind, Mode, NsConfig, NsId};
 
-use crate::parent::{launch, CgroupPlan, Running};
+use crate::start::{launch, CgroupPlan};
+use crate::Running;
 use crate::{Error, Process, Spec};
 
 /// Starts `process` in the container whose PID 1 is `pid` and which `container` describes, with
@@ -23,7 +24,8 @@ pub fn exec(container: &Spec, pid: Pid, process: Process) -> Result<Running, Err
     spec.process = process;
     let cgroup = match &container.cgroup {
         Some(cg) => CgroupPlan::Join(Cgroup::open(&Layout::detect()?, &cg.path)?),
-        None => CgroupPlan::None,
+        // The container has no cgroup: neither does the process (nothing is made).
+        None => CgroupPlan::Create,
     };
     launch(&spec, cgroup)
 }

@@ -1,34 +1,46 @@
 //! The start sequence of a box container: a thin layer that calls the layer crates (`box-ns`,
-//! `box-cgroup`, `box-rootfs`, `box-security`) in a fixed order, owns the sync protocol between
-//! the parent and the cloned child, and supervises the container until it exits.
+//! `box-cgroup`, `box-rootfs`, `box-security`) in a fixed order, owns the protocol between the
+//! parent and the cloned child, and supervises the container until it exits.
+//!
+//! Every layer has the same shape: `prepare` in the parent before the clone (nothing is
+//! created), `create` for what a layer makes on the host (on an undo stack), a step on the
+//! child after the clone, and steps in the child after "go". The start is a flat list of them
+//! ([`start`] in `start.rs`, the child's in `child.rs`):
 //!
 //! ```text
-//! parent  prepare: security (resolve caps, compile seccomp) · rootfs check · open ns joins
-//!         cgroup: create, write limits
-//! ns      clone3(CLONE_NEW*, CLONE_INTO_CGROUP)    -> child, PID 1 of its pid namespace
-//! parent  uid/gid maps · join cgroup (v1) · "go"
-//! child   setns joins · close fds · cgroup ns · hostname · rootfs · terminal · open workdir
-//!         · user · fchdir · signal dispositions · close-on-exec · caps, nnp, seccomp · execve
-//! parent  report start errors · forward signals · wait · OOM? · remove cgroup
+//! parent  security::prepare · rootfs::prepare · ns::prepare · cgroup::prepare · exec plan
+//!         cgroup: create (undo: remove)
+//! clone   clone3(CLONE_NEW*, CLONE_INTO_CGROUP)    -> child, PID 1 of its pid namespace
+//! parent  ns: uid/gid maps · cgroup: add the child (v1) · "go"
+//! child   ns: join · close fds · ns: become root · cgroup ns · hostname · rootfs: apply
+//!         · terminal · open workdir · security: identity · fchdir · signal dispositions
+//!         · close-on-exec · security: capabilities, nnp, seccomp · execve
+//! parent  read the report · forward signals · wait · OOM? · unwind the undo stack
 //! ```
 
+mod channels;
 mod child;
 mod error;
 mod exec;
 mod inherit;
 mod join;
 mod lifeline;
-mod parent;
+pub mod protocol;
 mod report;
+mod running;
 mod spec;
+mod start;
 mod supervise;
 mod tty;
+mod undo;
 
 pub use error::Error;
 pub use join::exec;
-pub use parent::{start, Running};
+pub use protocol::{exit_code, ChildMessage, MonitorMessage, Step};
 pub use report::Timing;
+pub use running::Running;
 pub use spec::{CgroupSpec, Process, Spec, UserMaps, DEFAULT_PATH};
+pub use start::start;
 pub use supervise::{ExitStatus, Outcome, Output};
 
 /// Starts the container and supervises it in the foreground until it exits: signals to box are

@@ -1,6 +1,6 @@
-//! The child's side channel to the parent: a close-on-exec pipe. The child writes step timings
-//! and at most one failure; a successful `execve` closes the pipe, so the parent reading EOF with
-//! no failure knows the command is running.
+//! The child's side channel to the parent: a close-on-exec pipe carrying [`ChildMessage`]s.
+//! The child sends step timings and at most one failure; a successful `execve` closes the
+//! pipe, so the parent reading EOF with no failure knows the command is running.
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 
+use crate::protocol::{ChildMessage, Step};
 use crate::Error;
 
 /// One step of the start sequence and how long it took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timing {
-    pub step: String,
+    pub step: Step,
     pub elapsed: Duration,
 }
 
@@ -25,18 +26,24 @@ impl Reporter {
         Reporter(fd.into())
     }
 
-    pub(crate) fn timing(&mut self, step: &str, elapsed: Duration) {
+    pub(crate) fn timing(&mut self, step: Step, elapsed: Duration) {
         // Losing a timing line is harmless; the parent would only show fewer rows.
-        let _ = writeln!(self.0, "T\t{step}\t{}", elapsed.as_micros());
+        let _ = self
+            .0
+            .write_all(ChildMessage::Timing { step, elapsed }.encode().as_bytes());
     }
 
     /// Reports a failed step and ends the child.
-    pub(crate) fn fail(&mut self, step: &str, errno: Errno, message: &str) -> ! {
-        let message = message.replace('\n', " ");
-        let _ = writeln!(self.0, "E\t{step}\t{}\t{message}", errno as i32);
+    pub(crate) fn fail(&mut self, step: Step, errno: Errno, message: &str) -> ! {
+        let failed = ChildMessage::Failed {
+            step,
+            errno,
+            message: message.to_string(),
+        };
+        let _ = self.0.write_all(failed.encode().as_bytes());
         // SAFETY: _exit ends this process at once, without running the parent's destructors
         // or atexit handlers that the forked copy inherited.
-        unsafe { libc::_exit(125) }
+        unsafe { libc::_exit(crate::exit_code::CANNOT_START) }
     }
 }
 
@@ -56,33 +63,28 @@ pub(crate) fn read(fd: OwnedFd) -> Result<Report, Error> {
             step: "read the container's start report",
             errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
         })?;
-    Ok(parse(&text))
+    parse(&text)
 }
 
-fn parse(text: &str) -> Report {
+fn parse(text: &str) -> Result<Report, Error> {
     let mut report = Report::default();
     for line in text.lines() {
-        let mut fields = line.splitn(4, '\t');
-        match (fields.next(), fields.next(), fields.next(), fields.next()) {
-            (Some("T"), Some(step), Some(micros), None) => {
-                if let Ok(micros) = micros.parse() {
-                    report.timings.push(Timing {
-                        step: step.to_string(),
-                        elapsed: Duration::from_micros(micros),
-                    });
-                }
-            }
-            (Some("E"), Some(step), Some(errno), Some(message)) => {
+        match ChildMessage::decode(line)? {
+            ChildMessage::Timing { step, elapsed } => report.timings.push(Timing { step, elapsed }),
+            ChildMessage::Failed {
+                step,
+                errno,
+                message,
+            } => {
                 report.failure = Some(Error::InContainer {
-                    step: step.to_string(),
-                    errno: Errno::from_raw(errno.parse().unwrap_or(0)),
-                    message: message.to_string(),
-                });
+                    step,
+                    errno,
+                    message,
+                })
             }
-            _ => {}
         }
     }
-    report
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -91,7 +93,8 @@ mod tests {
 
     #[test]
     fn parses_timings_and_failure() {
-        let report = parse("T\trootfs\t1500\nE\texec\t2\texec \"/bin/nope\": No such file\n");
+        let report =
+            parse("T\trootfs\t1500\nE\texec\t2\texec \"/bin/nope\": No such file\n").unwrap();
         assert_eq!(report.timings.len(), 1);
         assert_eq!(report.timings[0].elapsed, Duration::from_micros(1500));
         let failure = report.failure.unwrap();
@@ -101,7 +104,12 @@ mod tests {
 
     #[test]
     fn empty_report_means_the_command_runs() {
-        let report = parse("");
+        let report = parse("").unwrap();
         assert!(report.failure.is_none() && report.timings.is_empty());
+    }
+
+    #[test]
+    fn a_garbled_report_is_an_error() {
+        assert!(matches!(parse("T\trootfs\n"), Err(Error::Protocol(_))));
     }
 }

@@ -11,7 +11,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{read, write};
 
-use crate::parent::Running;
+use crate::Running;
 use crate::{tty, Error, Timing};
 
 /// How the container's command ended.
@@ -35,7 +35,7 @@ impl Outcome {
     pub fn exit_code(&self) -> i32 {
         match self.status {
             ExitStatus::Exited(code) => code,
-            ExitStatus::Signaled(sig) => 128 + sig,
+            ExitStatus::Signaled(sig) => crate::exit_code::signaled(sig),
         }
     }
 }
@@ -83,12 +83,13 @@ impl Running {
         }
         let status = self.wait_loop(output.as_ref());
         drop(raw_mode);
-        let status = status?;
         let oom_killed = match &self.cgroup {
-            Some(cg) if self.owns_cgroup => cg.oom_killed().unwrap_or(false),
+            Some(cg) if self.owns_cgroup && status.is_ok() => cg.oom_killed().unwrap_or(false),
             _ => false,
         };
-        self.remove_cgroup()?;
+        // Also when waiting failed: removing the cgroup kills whatever still runs in it, and
+        // nothing the start made may outlive its supervisor.
+        let undone = self.undo.unwind();
         if let Some(out) = &output {
             // Bounded: a writer that escaped the cgroup cannot keep the monitor here.
             for _ in 0..FINAL_DRAIN_ROUNDS {
@@ -98,6 +99,8 @@ impl Running {
             }
         }
         let _ = self.signals.thread_unblock();
+        let status = status?;
+        undone?;
         Ok(Outcome {
             status,
             oom_killed,

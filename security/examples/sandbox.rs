@@ -11,7 +11,7 @@
 use std::ffi::CString;
 use std::process::exit;
 
-use box_security::{apply_identity, apply_restrictions, prepare, SeccompConfig, SecurityConfig};
+use box_security::{prepare, SeccompConfig, SecurityConfig};
 
 fn usage(msg: &str) -> ! {
     eprintln!("sandbox: {msg}");
@@ -67,7 +67,10 @@ fn main() {
         .map(|a| CString::new(a.as_str()).unwrap_or_else(|_| usage("argument contains NUL")))
         .collect();
     // This process is single-threaded here, as a container's init would be.
-    if let Err(e) = apply_identity(&prepared).and_then(|()| apply_restrictions(&prepared)) {
+    if let Err(e) = prepared
+        .apply_identity()
+        .and_then(|()| prepared.apply_restrictions())
+    {
         eprintln!("sandbox: {e}");
         exit(1);
     }

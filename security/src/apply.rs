@@ -11,12 +11,34 @@ use crate::prepare::Prepared;
 use crate::sys::{self as k, ThreadCaps};
 use crate::{lsm, rlimit};
 
-/// Sets rlimits, supplementary groups, gid and uid — keeping the permitted capabilities across
-/// the uid change (`PR_SET_KEEPCAPS`) so [`apply_restrictions`] can still set them.
-///
-/// Call in the child after the root filesystem is in place. A uid change clears
-/// `PR_SET_PDEATHSIG`, so set it again afterwards.
-pub fn apply_identity(prepared: &Prepared) -> Result<()> {
+impl Prepared {
+    /// Child: sets rlimits, supplementary groups, gid and uid — keeping the permitted
+    /// capabilities across the uid change (`PR_SET_KEEPCAPS`) so
+    /// [`Prepared::apply_restrictions`] can still set them.
+    ///
+    /// Call after the root filesystem is in place. A uid change clears `PR_SET_PDEATHSIG`, so
+    /// set it again afterwards.
+    pub fn apply_identity(&self) -> Result<()> {
+        apply_identity(self)
+    }
+
+    /// Child, last before `execve`: the LSM exec label, the capability sets (bounding drop,
+    /// then permitted/effective/inheritable, then ambient), no_new_privs, and the seccomp
+    /// filter last.
+    ///
+    /// Must be followed by `execve`: the kernel recomputes permitted and effective at execve
+    /// from the bounding, inheritable and ambient sets set here. When a filter is installed
+    /// without no_new_privs, CAP_SYS_ADMIN (which the kernel requires for that) stays in
+    /// permitted/effective until that execve — never in the bounding set, so the container
+    /// never has it. Do `close_range(CLOEXEC)` before this call: whatever runs after it is
+    /// filtered (a profile need not allow close_range); only restoring signal state and
+    /// `execve` should.
+    pub fn apply_restrictions(&self) -> Result<()> {
+        apply_restrictions(self)
+    }
+}
+
+fn apply_identity(prepared: &Prepared) -> Result<()> {
     // Limits first, while the process may still lower (and, with CAP_SYS_RESOURCE, raise) them.
     rlimit::apply(&prepared.rlimits)?;
     prctl::set_keepcaps(true).map_err(sys(Step::KeepCaps))?;
@@ -47,16 +69,7 @@ fn setgroups_denied() -> bool {
     std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }
 
-/// Applies the LSM exec label, the capability sets (bounding drop, then
-/// permitted/effective/inheritable, then ambient), no_new_privs, and the seccomp filter last.
-///
-/// Must be followed by `execve`: the kernel recomputes permitted and effective at execve from
-/// the bounding, inheritable and ambient sets set here. When a filter is installed without
-/// no_new_privs, CAP_SYS_ADMIN (which the kernel requires for that) stays in
-/// permitted/effective until that execve — never in the bounding set, so the container never
-/// has it. Do `close_range(CLOEXEC)` before this call: whatever runs after it is filtered (a
-/// profile need not allow close_range); only restoring signal state and `execve` should.
-pub fn apply_restrictions(prepared: &Prepared) -> Result<()> {
+fn apply_restrictions(prepared: &Prepared) -> Result<()> {
     lsm::apply(&prepared.lsm)?;
 
     // Dropping from the bounding set needs CAP_SETPCAP in the effective set, which the uid

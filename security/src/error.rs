@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-/// A step of `apply_identity` / `apply_restrictions` that talks to the kernel.
+/// A step of `Prepared::apply_identity` / `apply_restrictions` that talks to the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// `prctl(PR_SET_KEEPCAPS)`.

@@ -7,15 +7,15 @@
 //! ```text
 //! front end, validating:     let warnings = box_security::check(&cfg)?;     // the same errors, no BPF
 //! parent, before clone:      let prepared = box_security::prepare(&cfg)?;   // all user errors here
-//! child, after pivot_root:   box_security::apply_identity(&prepared)?;      // rlimits, groups, gid, uid
+//! child, after pivot_root:   prepared.apply_identity()?;                    // rlimits, groups, gid, uid
 //!                            (re-arm PR_SET_PDEATHSIG: the uid change cleared it)
 //!                            close_range(3, ~0, CLOSE_RANGE_CLOEXEC)
-//!                            box_security::apply_restrictions(&prepared)?;  // LSM, caps, NNP, seccomp last
+//!                            prepared.apply_restrictions()?;                // LSM, caps, NNP, seccomp last
 //!                            execve
 //! ```
 //!
 //! ```no_run
-//! use box_security::{apply_identity, apply_restrictions, prepare, SecurityConfig, UserSpec};
+//! use box_security::{prepare, SecurityConfig, UserSpec};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut cfg = SecurityConfig::default(); // Docker's defaults
@@ -24,8 +24,8 @@
 //! cfg.user = UserSpec { uid: 1000, gid: 1000, additional_gids: vec![] };
 //! let prepared = prepare(&cfg)?;
 //! // ... fork; in the child:
-//! apply_identity(&prepared)?;
-//! apply_restrictions(&prepared)?;
+//! prepared.apply_identity()?;
+//! prepared.apply_restrictions()?;
 //! // execve the container's program here
 //! # Ok(())
 //! # }
@@ -43,7 +43,6 @@ mod rlimit;
 pub mod seccomp;
 mod sys;
 
-pub use apply::{apply_identity, apply_restrictions};
 pub use capabilities::{
     default_capabilities, parse_capability, resolve_capabilities, CapSet, Capability,
     DOCKER_DEFAULT_CAPS, DOCKER_DEFAULT_CAPS_MASK,

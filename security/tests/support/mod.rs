@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
-use box_security::{apply_identity, apply_restrictions, Prepared};
+use box_security::Prepared;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe, ForkResult};
 
@@ -107,11 +107,11 @@ pub fn in_child(
                     say(fd, &format!("setup: {e}"));
                     return 100;
                 }
-                if let Err(e) = apply_identity(prepared) {
+                if let Err(e) = prepared.apply_identity() {
                     say(fd, &format!("apply_identity: {e}"));
                     return 101;
                 }
-                if let Err(e) = apply_restrictions(prepared) {
+                if let Err(e) = prepared.apply_restrictions() {
                     say(fd, &format!("apply_restrictions: {e}"));
                     return 102;
                 }

@@ -1,0 +1,85 @@
+//! The three channels between box and the child it clones, each close-on-exec: the "go" pipe
+//! (one byte from box when the child may start, EOF if box died), the report pipe (the
+//! child's [`crate::protocol::ChildMessage`]s; EOF at `execve`), and, with a terminal, a
+//! socket for the pty master the child opens in its own devpts.
+
+use std::os::fd::OwnedFd;
+
+use nix::fcntl::OFlag;
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::unistd::{pipe2, write};
+
+use crate::report::{self, Report};
+use crate::Error;
+
+/// Both ends of every channel, before the clone.
+pub(crate) struct Channels {
+    go: (OwnedFd, OwnedFd),
+    report: (OwnedFd, OwnedFd),
+    tty: Option<(OwnedFd, OwnedFd)>,
+}
+
+/// The parent's ends, after the clone.
+pub(crate) struct ParentEnds {
+    go: Option<OwnedFd>,
+    report: Option<OwnedFd>,
+    pub tty_socket: Option<OwnedFd>,
+}
+
+impl Channels {
+    pub(crate) fn open(tty: bool) -> Result<Channels, Error> {
+        let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(Error::sys("pipe"));
+        let tty = if tty {
+            let pair = socketpair(
+                AddressFamily::Unix,
+                SockType::Stream,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .map_err(Error::sys("socketpair"))?;
+            Some(pair)
+        } else {
+            None
+        };
+        Ok(Channels {
+            go: pipe()?,
+            report: pipe()?,
+            tty,
+        })
+    }
+
+    /// The child's ends (the read end of "go", the write end of the report, its socket); the
+    /// parent's are closed.
+    pub(crate) fn into_child(self) -> (OwnedFd, OwnedFd, Option<OwnedFd>) {
+        let Channels { go, report, tty } = self;
+        (go.0, report.1, tty.map(|(_, child)| child))
+    }
+
+    /// The parent's ends; the child's are closed, so that EOF means the child is gone.
+    pub(crate) fn into_parent(self) -> ParentEnds {
+        let Channels { go, report, tty } = self;
+        ParentEnds {
+            go: Some(go.1),
+            report: Some(report.0),
+            tty_socket: tty.map(|(parent, _)| parent),
+        }
+    }
+}
+
+impl ParentEnds {
+    /// Tells the child that everything the parent does for it is done.
+    pub(crate) fn go(&mut self) -> Result<(), Error> {
+        if let Some(go) = self.go.take() {
+            write(&go, b"g").map_err(Error::sys("tell the container to go"))?;
+        }
+        Ok(())
+    }
+
+    /// Reads the child's report until it execs or fails.
+    pub(crate) fn read_report(&mut self) -> Result<Report, Error> {
+        match self.report.take() {
+            Some(fd) => report::read(fd),
+            None => Ok(Report::default()),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The parent's side of the start sequence: a flat list of each layer's steps, in the order
+//! of the article a container comes from — process, namespaces, cgroups, capabilities and
+//! security filters — with an undo stack for what the steps make on the host.
+//!
+//! Every layer crate has the same shape: `prepare` here before the clone (resolve, open,
+//! compile, check the host: nothing is created, so a failure leaves nothing behind), `create`
+//! where the layer makes something on the host (pushed on the undo stack), a step on the child
+//! after the clone and before "go", and its steps in the child ([`crate::child`]).
+
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::time::Instant;
+
+use nix::sys::prctl;
+
+use box_cgroup::Cgroup;
+use box_ns::{clone_child, CloneOptions, Cloned, Kind, Mode};
+
+use crate::channels::Channels;
+use crate::child::Child;
+use crate::exec::ExecPlan;
+use crate::lifeline::Lifeline;
+use crate::protocol::Step;
+use crate::running::{supervised_signals, Running};
+use crate::{Error, Spec, Timing};
+
+/// Creates the container and starts its command. Everything created is removed again when a
+/// step fails.
+pub fn start(spec: &Spec) -> Result<Running, Error> {
+    launch(spec, CgroupPlan::Create)
+}
+
+/// Where the process's cgroup comes from.
+pub(crate) enum CgroupPlan {
+    /// Create `spec.cgroup` (none when the spec has none), removed when the process ends.
+    Create,
+    /// An existing cgroup (`box exec`), left in place when the process ends.
+    Join(Cgroup),
+}
+
+/// What each layer prepared in the parent, for the child to apply.
+pub(crate) struct Prepared {
+    pub security: box_security::Prepared,
+    /// `None` when the mount namespace is joined (`box exec`): it already has its root.
+    pub rootfs: Option<box_rootfs::Prepared>,
+    pub namespaces: box_ns::Prepared,
+    pub exec: ExecPlan,
+}
+
+/// The start sequence, for a new container or for a process joining a running one (whose
+/// spec joins every namespace, so that no root filesystem is built).
+pub(crate) fn launch(spec: &Spec, cgroup: CgroupPlan) -> Result<Running, Error> {
+    let mut timer = Timer::new(spec.timings);
+    // Parent, before the clone: every layer resolves, opens, compiles and checks.
+    let security = box_security::prepare(&spec.security)?;
+    let rootfs = prepare_rootfs(spec)?;
+    let namespaces = box_ns::prepare(&spec.namespaces)?;
+    let cgroup = prepare_cgroup(spec, cgroup)?;
+    let exec = ExecPlan::new(&spec.process)
+        .map_err(|nul| Error::InvalidSpec(format!("{:?} holds a NUL byte", nul.0)))?;
+    let layers = Prepared {
+        security,
+        rootfs,
+        namespaces,
+        exec,
+    };
+    timer.lap(Step::Prepare);
+    // Blocked before anything is created, so that a Ctrl-C cannot kill box between creating
+    // something and supervising; the child unblocks them just before exec.
+    let signals = supervised_signals();
+    signals
+        .thread_block()
+        .map_err(Error::sys("block signals"))?;
+    let mut running = Running::new(&spec.name, signals);
+    match create_and_spawn(spec, &layers, cgroup, &mut running, &mut timer) {
+        Ok(()) => {
+            running.timings = timer.rows;
+            Ok(running)
+        }
+        Err(e) => {
+            running.abort();
+            Err(e)
+        }
+    }
+}
+
+/// The cgroup to be, before anything is made.
+enum PreparedCgroup {
+    None,
+    Create(box_cgroup::Prepared),
+    Join(Cgroup),
+}
+
+fn prepare_cgroup(spec: &Spec, plan: CgroupPlan) -> Result<PreparedCgroup, Error> {
+    Ok(match (plan, &spec.cgroup) {
+        (CgroupPlan::Join(cg), _) => PreparedCgroup::Join(cg),
+        (CgroupPlan::Create, Some(cg)) => {
+            PreparedCgroup::Create(box_cgroup::prepare(&cg.path, &cg.resources)?)
+        }
+        (CgroupPlan::Create, None) => PreparedCgroup::None,
+    })
+}
+
+fn prepare_rootfs(spec: &Spec) -> Result<Option<box_rootfs::Prepared>, Error> {
+    match spec.namespaces.mode(Kind::Mnt) {
+        Mode::New => Ok(Some(box_rootfs::prepare(&spec.rootfs)?)),
+        Mode::Join(_) => Ok(None),
+        Mode::Host => Err(Error::InvalidSpec(
+            "the container needs a new mount namespace for its root filesystem".into(),
+        )),
+    }
+}
+
+/// Host objects, the clone, each layer's step on the child, "go", and the child's report.
+fn create_and_spawn(
+    spec: &Spec,
+    layers: &Prepared,
+    cgroup: PreparedCgroup,
+    running: &mut Running,
+    timer: &mut Timer,
+) -> Result<(), Error> {
+    match cgroup {
+        PreparedCgroup::None => {}
+        PreparedCgroup::Create(prepared) => {
+            let own = Arc::new(prepared.create()?);
+            running.undo.push(own.clone());
+            running.cgroup = Some(own);
+            running.owns_cgroup = true;
+            timer.lap(Step::Cgroup);
+        }
+        PreparedCgroup::Join(cg) => running.cgroup = Some(Arc::new(cg)),
+    }
+    let channels = Channels::open(spec.process.tty)?;
+    let lifeline = Lifeline::of_this_process()?;
+    // The child inherits this: it is born non-dumpable, so that no process of a pid namespace
+    // it joins can open its /proc/PID/exe (box's binary), cwd or fds before it execs. box stays
+    // so too, for containers that share the host's pid namespace.
+    prctl::set_dumpable(false).map_err(Error::sys("prctl(PR_SET_DUMPABLE)"))?;
+    layers.namespaces.enter_for_children()?;
+    let opts = CloneOptions {
+        flags: layers.namespaces.clone_flags(),
+        into_cgroup: running.cgroup.as_ref().and_then(|cg| cg.v2_fd()),
+        pidfd: true,
+    };
+    // SAFETY: box is single-threaded when it starts a container (no thread is ever started
+    // before this point), so the child may allocate and run the layer crates.
+    let (pid, pidfd) = match unsafe { clone_child(opts) }? {
+        Cloned::Child => {
+            let (go, report, tty_socket) = channels.into_child();
+            let child = Child {
+                spec,
+                layers,
+                go,
+                report,
+                tty_socket,
+                lifeline,
+            };
+            // A panic must not unwind into box's own code in this copy of it: that would run
+            // the parent's cleanup in the container's process, and drop fds the child closed.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| child.run()));
+            // SAFETY: _exit ends the child at once, running none of box's destructors.
+            unsafe { libc::_exit(crate::exit_code::CANNOT_START) }
+        }
+        Cloned::Parent { pid, pidfd, .. } => (pid, pidfd),
+    };
+    drop(lifeline);
+    let mut channels = channels.into_parent();
+    running.pid = pid;
+    running.pidfd = pidfd;
+    timer.lap(Step::Clone);
+    // Parent, after the clone, before "go": each layer's step on the child.
+    if let Some(maps) = &spec.user_maps {
+        if layers.namespaces.after_clone(pid, &maps.uid, &maps.gid)? {
+            timer.lap(Step::IdMaps);
+        }
+    }
+    if let Some(cg) = &running.cgroup {
+        cg.add_process(pid)?;
+        timer.lap(Step::CgroupJoin);
+    }
+    channels.go()?;
+    if let Some(socket) = &channels.tty_socket {
+        running.tty_master = crate::tty::receive_master(socket.as_fd())?;
+    }
+    let report = channels.read_report()?;
+    timer.rows.extend(report.timings);
+    timer.last = Instant::now();
+    match report.failure {
+        Some(failure) => Err(failure),
+        None => {
+            timer.lap(Step::Exec);
+            Ok(())
+        }
+    }
+}
+
+struct Timer {
+    on: bool,
+    last: Instant,
+    rows: Vec<Timing>,
+}
+
+impl Timer {
+    fn new(on: bool) -> Timer {
+        Timer {
+            on,
+            last: Instant::now(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, step: Step) {
+        if self.on {
+            self.rows.push(Timing {
+                step,
+                elapsed: self.last.elapsed(),
+            });
+            self.last = Instant::now();
+        }
+    }
+}
