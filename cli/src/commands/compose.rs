@@ -14,9 +14,11 @@ use nix::sys::signal::Signal;
 
 use crate::config::{self, Planned};
 use crate::name::Name;
-use crate::state::{ProcessId, Root, Status};
+use crate::state::{ProcessId, Root};
 
-use super::{container_pid, detach, signal};
+use super::pidfd::{send, wait_gone};
+use super::settle::{settle, SETTLE};
+use super::{container_pid, detach, remove};
 
 /// Docker's code for "the runtime itself failed".
 const EXIT_BOX_FAILED: i32 = 125;
@@ -68,12 +70,20 @@ pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
     follow::follow(root, &names, STOP_TIMEOUT);
     let mut code = EXIT_BOX_FAILED;
     for name in &names {
-        let state = match signal::settle(root, name, signal::SETTLE) {
-            Ok(state) => state,
+        let entry = match settle(root, name, SETTLE) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                eprintln!("box: {name} was removed meanwhile");
+                continue;
+            }
             Err(e) => {
                 eprintln!("box: {e:#}");
                 continue;
             }
+        };
+        let Some(state) = entry.state() else {
+            eprintln!("box: {name}: {}", entry.damage().unwrap_or_default());
+            continue;
         };
         if state.oom_killed {
             eprintln!("box: {}", super::oom_message(name));
@@ -86,7 +96,7 @@ pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
                 }
             }
             (None, Some(error)) => eprintln!("box: {name}: {error}"),
-            (None, None) => eprintln!("box: {name} is {}", state.status().as_str()),
+            (None, None) => eprintln!("box: {name} is {}", entry.status().as_str()),
         }
     }
     remove_all(root, names.iter().rev(), false);
@@ -123,7 +133,7 @@ fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<Name>, 
 /// `rm -f` of each name; `print` says so on stderr, and a failure is printed.
 fn remove_all<'a>(root: &Root, names: impl Iterator<Item = &'a Name>, print: bool) {
     for name in names {
-        match signal::remove(root, name, true) {
+        match remove::remove(root, name, true) {
             Ok(()) if print => eprintln!("box: removed {name}"),
             Ok(()) => {}
             Err(e) => eprintln!("box: remove {name}: {e:#}"),
@@ -172,7 +182,7 @@ pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
     stop_all(root, &names, Duration::from_secs(seconds));
     let mut code = 0;
     for name in &names {
-        match signal::remove(root, name, true) {
+        match remove::remove(root, name, true) {
             Ok(()) => super::print(&format!("{name}\n")),
             Err(e) => {
                 eprintln!("box: {e:#}");
@@ -189,16 +199,16 @@ pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
 fn stop_all(root: &Root, names: &[Name], timeout: Duration) {
     let running = running_pids(root, names);
     for pid in &running {
-        if let Err(e) = signal::send(pid, Signal::SIGTERM) {
+        if let Err(e) = send(pid, Signal::SIGTERM) {
             eprintln!("box: {e:#}");
         }
     }
     let deadline = Instant::now() + timeout;
     for pid in &running {
         let left = deadline.saturating_duration_since(Instant::now());
-        if !signal::wait_gone(pid, left).unwrap_or(false) {
-            let _ = signal::send(pid, Signal::SIGKILL);
-            let _ = signal::wait_gone(pid, signal::SETTLE);
+        if !wait_gone(pid, left).unwrap_or(false) {
+            let _ = send(pid, Signal::SIGKILL);
+            let _ = wait_gone(pid, SETTLE);
         }
     }
 }
@@ -207,8 +217,6 @@ fn stop_all(root: &Root, names: &[Name], timeout: Duration) {
 fn running_pids(root: &Root, names: &[Name]) -> Vec<ProcessId> {
     names
         .iter()
-        .filter_map(|n| root.load(n).ok())
-        .filter(|s| s.status() == Status::Running)
-        .filter_map(|s| s.pid)
+        .filter_map(|n| root.entry(n).ok()?.container_process())
         .collect()
 }

@@ -1,10 +1,14 @@
 //! `box up -d`: start a container that outlives the command, watched by a monitor process.
 //!
-//! box forks the monitor before it starts the container, instead of re-executing itself: box
-//! is single-threaded at that point, so the forked copy may call the launcher directly. That
-//! saves an `execve` of box and a second parse of box.toml, and the Spec needs no passing
-//! around. The monitor becomes the container's parent, so the container's parent-death signal
-//! ties it to the monitor, and it is the monitor that reaps it and removes its cgroup.
+//! box forks the monitor first, instead of re-executing itself: box is single-threaded at that
+//! point, so the forked copy may call the launcher directly. That saves an `execve` of box and
+//! a second parse of box.toml, and the Spec needs no passing around. The monitor claims the
+//! name itself, so the record names the process that will start the container from its very
+//! first byte, and it dies with `box up -d` (parent-death signal) until it has recorded the
+//! container running: `box up -d` killed at any moment leaves either nothing, or a claim whose
+//! monitor died with it (`dead`: `box rm` removes it), or a running container. The monitor
+//! becomes the container's parent, so the container's parent-death signal ties it to the
+//! monitor, and it is the monitor that reaps it and removes its cgroup.
 //!
 //! The container's stdout and stderr are one pipe that the monitor copies into the log: the
 //! container never holds the log file itself, which it could otherwise fill with a program
@@ -16,14 +20,19 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use nix::fcntl::OFlag;
-use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, fork, pipe2, setsid, write, ForkResult};
+use nix::sys::prctl;
+use nix::sys::signal::Signal;
+use nix::unistd::{
+    dup2_stderr, dup2_stdin, dup2_stdout, fork, getpid, getppid, pipe2, setsid, write, ForkResult,
+    Pid,
+};
 
 use box_launcher::{Output, Spec};
 
 use crate::name::Name;
-use crate::state::{now_rfc3339, ProcessId, Recorded, Root, State, Status};
+use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
 /// Starts `spec` detached; prints its name once it runs. Returns the exit code.
 pub fn up_detached(root: &Root, file: &Path, spec: Spec) -> i32 {
@@ -46,84 +55,30 @@ const EXIT_BOX_FAILED: i32 = 125;
 pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32, String)> {
     let failed = |e: anyhow::Error| (EXIT_BOX_FAILED, format!("{e:#}"));
     if spec.process.tty {
-        return Err(failed(anyhow::anyhow!(
+        return Err(failed(anyhow!(
             "a detached container has no terminal: drop `tty = true` or `-t`"
         )));
     }
     let name = Name::parse(&spec.name).map_err(|e| failed(e.into()))?;
-    claim(root, file, spec, None).map_err(failed)?;
-    let report = match spawn_monitor(root, &name) {
-        Ok(report) => report,
-        Err(e) => {
-            forget(root, &name);
-            return Err(failed(e));
-        }
-    };
+    let report = spawn_monitor(root, file, &name, spec).map_err(failed)?;
     match report.split_once('\t') {
         None if report == "R\n" => Ok(name.to_string()),
         Some(("E", rest)) => {
-            forget(root, &name);
             let (code, message) = rest.split_once('\t').unwrap_or(("125", rest));
             Err((
                 code.parse().unwrap_or(EXIT_BOX_FAILED),
                 message.trim_end().to_string(),
             ))
         }
-        _ => {
-            forget(root, &name);
-            Err(failed(anyhow::anyhow!(
-                "the monitor of {name:?} ended before the container started"
-            )))
-        }
-    }
-}
-
-/// Takes the name: under the lock, no state may exist yet. Of two racing `box up`, the second
-/// to get the lock finds the first one's state and fails. A dead container's state (the
-/// monitor it recorded is gone, and the container with it: box was killed) does not hold the
-/// name; its cgroup, if left, is swept when the new one is created.
-/// `monitor`: the process that will watch the container, when it is already known.
-pub(crate) fn claim(
-    root: &Root,
-    file: &Path,
-    spec: Spec,
-    monitor: Option<ProcessId>,
-) -> Result<()> {
-    let name = Name::parse(&spec.name)?;
-    let lock = root.lock(&name, true)?;
-    let dead = |old: &State| old.monitor.is_some() && old.status() == Status::Dead;
-    if let Some(old) = lock.read(&name)?.filter(|old| !dead(old)) {
-        bail!(
-            "the name {name:?} is already in use by a container ({}): remove it first with `box rm {name}`",
-            old.status().as_str()
-        );
-    }
-    lock.write(&State {
-        name: name.to_string(),
-        recorded: Recorded::Created,
-        pid: None,
-        monitor,
-        created_at: now_rfc3339(),
-        started_at: None,
-        finished_at: None,
-        exit_code: None,
-        oom_killed: false,
-        error: None,
-        file: std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()),
-        spec,
-    })
-}
-
-/// Removes the state of a container that never started.
-pub(crate) fn forget(root: &Root, name: &Name) {
-    if let Ok(lock) = root.lock(name, false) {
-        let _ = lock.remove();
+        _ => Err(failed(anyhow!(
+            "the monitor of {:?} ended before the container started (see `box ps -a`; `box rm -f {name}` removes what is left)",
+            name.as_str()
+        ))),
     }
 }
 
 /// Forks the monitor and reads its one-line report: `R` (running) or `E\tCODE\tMESSAGE`.
-fn spawn_monitor(root: &Root, name: &Name) -> Result<String> {
-    let log = root.create_log(name)?;
+fn spawn_monitor(root: &Root, file: &Path, name: &Name, spec: Spec) -> Result<String> {
     let null = OpenOptions::new()
         .read(true)
         .write(true)
@@ -131,18 +86,24 @@ fn spawn_monitor(root: &Root, name: &Name) -> Result<String> {
         .open("/dev/null")
         .context("open /dev/null")?;
     let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe")?;
+    let parent = getpid();
     // SAFETY: box is single-threaded here (it never starts a thread), so the child may do
     // anything the parent could, including allocating and starting the container.
     match unsafe { fork() }.context("fork the monitor")? {
         ForkResult::Child => {
             drop(read_end);
-            let code = monitor(root, name, log, null.into(), write_end);
-            std::process::exit(code)
+            let monitor = Monitor {
+                root,
+                name,
+                report: Some(write_end),
+                parent,
+            };
+            std::process::exit(monitor.run(file, spec, null.into()))
         }
         ForkResult::Parent { .. } => {
-            drop((write_end, log, null));
+            drop((write_end, null));
             let mut report = String::new();
-            std::fs::File::from(read_end)
+            File::from(read_end)
                 .read_to_string(&mut report)
                 .context("read the monitor's report")?;
             Ok(report)
@@ -150,101 +111,127 @@ fn spawn_monitor(root: &Root, name: &Name) -> Result<String> {
     }
 }
 
-/// The monitor's whole life: start the container, record it, wait, record how it ended.
-fn monitor(root: &Root, name: &Name, log: File, null: OwnedFd, report: OwnedFd) -> i32 {
-    let say = |text: &str| {
-        let _ = write(&report, text.as_bytes());
-    };
-    // Its own session: no terminal's signals reach it, and the shell's job control ignores it.
-    // The container inherits stdout and stderr: the write end of the output pipe, in place
-    // until the container is started.
-    let output = setsid()
-        .map(drop)
-        .and_then(|()| dup2_stdin(&null))
-        .and_then(|()| pipe2(OFlag::O_CLOEXEC))
-        .and_then(|(pipe, writer)| {
-            dup2_stdout(&writer)?;
-            dup2_stderr(&writer)?;
-            Ok(pipe)
-        });
-    drop(null);
-    let pipe = match output {
-        Ok(pipe) => pipe,
-        Err(errno) => {
-            say(&format!("E\t125\tset up the monitor: {errno}\n"));
-            return 1;
+struct Monitor<'a> {
+    root: &'a Root,
+    name: &'a Name,
+    /// The write end of the pipe `box up -d` reads the one-line report from, until the
+    /// report is written.
+    report: Option<OwnedFd>,
+    /// `box up -d`, which the monitor dies with until it reports the container running.
+    parent: Pid,
+}
+
+impl Monitor<'_> {
+    fn say(&self, text: &str) {
+        if let Some(report) = &self.report {
+            let _ = write(report, text.as_bytes());
         }
-    };
-    let me = ProcessId::of(std::process::id() as i32);
-    let update = |f: &dyn Fn(&mut State)| -> Result<()> {
-        let lock = root.lock(name, false)?;
-        let mut state = root.load(name)?;
-        f(&mut state);
-        lock.write(&state)
-    };
-    let state = match update(&|s| s.monitor = me).and_then(|()| root.load(name)) {
-        Ok(state) => state,
-        Err(e) => {
-            say(&format!("E\t125\t{}\n", one_line(&format!("{e:#}"))));
-            return 1;
-        }
-    };
-    let running = match box_launcher::start(&state.spec) {
-        Ok(running) => running,
-        Err(e) => {
-            say(&format!(
-                "E\t{}\t{}\n",
-                e.exit_code(),
-                one_line(&e.to_string())
-            ));
-            return 1;
-        }
-    };
-    // From here the monitor's own output goes to the log, and the container holds the only
-    // write ends of the pipe: their closing is the end of its output.
-    let own_output = dup2_stdout(&log)
-        .and_then(|()| dup2_stderr(&log))
-        .map_err(|errno| anyhow!("send the monitor's output to the log: {errno}"));
-    let pid = ProcessId::of(running.pid.as_raw());
-    let recorded = own_output.and_then(|()| {
-        update(&|s| {
-            s.recorded = Recorded::Running;
-            s.pid = pid;
-            s.started_at = Some(now_rfc3339());
-        })
-    });
-    if let Err(e) = recorded {
-        // Nobody could find it: do not leave it running.
-        let _ = nix::sys::signal::kill(running.pid, nix::sys::signal::Signal::SIGKILL);
-        let _ = running.supervise();
-        say(&format!("E\t125\t{}\n", one_line(&format!("{e:#}"))));
-        return 1;
     }
-    say("R\n");
-    drop(report);
-    // Hold no directory of the caller's busy (say, a test's temporary directory).
-    let _ = std::env::set_current_dir("/");
-    super::trim::release_code_pages();
-    let outcome = running.supervise_output(Output {
-        pipe,
-        sink: log.into(),
-    });
-    let finished = now_rfc3339();
-    let _ = update(&|s| {
-        s.recorded = Recorded::Exited;
-        s.finished_at = Some(finished.clone());
+
+    /// Reports a failure before the container ran; the claim, if taken, is undone.
+    fn fail(&self, owned: Option<Owned>, code: i32, message: &str) -> i32 {
+        let undone = owned.map_or(Ok(()), Owned::release);
+        let message = match undone {
+            Ok(()) => message.to_string(),
+            Err(e) => format!("{message} (and undoing the claim failed: {e:#})"),
+        };
+        self.say(&format!("E\t{code}\t{}\n", message.replace('\n', " ")));
+        1
+    }
+
+    /// The monitor's whole life: claim the name, start the container, record it, wait, record
+    /// how it ended.
+    fn run(mut self, file: &Path, spec: Spec, null: OwnedFd) -> i32 {
+        // Until the container runs, the start belongs to `box up -d`: killed, it takes the
+        // monitor (and the container, the monitor's child) with it, so that a start nobody
+        // waits for any more never goes on behind a `box rm -f` that found nothing yet.
+        if prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != self.parent {
+            return 1;
+        }
+        // Its own session: no terminal's signals reach it, and the shell's job control
+        // ignores it.
+        let _ = setsid();
+        let me = match ProcessId::of(std::process::id() as i32) {
+            Some(me) => me,
+            None => return self.fail(None, EXIT_BOX_FAILED, "read /proc/self/stat"),
+        };
+        let mut state = State::created(self.name, file, spec, me);
+        let owned = match self.root.claim(&state) {
+            Ok(owned) => owned,
+            Err(e) => return self.fail(None, EXIT_BOX_FAILED, &format!("{e:#}")),
+        };
+        let log = match self.root.create_log(self.name) {
+            Ok(log) => log,
+            Err(e) => return self.fail(Some(owned), EXIT_BOX_FAILED, &format!("{e:#}")),
+        };
+        // The container inherits stdout and stderr: the write end of the output pipe, in
+        // place until the container is started.
+        let output = dup2_stdin(&null)
+            .and_then(|()| pipe2(OFlag::O_CLOEXEC))
+            .and_then(|(pipe, writer)| {
+                dup2_stdout(&writer)?;
+                dup2_stderr(&writer)?;
+                Ok(pipe)
+            });
+        drop(null);
+        let pipe = match output {
+            Ok(pipe) => pipe,
+            Err(errno) => {
+                let message = format!("set up the monitor: {errno}");
+                return self.fail(Some(owned), EXIT_BOX_FAILED, &message);
+            }
+        };
+        let running = match box_launcher::start(&state.spec) {
+            Ok(running) => running,
+            Err(e) => return self.fail(Some(owned), e.exit_code(), &e.to_string()),
+        };
+        // From here the monitor's own output goes to the log, and the container holds the
+        // only write ends of the pipe: their closing is the end of its output.
+        let own_output = dup2_stdout(&log)
+            .and_then(|()| dup2_stderr(&log))
+            .map_err(|errno| anyhow!("send the monitor's output to the log: {errno}"));
+        state.recorded = Recorded::Running;
+        state.pid = ProcessId::of(running.pid.as_raw());
+        state.started_at = Some(now_rfc3339());
+        // Recorded running, it is a container like any other: `box up -d` may end now.
+        let recorded = own_output
+            .and_then(|()| owned.record(&state))
+            .and_then(|()| {
+                prctl::set_pdeathsig(None)
+                    .map_err(|errno| anyhow!("outlive box up -d (prctl PR_SET_PDEATHSIG): {errno}"))
+            });
+        if let Err(e) = recorded {
+            // Nobody could find it: do not leave it running.
+            let _ = nix::sys::signal::kill(running.pid, Signal::SIGKILL);
+            let _ = running.supervise();
+            return self.fail(Some(owned), EXIT_BOX_FAILED, &format!("{e:#}"));
+        }
+        self.say("R\n");
+        // `box up -d` reads until the end of the pipe.
+        self.report = None;
+        // Hold no directory of the caller's busy (say, a test's temporary directory).
+        let _ = std::env::set_current_dir("/");
+        super::trim::release_code_pages();
+        let outcome = running.supervise_output(Output {
+            pipe,
+            sink: log.into(),
+        });
+        state.recorded = Recorded::Exited;
+        state.finished_at = Some(now_rfc3339());
         match &outcome {
             // PID 1's own code, as Docker keeps it; an OOM kill of any process is noted apart.
             Ok(o) => {
-                s.oom_killed = o.oom_killed;
-                s.exit_code = Some(o.exit_code());
+                state.oom_killed = o.oom_killed;
+                state.exit_code = Some(o.exit_code());
             }
-            Err(e) => s.error = Some(e.to_string()),
+            Err(e) => state.error = Some(e.to_string()),
         }
-    });
-    0
-}
-
-fn one_line(text: &str) -> String {
-    text.replace('\n', " ")
+        // Said in the log, the one place left to say it (it may be full too).
+        match owned.record_exit(&state) {
+            Ok(None) => {}
+            Ok(Some(why)) => eprintln!("box: the exit was recorded in the lock file: {why}"),
+            Err(e) => eprintln!("box: the exit could not be recorded: {e:#}"),
+        }
+        0
+    }
 }

@@ -17,7 +17,8 @@ pub fn exec(
     let state = root.load(name)?;
     let pid = state.running_pid().ok_or_else(|| {
         anyhow!(
-            "container {name:?} is not running ({})",
+            "container {:?} is not running ({})",
+            name.as_str(),
             state.status().as_str()
         )
     })?;
@@ -37,6 +38,6 @@ pub fn exec(
     };
     let outcome = running
         .supervise()
-        .with_context(|| format!("exec in container {name:?}"))?;
+        .with_context(|| format!("exec in container {:?}", name.as_str()))?;
     Ok(outcome.exit_code())
 }

@@ -4,13 +4,10 @@
 
 use std::path::Path;
 
-use anyhow::Result;
-
 use box_launcher::{Outcome, Spec};
 
-use super::detach::{claim, forget};
 use crate::name::Name;
-use crate::state::{now_rfc3339, ProcessId, Recorded, Root, State};
+use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
 /// Docker's code for "the runtime itself failed".
 const EXIT_BOX_FAILED: i32 = 125;
@@ -24,13 +21,22 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
             return EXIT_BOX_FAILED;
         }
     };
-    let me = ProcessId::of(std::process::id() as i32);
-    if let Err(e) = claim(root, file, spec.clone(), me) {
-        eprintln!("box: {e:#}");
+    let Some(me) = ProcessId::of(std::process::id() as i32) else {
+        eprintln!("box: read /proc/self/stat");
         return EXIT_BOX_FAILED;
+    };
+    let state = State::created(&name, file, spec, me);
+    let owned = match root.claim(&state) {
+        Ok(owned) => owned,
+        Err(e) => {
+            eprintln!("box: {e:#}");
+            return EXIT_BOX_FAILED;
+        }
+    };
+    let outcome = run(&owned, state);
+    if let Err(e) = owned.release() {
+        eprintln!("box: {e:#}");
     }
-    let outcome = run(root, &name, &spec);
-    forget(root, &name);
     match outcome {
         Ok(outcome) => report(&name, &outcome),
         Err(code) => code,
@@ -38,38 +44,25 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
 }
 
 /// Starts, records and supervises; an `Err` holds the exit code of a failure already printed.
-fn run(root: &Root, name: &Name, spec: &Spec) -> Result<Outcome, i32> {
-    let failed = |e: anyhow::Error| {
-        eprintln!("box: {e:#}");
-        EXIT_BOX_FAILED
-    };
-    let running = box_launcher::start(spec).map_err(|e| {
+fn run(owned: &Owned, mut state: State) -> Result<Outcome, i32> {
+    let running = box_launcher::start(&state.spec).map_err(|e| {
         eprintln!("box: {e}");
         e.exit_code()
     })?;
-    let pid = ProcessId::of(running.pid.as_raw());
-    let recorded = update(root, name, |s| {
-        s.recorded = Recorded::Running;
-        s.pid = pid;
-        s.started_at = Some(now_rfc3339());
-    });
-    if let Err(e) = recorded {
+    state.recorded = Recorded::Running;
+    state.pid = ProcessId::of(running.pid.as_raw());
+    state.started_at = Some(now_rfc3339());
+    if let Err(e) = owned.record(&state) {
         // Not findable: do not leave it running.
         let _ = nix::sys::signal::kill(running.pid, nix::sys::signal::Signal::SIGKILL);
         let _ = running.supervise();
-        return Err(failed(e));
+        eprintln!("box: {e:#}");
+        return Err(EXIT_BOX_FAILED);
     }
     running.supervise().map_err(|e| {
         eprintln!("box: {e}");
         e.exit_code()
     })
-}
-
-fn update(root: &Root, name: &Name, change: impl FnOnce(&mut State)) -> Result<()> {
-    let lock = root.lock(name, false)?;
-    let mut state = root.load(name)?;
-    change(&mut state);
-    lock.write(&state)
 }
 
 /// Timings (when asked), whether the OOM killer struck, and the command's exit code: PID 1's

@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 use super::parse;
 use super::template::Template;
 use crate::name::Name;
-use crate::state::{Root, State, Status};
+use crate::state::{Entry, Root, State, Status};
 
 pub fn inspect(root: &Root, names: &[String], format: Option<&str>) -> Result<i32> {
     let template = format.map(Template::parse).transpose()?;
     let mut docs = Vec::new();
     let mut code = 0;
     for name in names {
-        let doc = parse(name).and_then(|name| document(root, &name, &root.load(&name)?));
+        let doc = parse(name).and_then(|name| document(root, &name, &root.entry(&name)?));
         match doc {
             Ok(doc) => docs.push(doc),
             Err(e) => {
@@ -36,7 +36,10 @@ pub fn inspect(root: &Root, names: &[String], format: Option<&str>) -> Result<i3
 }
 
 /// The JSON document of one container.
-pub fn document(root: &Root, name: &Name, state: &State) -> Result<Value> {
+pub fn document(root: &Root, name: &Name, entry: &Entry) -> Result<Value> {
+    let Some(state) = entry.state() else {
+        return Ok(damaged(root, name, entry));
+    };
     let status = state.status();
     let pid = state.running_pid();
     let namespaces = match pid {
@@ -56,6 +59,7 @@ pub fn document(root: &Root, name: &Name, state: &State) -> Result<Value> {
             "Error": state.error,
             "StartedAt": state.started_at,
             "FinishedAt": state.finished_at,
+            "StateError": entry.note,
         },
         "Config": { "File": state.file, "Spec": state.spec },
         "Namespaces": namespaces,
@@ -64,6 +68,25 @@ pub fn document(root: &Root, name: &Name, state: &State) -> Result<Value> {
         "LogPath": root.log_path(name),
         "StateDir": root.dir(name),
     }))
+}
+
+/// What box knows of a container whose record is damaged: its monitor and PID 1 as the
+/// kernel shows them, and why the record cannot be read.
+fn damaged(root: &Root, name: &Name, entry: &Entry) -> Value {
+    let pid = entry.container_process().map(|p| p.pid);
+    json!({
+        "Name": name.as_str(),
+        "State": {
+            "Status": Status::Damaged,
+            "Running": pid.is_some(),
+            "Pid": pid.unwrap_or(0),
+            "MonitorPid": entry.live_monitor().map(|m| m.pid),
+            "StateError": entry.damage(),
+        },
+        "Cgroup": { "Path": entry.cgroup_path() },
+        "LogPath": root.log_path(name),
+        "StateDir": root.dir(name),
+    })
 }
 
 /// Each kind: the container's inode, the host's (box's own), shared or not — read now.

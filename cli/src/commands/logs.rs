@@ -13,7 +13,7 @@ use crate::state::Root;
 const FOLLOW_POLL: Duration = Duration::from_millis(50);
 
 pub fn logs(root: &Root, name: &Name, follow: bool, tail: Option<usize>) -> Result<i32> {
-    root.load(name)?;
+    root.entry(name)?;
     let path = root.log_path(name);
     // The monitor makes the log a regular file of its own; never read through a symlink.
     let mut file = std::fs::File::options()
@@ -35,7 +35,7 @@ pub fn logs(root: &Root, name: &Name, follow: bool, tail: Option<usize>) -> Resu
     loop {
         // Read the state first: once it says the output is complete, all of it is in the
         // file when we read it below.
-        let running = !root.load(name).map_or(true, |s| s.output_complete());
+        let running = !root.entry(name).map_or(true, |e| e.output_complete());
         let mut more = Vec::new();
         file.seek(SeekFrom::Start(pos))?;
         file.read_to_end(&mut more)?;

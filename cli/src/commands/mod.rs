@@ -8,7 +8,10 @@ pub mod foreground;
 mod inspect;
 mod logs;
 mod ns;
+mod pidfd;
 mod ps;
+mod remove;
+mod settle;
 mod signal;
 mod trim;
 
@@ -109,7 +112,7 @@ pub fn run(cmd: Lifecycle, root: &Root) -> i32 {
         }
         Lifecycle::Stop { names, time } => signal::stop(root, &names, time),
         Lifecycle::Kill { names, signal } => signal::kill(root, &names, &signal),
-        Lifecycle::Rm { names, force } => signal::rm(root, &names, force),
+        Lifecycle::Rm { names, force } => remove::rm(root, &names, force),
         Lifecycle::Wait { name } => parse(&name).and_then(|name| signal::wait(root, &name)),
         Lifecycle::Ns { a, b } => ns::ns(root, &a, b.as_deref()),
         Lifecycle::Exec {
@@ -150,5 +153,6 @@ pub(crate) fn parse(text: &str) -> anyhow::Result<Name> {
 /// For `container:NAME` in `[namespaces]`: the PID 1 of that running container (none for a
 /// name that cannot be a container's).
 pub fn container_pid(root: &Root, name: &str) -> Option<i32> {
-    root.load(&Name::parse(name).ok()?).ok()?.running_pid()
+    let entry = root.entry(&Name::parse(name).ok()?).ok()?;
+    entry.container_process().map(|p| p.pid)
 }

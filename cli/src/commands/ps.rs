@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use crate::state::{Root, State, Status};
+use crate::state::{Entry, Root, Status};
 
 /// One row of `box ps`, also its JSON form.
 #[derive(Debug, Serialize)]
@@ -15,18 +15,27 @@ pub struct Row {
     pub exit_code: Option<i32>,
     pub created_at: String,
     pub command: String,
+    /// Why the record is damaged (JSON only; the table's reader gets it on stderr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Row {
-    pub fn of(state: &State) -> Row {
-        let status = state.status();
+    pub fn of(entry: &Entry) -> Row {
+        let status = entry.status();
+        let state = entry.state();
         Row {
-            name: state.name.clone(),
+            name: entry.name.to_string(),
             status,
-            pid: state.running_pid(),
-            exit_code: state.exit_code.filter(|_| status == Status::Exited),
-            created_at: state.created_at.clone(),
-            command: state.spec.process.args.join(" "),
+            pid: entry.container_process().map(|p| p.pid),
+            exit_code: state
+                .and_then(|s| s.exit_code)
+                .filter(|_| status == Status::Exited),
+            created_at: state.map(|s| s.created_at.clone()).unwrap_or_default(),
+            command: state
+                .map(|s| s.spec.process.args.join(" "))
+                .unwrap_or_default(),
+            error: entry.damage().map(str::to_string),
         }
     }
 
@@ -42,21 +51,26 @@ impl Row {
 pub fn ps(root: &Root, all: bool, format: &str) -> Result<i32> {
     let mut rows = Vec::new();
     for name in root.names()? {
-        // A directory whose state is unreadable (a start that crashed half-way) still shows.
-        let row = match root.load(&name) {
-            Ok(state) => Row::of(&state),
-            Err(_) => Row {
-                name: name.to_string(),
-                status: Status::Dead,
-                pid: None,
-                exit_code: None,
-                created_at: String::new(),
-                command: String::new(),
-            },
+        // Removed since the listing: not a container any more.
+        let Ok(entry) = root.entry(&name) else {
+            continue;
         };
-        if all || row.status == Status::Running {
-            rows.push(row);
+        // A damaged entry whose monitor lives may be running: plain `ps` shows it too.
+        let live = entry.status() == Status::Running
+            || (entry.status() == Status::Damaged && entry.live_monitor().is_some());
+        if !(all || live) {
+            continue;
         }
+        if let Some(why) = entry.damage() {
+            let monitor = match entry.live_monitor() {
+                Some(m) => format!("its monitor (pid {}) is alive", m.pid),
+                None => "no monitor watches it".to_string(),
+            };
+            eprintln!(
+                "box: container {name}: {why}; {monitor}: `box stop {name}` and `box rm -f {name}` still work"
+            );
+        }
+        rows.push(Row::of(&entry));
     }
     match format {
         "json" => super::print(&format!("{}\n", serde_json::to_string_pretty(&rows)?)),

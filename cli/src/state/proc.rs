@@ -31,8 +31,14 @@ pub fn start_time(pid: i32) -> Option<u64> {
     stat_fields(pid).map(|f| f.start)
 }
 
+/// The parent of a live process (field 4 of `/proc/PID/stat`).
+pub fn parent_of(pid: i32) -> Option<i32> {
+    stat_fields(pid).map(|f| f.parent)
+}
+
 struct StatFields {
     state: char,
+    parent: i32,
     start: u64,
 }
 
@@ -43,6 +49,7 @@ fn stat_fields(pid: i32) -> Option<StatFields> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     Some(StatFields {
         state: fields.first()?.chars().next()?,
+        parent: fields.get(1)?.parse().ok()?,
         start: fields.get(19)?.parse().ok()?,
     })
 }
@@ -97,6 +104,7 @@ mod tests {
     fn this_process_is_alive_and_a_changed_start_time_is_not() {
         let me = ProcessId::of(std::process::id() as i32).unwrap();
         assert!(alive(&me));
+        assert_eq!(parent_of(me.pid), Some(nix::unistd::getppid().as_raw()));
         assert!(!alive(&ProcessId {
             start: me.start + 1,
             ..me

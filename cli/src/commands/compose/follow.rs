@@ -12,7 +12,8 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use crate::name::Name;
 use crate::state::Root;
 
-use super::{running_pids, signal};
+use super::running_pids;
+use crate::commands::pidfd::send;
 
 /// How often the logs are read and the containers looked at.
 const POLL: Duration = Duration::from_millis(50);
@@ -123,7 +124,7 @@ pub fn follow(root: &Root, names: &[Name], timeout: Duration) {
         for s in streams.iter_mut().filter(|s| !s.done) {
             // The state first: once it says the output is complete, all of it is in the log
             // by the time it is read below.
-            let ended = root.load(&s.name).map_or(true, |st| st.output_complete());
+            let ended = root.entry(&s.name).map_or(true, |e| e.output_complete());
             s.pump(&mut out, ended);
             s.done = ended;
         }
@@ -139,7 +140,7 @@ fn send_all(root: &Root, names: &[Name], sig: Signal) {
     let mut pids = running_pids(root, names);
     pids.reverse();
     for pid in &pids {
-        if let Err(e) = signal::send(pid, sig) {
+        if let Err(e) = send(pid, sig) {
             eprintln!("box: {e:#}");
         }
     }
