@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use box_cgroup::{Cgroup, Layout};
 
 use super::proc::{parent_of, ProcessId};
@@ -27,47 +27,32 @@ pub fn child_in_cgroup(parent: i32, path: &Path) -> Option<ProcessId> {
 }
 
 /// Removes the cgroup at `path` if it exists and nobody owns it: what a monitor killed with
-/// SIGKILL left, with whatever still runs in it. The cgroup crate's sweep of orphans does
-/// it, so that a cgroup some live process owns (a container of the same name under another
-/// state root) is never touched; the sweep removes other orphans under the same parent too,
-/// as every start does.
+/// SIGKILL left, with whatever still runs in it. The cgroup crate's `remove_orphan` does it,
+/// so that a cgroup some live process owns (a container of the same name under another state
+/// root) is never touched.
 ///
 /// A monitor's lock on its cgroup outlives it by a moment when it dies while starting the
 /// container: the child it cloned holds the (close-on-exec) lock until it dies of its
 /// parent's death. So a cgroup still owned is looked at again for up to [`OWNED_WAIT`].
 pub fn remove_orphan_cgroup(path: &Path) -> Result<()> {
     let layout = Layout::detect().context("detect the cgroup hierarchies")?;
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .ok_or_else(|| anyhow!("cgroup {} has no parent to sweep", path.display()))?;
     let start = Instant::now();
-    let sweep = loop {
-        if !exists(&layout, path)? {
-            return Ok(());
-        }
-        let sweep = box_cgroup::sweep_orphans(&layout, parent);
+    loop {
+        let failed = box_cgroup::remove_orphan(&layout, path).err();
         if !exists(&layout, path)? {
             return Ok(());
         }
         if start.elapsed() >= OWNED_WAIT {
-            break sweep;
+            return Err(match failed {
+                Some(e) => anyhow!("remove cgroup {}: {e}", path.display()),
+                None => anyhow!(
+                    "cgroup {} is owned by a live process that is not this container's monitor: left in place",
+                    path.display()
+                ),
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let why: Vec<String> = sweep
-        .failed
-        .iter()
-        .map(ToString::to_string)
-        .filter(|e| e.contains(&*path.to_string_lossy()))
-        .collect();
-    if why.is_empty() {
-        bail!(
-            "cgroup {} is owned by a live process that is not this container's monitor: left in place",
-            path.display()
-        );
     }
-    bail!("remove cgroup {}: {}", path.display(), why.join("; "))
 }
 
 fn exists(layout: &Layout, path: &Path) -> Result<bool> {
