@@ -119,7 +119,7 @@ impl Root {
         let in_claim = |e: anyhow::Error| e.context(format!("container {name}"));
         let lock = if create == Create::All {
             files::private_dir(&self.0, true).map_err(in_claim)?;
-            let root = self.lock_root(FlockArg::LockExclusive)?;
+            let root = self.lock_root(FlockArg::LockExclusive).map_err(in_claim)?;
             files::private_dir(&dir, false).map_err(in_claim)?;
             let file = open_lock(&dir, name, create)?;
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
