@@ -13,6 +13,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use box_launcher::exit_code::CANNOT_START;
+
 /// A container runtime that builds each kernel boundary (namespaces, cgroups, capabilities,
 /// seccomp, its own root) in plain sight.
 #[derive(Debug, Parser)]
@@ -79,9 +81,6 @@ fn main() -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
-/// Docker's code for "the runtime itself failed".
-const EXIT_BOX_FAILED: i32 = box_launcher::exit_code::CANNOT_START;
-
 /// The file's containers, checked, in start order (one, for the single-container form).
 fn load_plan(
     root: &state::Root,
@@ -107,7 +106,7 @@ fn validate(root: &state::Root, file: &std::path::Path) -> i32 {
         }
         Err(e) => {
             eprintln!("box: {e}");
-            EXIT_BOX_FAILED
+            CANNOT_START
         }
     }
 }
@@ -117,7 +116,7 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("box: {e}");
-            return EXIT_BOX_FAILED;
+            return CANNOT_START;
         }
     };
     if plan.len() > 1 {
@@ -131,7 +130,7 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
     // One container: no joins within the file are left to resolve.
     let Some(mut spec) = plan.pop().map(|p| p.spec) else {
         eprintln!("box: {}: defines no container", file.display());
-        return EXIT_BOX_FAILED;
+        return CANNOT_START;
     };
     if tty {
         spec.process.tty = true;

@@ -20,8 +20,7 @@ use super::pidfd::{send, wait_gone};
 use super::settle::{settle, SETTLE};
 use super::{container_pid, detach, remove};
 
-/// Docker's code for "the runtime itself failed".
-const EXIT_BOX_FAILED: i32 = 125;
+use box_launcher::exit_code::CANNOT_START;
 
 /// How long `box up` (foreground) waits after forwarding SIGTERM before it sends SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,7 +40,7 @@ pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
             file.display(),
             plan.len()
         );
-        return EXIT_BOX_FAILED;
+        return CANNOT_START;
     }
     let first = plan
         .iter()
@@ -61,14 +60,14 @@ pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
     // box and leaving them behind.
     if let Err(e) = follow::catch_signals() {
         eprintln!("box: {e:#}");
-        return EXIT_BOX_FAILED;
+        return CANNOT_START;
     }
     let names = match start_all(root, file, plan) {
         Ok(names) => names,
         Err(code) => return code,
     };
     follow::follow(root, &names, STOP_TIMEOUT);
-    let mut code = EXIT_BOX_FAILED;
+    let mut code = CANNOT_START;
     for name in &names {
         let entry = match settle(root, name, SETTLE) {
             Ok(Some(entry)) => entry,
@@ -113,12 +112,12 @@ fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<Name>, 
             Err(e) => {
                 eprintln!("box: {e}");
                 remove_all(root, started.iter().rev(), true);
-                return Err(EXIT_BOX_FAILED);
+                return Err(CANNOT_START);
             }
         };
         let result = planned
             .resolve(&|other| container_pid(root, other))
-            .map_err(|m| (EXIT_BOX_FAILED, m))
+            .map_err(|m| (CANNOT_START, m))
             .and_then(|spec| detach::start(root, file, spec));
         if let Err((code, message)) = result {
             eprintln!("box: container {name}: {message}");
@@ -148,7 +147,7 @@ pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("box: {e}");
-            return EXIT_BOX_FAILED;
+            return CANNOT_START;
         }
     };
     let defs = loaded.containers();
@@ -160,14 +159,14 @@ pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
             Some(Ok(name)) => names.push(name),
             Some(Err(e)) => {
                 eprintln!("box: {}: {e}", file.display());
-                return EXIT_BOX_FAILED;
+                return CANNOT_START;
             }
             None => {
                 eprintln!(
                     "box: {}: the container has no `name`, so box down cannot tell which one it is (see `box ps`, then `box rm -f NAME`)",
                     file.display()
                 );
-                return EXIT_BOX_FAILED;
+                return CANNOT_START;
             }
         }
     }

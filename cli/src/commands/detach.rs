@@ -29,7 +29,8 @@ use nix::unistd::{
     Pid,
 };
 
-use box_launcher::{Output, Spec};
+use box_launcher::exit_code::CANNOT_START;
+use box_launcher::{MonitorMessage, Output, Spec};
 
 use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
@@ -48,12 +49,9 @@ pub fn up_detached(root: &Root, file: &Path, spec: Spec) -> i32 {
     }
 }
 
-/// Docker's code for "the runtime itself failed".
-const EXIT_BOX_FAILED: i32 = 125;
-
 /// Starts `spec` detached; its name, or Docker's exit code and a message.
 pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32, String)> {
-    let failed = |e: anyhow::Error| (EXIT_BOX_FAILED, format!("{e:#}"));
+    let failed = |e: anyhow::Error| (CANNOT_START, format!("{e:#}"));
     if spec.process.tty {
         return Err(failed(anyhow!(
             "a detached container has no terminal: drop `tty = true` or `-t`"
@@ -61,23 +59,18 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
     }
     let name = Name::parse(&spec.name).map_err(|e| failed(e.into()))?;
     let report = spawn_monitor(root, file, &name, spec).map_err(failed)?;
-    match report.split_once('\t') {
-        None if report == "R\n" => Ok(name.to_string()),
-        Some(("E", rest)) => {
-            let (code, message) = rest.split_once('\t').unwrap_or(("125", rest));
-            Err((
-                code.parse().unwrap_or(EXIT_BOX_FAILED),
-                message.trim_end().to_string(),
-            ))
-        }
-        _ => Err(failed(anyhow!(
+    match MonitorMessage::decode(&report) {
+        Ok(MonitorMessage::Running) => Ok(name.to_string()),
+        Ok(MonitorMessage::Failed { code, message }) => Err((code, message)),
+        // Nothing (the monitor died before it reported) or not a report.
+        Err(_) => Err(failed(anyhow!(
             "the monitor of {:?} ended before the container started (see `box ps -a`; `box rm -f {name}` removes what is left)",
             name.as_str()
         ))),
     }
 }
 
-/// Forks the monitor and reads its one-line report: `R` (running) or `E\tCODE\tMESSAGE`.
+/// Forks the monitor and reads its one report, a [`MonitorMessage`].
 fn spawn_monitor(root: &Root, file: &Path, name: &Name, spec: Spec) -> Result<String> {
     let null = OpenOptions::new()
         .read(true)
@@ -122,9 +115,9 @@ struct Monitor<'a> {
 }
 
 impl Monitor<'_> {
-    fn say(&self, text: &str) {
+    fn say(&self, message: &MonitorMessage) {
         if let Some(report) = &self.report {
-            let _ = write(report, text.as_bytes());
+            let _ = write(report, message.encode().as_bytes());
         }
     }
 
@@ -135,7 +128,7 @@ impl Monitor<'_> {
             Ok(()) => message.to_string(),
             Err(e) => format!("{message} (and undoing the claim failed: {e:#})"),
         };
-        self.say(&format!("E\t{code}\t{}\n", message.replace('\n', " ")));
+        self.say(&MonitorMessage::Failed { code, message });
         1
     }
 
@@ -153,16 +146,16 @@ impl Monitor<'_> {
         let _ = setsid();
         let me = match ProcessId::of(std::process::id() as i32) {
             Some(me) => me,
-            None => return self.fail(None, EXIT_BOX_FAILED, "read /proc/self/stat"),
+            None => return self.fail(None, CANNOT_START, "read /proc/self/stat"),
         };
         let mut state = State::created(self.name, file, spec, me);
         let owned = match self.root.claim(&state) {
             Ok(owned) => owned,
-            Err(e) => return self.fail(None, EXIT_BOX_FAILED, &format!("{e:#}")),
+            Err(e) => return self.fail(None, CANNOT_START, &format!("{e:#}")),
         };
         let log = match self.root.create_log(self.name) {
             Ok(log) => log,
-            Err(e) => return self.fail(Some(owned), EXIT_BOX_FAILED, &format!("{e:#}")),
+            Err(e) => return self.fail(Some(owned), CANNOT_START, &format!("{e:#}")),
         };
         // The container inherits stdout and stderr: the write end of the output pipe, in
         // place until the container is started.
@@ -178,7 +171,7 @@ impl Monitor<'_> {
             Ok(pipe) => pipe,
             Err(errno) => {
                 let message = format!("set up the monitor: {errno}");
-                return self.fail(Some(owned), EXIT_BOX_FAILED, &message);
+                return self.fail(Some(owned), CANNOT_START, &message);
             }
         };
         let running = match box_launcher::start(&state.spec) {
@@ -204,9 +197,9 @@ impl Monitor<'_> {
             // Nobody could find it: do not leave it running.
             let _ = nix::sys::signal::kill(running.pid, Signal::SIGKILL);
             let _ = running.supervise();
-            return self.fail(Some(owned), EXIT_BOX_FAILED, &format!("{e:#}"));
+            return self.fail(Some(owned), CANNOT_START, &format!("{e:#}"));
         }
-        self.say("R\n");
+        self.say(&MonitorMessage::Running);
         // `box up -d` reads until the end of the pipe.
         self.report = None;
         // Hold no directory of the caller's busy (say, a test's temporary directory).

@@ -4,13 +4,11 @@
 
 use std::path::Path;
 
+use box_launcher::exit_code::CANNOT_START;
 use box_launcher::{Outcome, Spec};
 
 use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
-
-/// Docker's code for "the runtime itself failed".
-const EXIT_BOX_FAILED: i32 = 125;
 
 /// Runs `spec` until it exits; returns the exit code for box.
 pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
@@ -18,19 +16,19 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
         Ok(name) => name,
         Err(e) => {
             eprintln!("box: {e}");
-            return EXIT_BOX_FAILED;
+            return CANNOT_START;
         }
     };
     let Some(me) = ProcessId::of(std::process::id() as i32) else {
         eprintln!("box: read /proc/self/stat");
-        return EXIT_BOX_FAILED;
+        return CANNOT_START;
     };
     let state = State::created(&name, file, spec, me);
     let owned = match root.claim(&state) {
         Ok(owned) => owned,
         Err(e) => {
             eprintln!("box: {e:#}");
-            return EXIT_BOX_FAILED;
+            return CANNOT_START;
         }
     };
     let outcome = run(&owned, state);
@@ -57,7 +55,7 @@ fn run(owned: &Owned, mut state: State) -> Result<Outcome, i32> {
         let _ = nix::sys::signal::kill(running.pid, nix::sys::signal::Signal::SIGKILL);
         let _ = running.supervise();
         eprintln!("box: {e:#}");
-        return Err(EXIT_BOX_FAILED);
+        return Err(CANNOT_START);
     }
     running.supervise().map_err(|e| {
         eprintln!("box: {e}");
