@@ -30,7 +30,6 @@ mod plan_tests;
 mod resolve;
 mod selfcheck;
 mod tables;
-mod tables32;
 #[cfg(test)]
 mod tests;
 
@@ -167,13 +166,9 @@ impl Arch {
         (self == Arch::Arm).then_some(0x000f_0000)
     }
 
+    /// Every syscall of this ABI with its number.
     fn table(self) -> &'static [(&'static str, u32)] {
-        match self {
-            Arch::X86_64 => tables::X86_64,
-            Arch::Aarch64 => tables::AARCH64,
-            Arch::I386 => tables32::I386,
-            Arch::Arm => tables32::ARM,
-        }
+        tables::table(self)
     }
 
     /// Every variant, in declaration order (`arch as usize` indexes it).

@@ -65,6 +65,48 @@ fn tables_agree_with_libc_on_this_host() {
     assert_eq!(syscall_number(Arch::Aarch64, "open"), None);
 }
 
+/// What `tables::correct` fixes in the `syscalls` crate's tables, checked both ways: the
+/// corrected table says what the kernel's does, and the crate still needs the fix (when this
+/// fails after a crate update, drop that fix from `correct`).
+#[test]
+fn syscall_tables_correct_what_the_crate_gets_wrong() {
+    use std::str::FromStr;
+    // arm64 has neither the 32-bit ABIs' time64 calls nor a syscall named fstatat.
+    assert_eq!(syscall_number(Arch::Aarch64, "newfstatat"), Some(79));
+    for name in [
+        "fstatat",
+        "clock_gettime64",
+        "futex_time64",
+        "semtimedop_time64",
+    ] {
+        assert_eq!(syscall_number(Arch::Aarch64, name), None, "{name}");
+    }
+    assert_eq!(
+        syscall_number(Arch::Aarch64, "pidfd_send_signal"),
+        Some(424)
+    );
+    assert!(syscalls::aarch64::Sysno::from_str("clock_gettime64").is_ok());
+    assert!(syscalls::aarch64::Sysno::from_str("newfstatat").is_err());
+    // i386's `break` (17), spelt as a raw identifier by the crate.
+    assert_eq!(syscall_number(Arch::I386, "break"), Some(17));
+    assert_eq!(
+        syscalls::x86::Sysno::new(17).map(|s| s.name()),
+        Some("r#break")
+    );
+    // arm's private calls are outside its table; arm has no memfd_secret.
+    assert_eq!(syscall_number(Arch::Arm, "set_tls"), Some(0xf_0005));
+    assert_eq!(syscall_number(Arch::Arm, "memfd_secret"), None);
+    assert!(syscalls::arm::Sysno::from_str("set_tls").is_err());
+    // No table names a syscall twice or gives two syscalls one number.
+    for arch in [Arch::X86_64, Arch::Aarch64, Arch::I386, Arch::Arm] {
+        let table = arch.table();
+        let names: std::collections::HashSet<_> = table.iter().map(|(n, _)| n).collect();
+        let numbers: std::collections::HashSet<_> = table.iter().map(|(_, nr)| nr).collect();
+        assert_eq!(names.len(), table.len(), "{arch:?}");
+        assert_eq!(numbers.len(), table.len(), "{arch:?}");
+    }
+}
+
 #[test]
 fn default_profile_compiles_for_both_architectures() {
     for arch in [Arch::X86_64, Arch::Aarch64] {
