@@ -5,10 +5,12 @@ use nix::errno::Errno;
 use nix::sys::prctl;
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 
+use caps::CapSet as Set;
+
 use crate::capabilities::Capability;
-use crate::error::{sys, Error, Result, Step};
+use crate::error::{caps_error, sys, Error, Result, Step};
 use crate::prepare::Prepared;
-use crate::sys::{self as k, ThreadCaps};
+use crate::sys as k;
 use crate::{lsm, rlimit};
 
 impl Prepared {
@@ -74,35 +76,38 @@ fn apply_restrictions(prepared: &Prepared) -> Result<()> {
 
     // Dropping from the bounding set needs CAP_SETPCAP in the effective set, which the uid
     // change may have cleared (permitted survived thanks to KEEPCAPS).
-    let current = k::capget().map_err(sys(Step::CapGet))?;
-    k::capset(ThreadCaps {
-        effective: current.permitted,
-        ..current
-    })
-    .map_err(sys(Step::RaiseEffective))?;
+    let permitted = caps::read(None, Set::Permitted).map_err(caps_error(Step::CapGet))?;
+    caps::set(None, Set::Effective, &permitted).map_err(caps_error(Step::RaiseEffective))?;
     for &cap in &prepared.drop_bounding {
         k::bounding_drop(cap).map_err(sys(Step::DropBounding(cap)))?;
     }
 
-    let mut permitted = prepared.capabilities.bits();
+    let mut permitted = prepared.capabilities;
     if prepared.hold_sys_admin {
-        permitted |= Capability::CAP_SYS_ADMIN.bitmask();
+        permitted.insert(Capability::CAP_SYS_ADMIN);
     }
-    k::capset(ThreadCaps {
-        effective: permitted,
-        permitted,
-        inheritable: prepared.inheritable.bits(),
-    })
-    .map_err(sys(Step::CapSet))?;
+    // caps sets one set per call, so the order must suit the kernel at each step: inheritable
+    // while permitted still holds what it may come from, then effective, then permitted, which
+    // shrinks to a superset of the effective set just set.
+    for (set, value, step) in [
+        (Set::Inheritable, prepared.inheritable, Step::SetInheritable),
+        (Set::Effective, permitted, Step::SetEffective),
+        (Set::Permitted, permitted, Step::SetPermitted),
+    ] {
+        caps::set(None, set, &value.iter().collect()).map_err(caps_error(step))?;
+    }
     prctl::set_keepcaps(false).map_err(sys(Step::KeepCaps))?;
 
-    match k::ambient_clear() {
+    if let Err(e) = caps::clear(None, Set::Ambient) {
         // Kernels before 4.3 have no ambient set; fine as long as none is wanted.
-        Err(Errno::EINVAL) if prepared.ambient.is_empty() => {}
-        other => other.map_err(sys(Step::ClearAmbient))?,
+        let no_ambient_set = caps::runtime::ambient_set_supported().is_err();
+        if !(no_ambient_set && prepared.ambient.is_empty()) {
+            return Err(caps_error(Step::ClearAmbient)(e));
+        }
     }
     for cap in prepared.ambient.iter() {
-        k::ambient_raise(cap.index()).map_err(sys(Step::RaiseAmbient(cap.index())))?;
+        caps::raise(None, Set::Ambient, cap)
+            .map_err(caps_error(Step::RaiseAmbient(cap.index())))?;
     }
 
     if prepared.no_new_privs {

@@ -22,8 +22,12 @@ pub enum Step {
     RaiseEffective,
     /// `prctl(PR_CAPBSET_DROP, cap)`; the capability number.
     DropBounding(u8),
-    /// `capset` of the final effective/permitted/inheritable sets.
-    CapSet,
+    /// `capset` of the final inheritable set.
+    SetInheritable,
+    /// `capset` of the final effective set.
+    SetEffective,
+    /// `capset` of the final permitted set.
+    SetPermitted,
     /// `prctl(PR_CAP_AMBIENT_CLEAR_ALL)`.
     ClearAmbient,
     /// `prctl(PR_CAP_AMBIENT_RAISE, cap)`; the capability number.
@@ -48,7 +52,9 @@ impl fmt::Display for Step {
             Step::CapGet => write!(f, "capget"),
             Step::RaiseEffective => write!(f, "capset (raise effective to permitted)"),
             Step::DropBounding(c) => write!(f, "prctl(PR_CAPBSET_DROP, {})", cap_name(*c)),
-            Step::CapSet => write!(f, "capset (final sets)"),
+            Step::SetInheritable => write!(f, "capset (inheritable)"),
+            Step::SetEffective => write!(f, "capset (effective)"),
+            Step::SetPermitted => write!(f, "capset (permitted)"),
             Step::ClearAmbient => write!(f, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)"),
             Step::RaiseAmbient(c) => write!(f, "prctl(PR_CAP_AMBIENT_RAISE, {})", cap_name(*c)),
             Step::NoNewPrivs => write!(f, "prctl(PR_SET_NO_NEW_PRIVS)"),
@@ -209,6 +215,14 @@ pub enum Error {
         /// The errno.
         errno: Errno,
     },
+    /// A capability call made through the caps crate failed; its message has the OS error.
+    #[error("{step}: {source}")]
+    Caps {
+        /// Which step.
+        step: Step,
+        /// What caps reported.
+        source: caps::errors::CapsError,
+    },
     /// A kernel call on a path failed.
     #[error("{step} ({}): {errno}", path.display())]
     SysPath {
@@ -223,6 +237,11 @@ pub enum Error {
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorthand for mapping an error of the caps crate in a step.
+pub(crate) fn caps_error(step: Step) -> impl FnOnce(caps::errors::CapsError) -> Error {
+    move |source| Error::Caps { step, source }
+}
 
 /// Shorthand for mapping an errno of a step.
 pub(crate) fn sys(step: Step) -> impl FnOnce(Errno) -> Error {

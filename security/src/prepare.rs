@@ -5,11 +5,10 @@ use std::path::Path;
 
 use crate::capabilities::{parse_capability, parse_list, resolve_capabilities, CapSet, Capability};
 use crate::config::{SeccompConfig, SecurityConfig, UserSpec};
-use crate::error::{Error, Result, Step};
+use crate::error::{caps_error, Error, Result, Step};
 use crate::lsm::{self, LsmPlan};
 use crate::rlimit::{self, RlimitPlan};
 use crate::seccomp::{Arch, Compiled, KernelVersion, Profile};
-use crate::sys;
 
 /// The outcome of [`prepare`]: what the child applies. Cheap to clone, holds no fds.
 #[derive(Debug, Clone)]
@@ -87,19 +86,22 @@ impl Host {
             ),
         })?;
         let last_cap = last_cap.min(63);
-        let mut bounding = 0u64;
-        for cap in 0..=last_cap {
-            if sys::bounding_has(cap).map_err(crate::error::sys(Step::HostProbe))? {
-                bounding |= 1 << cap;
+        let mut bounding = CapSet::EMPTY;
+        for cap in caps::all() {
+            if caps::has_cap(None, caps::CapSet::Bounding, cap)
+                .map_err(caps_error(Step::HostProbe))?
+            {
+                bounding.insert(cap);
             }
         }
-        let effective = sys::capget()
-            .map_err(crate::error::sys(Step::HostProbe))?
-            .effective;
+        let effective = caps::read(None, caps::CapSet::Effective)
+            .map_err(caps_error(Step::HostProbe))?
+            .into_iter()
+            .collect();
         Ok(Host {
             last_cap,
-            bounding: CapSet::from_bits(bounding),
-            effective: CapSet::from_bits(effective),
+            bounding,
+            effective,
             kernel: KernelVersion::running()?,
         })
     }
