@@ -11,7 +11,9 @@
 use std::ffi::CString;
 use std::process::exit;
 
-use box_security::{prepare, SeccompConfig, SecurityConfig};
+use box_security::{
+    host_bounding_set, prepare, CapAddDrop, Capabilities, SeccompConfig, SecurityConfig,
+};
 
 fn usage(msg: &str) -> ! {
     eprintln!("sandbox: {msg}");
@@ -19,8 +21,9 @@ fn usage(msg: &str) -> ! {
     exit(2)
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> (SecurityConfig, Vec<String>) {
+fn parse(mut args: impl Iterator<Item = String>) -> (SecurityConfig, CapAddDrop, Vec<String>) {
     let mut cfg = SecurityConfig::default();
+    let mut changes = CapAddDrop::default();
     while let Some(arg) = args.next() {
         let mut value = || {
             args.next()
@@ -33,17 +36,17 @@ fn parse(mut args: impl Iterator<Item = String>) -> (SecurityConfig, Vec<String>
                 cfg.user.uid = uid.parse().unwrap_or_else(|_| usage("bad uid"));
                 cfg.user.gid = gid.parse().unwrap_or_else(|_| usage("bad gid"));
             }
-            "--cap-add" => cfg.capabilities.add.push(value()),
-            "--cap-drop" => cfg.capabilities.drop.push(value()),
+            "--cap-add" => changes.add.push(value()),
+            "--cap-drop" => changes.drop.push(value()),
             "--no-new-privs" => cfg.no_new_privileges = true,
             "--seccomp" => {
                 cfg.seccomp = match value().as_str() {
                     "default" => SeccompConfig::Default,
                     "unconfined" => SeccompConfig::Unconfined,
-                    path => SeccompConfig::Profile(path.into()),
+                    path => SeccompConfig::Path(path.into()),
                 }
             }
-            "--" => return (cfg, args.collect()),
+            "--" => return (cfg, changes, args.collect()),
             other => usage(&format!("unknown option {other}")),
         }
     }
@@ -51,15 +54,21 @@ fn parse(mut args: impl Iterator<Item = String>) -> (SecurityConfig, Vec<String>
 }
 
 fn main() {
-    let (cfg, command) = parse(std::env::args().skip(1));
+    let (mut cfg, changes, command) = parse(std::env::args().skip(1));
     if command.is_empty() {
         usage("missing command");
     }
-    let prepared = prepare(&cfg).unwrap_or_else(|e| {
+    let fail = |e: box_security::Error| -> ! {
         eprintln!("sandbox: {e}");
         exit(1)
-    });
-    for warning in prepared.warnings() {
+    };
+    // Docker's --cap-add/--cap-drop → the five sets, for this user, on this host.
+    let host = host_bounding_set().unwrap_or_else(|e| fail(e));
+    let resolved =
+        Capabilities::docker(&changes, cfg.user.uid == 0, host).unwrap_or_else(|e| fail(e));
+    cfg.capabilities = resolved.capabilities;
+    let prepared = prepare(&cfg).unwrap_or_else(|e| fail(e));
+    for warning in resolved.warnings.iter().chain(prepared.warnings()) {
         eprintln!("sandbox: warning: {warning}");
     }
     let argv: Vec<CString> = command

@@ -25,8 +25,8 @@ impl Prepared {
     }
 
     /// Child, last before `execve`: the LSM exec label, the capability sets (bounding drop,
-    /// then permitted/effective/inheritable, then ambient), no_new_privs, and the seccomp
-    /// filter last.
+    /// then inheritable, effective and permitted, then ambient), no_new_privs, and the
+    /// seccomp filter last.
     ///
     /// Must be followed by `execve`: the kernel recomputes permitted and effective at execve
     /// from the bounding, inheritable and ambient sets set here. When a filter is installed
@@ -82,16 +82,18 @@ fn apply_restrictions(prepared: &Prepared) -> Result<()> {
         k::bounding_drop(cap).map_err(sys(Step::DropBounding(cap)))?;
     }
 
-    let mut permitted = prepared.capabilities;
+    let caps_set = &prepared.capabilities;
+    let (mut effective, mut permitted) = (caps_set.effective, caps_set.permitted);
     if prepared.hold_sys_admin {
+        effective.insert(Capability::CAP_SYS_ADMIN);
         permitted.insert(Capability::CAP_SYS_ADMIN);
     }
     // caps sets one set per call, so the order must suit the kernel at each step: inheritable
-    // while permitted still holds what it may come from, then effective, then permitted, which
-    // shrinks to a superset of the effective set just set.
+    // while permitted still holds everything (and within the bounding set just left), then
+    // effective, then permitted, which shrinks to a superset of the effective set just set.
     for (set, value, step) in [
-        (Set::Inheritable, prepared.inheritable, Step::SetInheritable),
-        (Set::Effective, permitted, Step::SetEffective),
+        (Set::Inheritable, caps_set.inheritable, Step::SetInheritable),
+        (Set::Effective, effective, Step::SetEffective),
         (Set::Permitted, permitted, Step::SetPermitted),
     ] {
         caps::set(None, set, &value.iter().collect()).map_err(caps_error(step))?;
@@ -101,11 +103,11 @@ fn apply_restrictions(prepared: &Prepared) -> Result<()> {
     if let Err(e) = caps::clear(None, Set::Ambient) {
         // Kernels before 4.3 have no ambient set; fine as long as none is wanted.
         let no_ambient_set = caps::runtime::ambient_set_supported().is_err();
-        if !(no_ambient_set && prepared.ambient.is_empty()) {
+        if !(no_ambient_set && caps_set.ambient.is_empty()) {
             return Err(caps_error(Step::ClearAmbient)(e));
         }
     }
-    for cap in prepared.ambient.iter() {
+    for cap in caps_set.ambient.iter() {
         caps::raise(None, Set::Ambient, cap)
             .map_err(caps_error(Step::RaiseAmbient(cap.index())))?;
     }

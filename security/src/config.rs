@@ -1,23 +1,31 @@
-//! Plain configuration data for the security layer (no file-format knowledge).
+//! The security part of a container's spec: plain, typed data with no file-format knowledge.
+//! Front ends (box.toml, an OCI config) build one; [`crate::prepare`] checks it against the
+//! host.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::capabilities::Capabilities;
+use crate::error::{Error, Result};
+use crate::rlimit::Rlimit;
+use crate::seccomp::Profile;
+
 /// Everything the security layer applies to one container process.
 ///
-/// `Default` is Docker's default: its 14 capabilities, its seccomp profile, no
+/// `Default` is Docker's default for root: its 14 capabilities, its seccomp profile, no
 /// `no_new_privileges`, no rlimit changes, no LSM label, user `0:0`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SecurityConfig {
-    /// Capabilities relative to Docker's default set.
-    pub capabilities: CapabilityConfig,
+    /// The five capability sets, explicitly. [`Capabilities::docker`] computes them from
+    /// Docker's `--cap-add`/`--cap-drop`.
+    pub capabilities: Capabilities,
     /// Set `PR_SET_NO_NEW_PRIVS`: setuid binaries and file capabilities stop granting privileges.
     pub no_new_privileges: bool,
     /// Which seccomp filter to install.
     pub seccomp: SeccompConfig,
-    /// Resource limits to set before the uid change.
+    /// Resource limits to set before the uid change, each resource at most once.
     pub rlimits: Vec<Rlimit>,
     /// AppArmor profile to run the process under (applied at `execve`).
     /// `"unconfined"` means no profile and is accepted on any host.
@@ -26,20 +34,6 @@ pub struct SecurityConfig {
     pub selinux_label: Option<String>,
     /// The identity the process runs as.
     pub user: UserSpec,
-}
-
-/// Capability changes relative to Docker's 14 default capabilities.
-///
-/// Names are accepted with or without the `CAP_` prefix, in any case; `"ALL"` means every
-/// capability. `drop = ["ALL"]` starts from the empty set; otherwise the result is
-/// default − drop + add.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CapabilityConfig {
-    /// Capabilities to grant on top of the defaults.
-    pub add: Vec<String>,
-    /// Capabilities to remove from the defaults.
-    pub drop: Vec<String>,
 }
 
 /// Which seccomp filter to install.
@@ -51,22 +45,12 @@ pub enum SeccompConfig {
     Default,
     /// No filter at all.
     Unconfined,
-    /// A Docker/OCI-format JSON profile at this path.
-    Profile(PathBuf),
-}
-
-/// One resource limit, named as `docker run --ulimit` names it (`nofile`, `nproc`, ...).
-///
-/// `RLIMIT_NOFILE`-style names are accepted too. `u64::MAX` means unlimited.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rlimit {
-    /// Resource name: `as`, `core`, `cpu`, `data`, `fsize`, `locks`, `memlock`, `msgqueue`,
-    /// `nice`, `nofile`, `nproc`, `rss`, `rtprio`, `rttime`, `sigpending`, `stack`.
-    pub resource: String,
-    /// Soft limit.
-    pub soft: u64,
-    /// Hard limit.
-    pub hard: u64,
+    /// A Docker/OCI-format JSON profile in this file, read by `prepare` (and again by each
+    /// `prepare` of the same config, e.g. for `box exec`).
+    Path(PathBuf),
+    /// A profile given in place, as an OCI config's `linux.seccomp`; parse one with
+    /// [`Profile::from_json`] or [`Profile::from_value`]. Serialized in that JSON form.
+    Inline(Box<Profile>),
 }
 
 /// The uid, gid and supplementary groups of the container process.
@@ -79,4 +63,23 @@ pub struct UserSpec {
     pub gid: u32,
     /// Supplementary groups; empty clears the inherited ones.
     pub additional_gids: Vec<u32>,
+}
+
+impl UserSpec {
+    /// Refuses (uid_t)-1 anywhere in the identity: `setresuid(-1, -1, -1)` changes nothing,
+    /// so the container would run as whoever started it. [`crate::prepare`] checks this too.
+    pub fn check(&self) -> Result<()> {
+        const UNCHANGED: u32 = u32::MAX;
+        let ids = [("uid", self.uid), ("gid", self.gid)].into_iter().chain(
+            self.additional_gids
+                .iter()
+                .map(|g| ("supplementary gid", *g)),
+        );
+        for (what, id) in ids {
+            if id == UNCHANGED {
+                return Err(Error::InvalidId { what, id });
+            }
+        }
+        Ok(())
+    }
 }

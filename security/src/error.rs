@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
+use crate::capabilities::CapSetKind;
+
 /// A step of `Prepared::apply_identity` / `apply_restrictions` that talks to the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -82,7 +84,7 @@ pub enum Error {
         /// The id as given.
         id: u32,
     },
-    /// A capability name in `capabilities.add`/`drop` is not a capability.
+    /// A capability name in Docker's `add`/`drop` lists is not a capability.
     #[error("capabilities.{list}[{index}]: unknown capability {name:?}")]
     UnknownCapability {
         /// `"add"` or `"drop"`.
@@ -99,6 +101,24 @@ pub enum Error {
         index: usize,
         /// Canonical capability name.
         name: String,
+    },
+    /// A capability of one of the five sets is not in the host's bounding set.
+    #[error("capabilities.{set}: {name} is not in this host's bounding set, so no process box starts can have it")]
+    CapabilityNotInHost {
+        /// The set.
+        set: CapSetKind,
+        /// Canonical capability name.
+        name: String,
+    },
+    /// The five sets break a rule the kernel holds them to (effective within permitted, ...).
+    #[error("capabilities.{set}: {name} is not in the {within} set, and the kernel keeps {set} within {within}")]
+    CapabilityNotWithin {
+        /// The set holding the capability.
+        set: CapSetKind,
+        /// Canonical capability name.
+        name: String,
+        /// The set it must also be in.
+        within: CapSetKind,
     },
     /// A seccomp profile is malformed or uses something box cannot express.
     #[error("{origin}: {location}: {message}")]
@@ -135,16 +155,6 @@ pub enum Error {
     /// Installing a filter without no_new_privs needs CAP_SYS_ADMIN, which the host lacks.
     #[error("seccomp: installing a filter without no_new_privileges needs CAP_SYS_ADMIN, which this host's bounding set lacks; set no_new_privileges = true")]
     SeccompNeedsPrivilege,
-    /// An rlimit name is unknown.
-    #[error("rlimits[{index}]: unknown resource {name:?} (known: {known})")]
-    UnknownRlimit {
-        /// Position in the list.
-        index: usize,
-        /// The name as given.
-        name: String,
-        /// The accepted names.
-        known: String,
-    },
     /// An rlimit is malformed (soft above hard, given twice).
     #[error("rlimits[{index}] ({name}): {message}")]
     InvalidRlimit {

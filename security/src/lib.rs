@@ -15,13 +15,14 @@
 //! ```
 //!
 //! ```no_run
-//! use box_security::{prepare, SecurityConfig, UserSpec};
+//! use box_security::{host_bounding_set, prepare, CapAddDrop, Capabilities, SecurityConfig, UserSpec};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let mut cfg = SecurityConfig::default(); // Docker's defaults
-//! cfg.capabilities.drop = vec!["ALL".into()];
-//! cfg.capabilities.add = vec!["NET_BIND_SERVICE".into()];
+//! let mut cfg = SecurityConfig::default(); // Docker's defaults, for root
 //! cfg.user = UserSpec { uid: 1000, gid: 1000, additional_gids: vec![] };
+//! // The five capability sets, from Docker's --cap-drop ALL --cap-add NET_BIND_SERVICE:
+//! let changes = CapAddDrop { add: vec!["NET_BIND_SERVICE".into()], drop: vec!["ALL".into()] };
+//! cfg.capabilities = Capabilities::docker(&changes, false, host_bounding_set()?)?.capabilities;
 //! let prepared = prepare(&cfg)?;
 //! // ... fork; in the child:
 //! prepared.apply_identity()?;
@@ -37,6 +38,7 @@ mod apply;
 pub mod capabilities;
 mod config;
 mod error;
+mod host;
 mod lsm;
 mod prepare;
 mod rlimit;
@@ -44,11 +46,12 @@ pub mod seccomp;
 mod sys;
 
 pub use capabilities::{
-    default_capabilities, parse_capability, resolve_capabilities, CapSet, Capability,
-    DOCKER_DEFAULT_CAPS, DOCKER_DEFAULT_CAPS_MASK,
+    default_capabilities, parse_capability, resolve_capabilities, CapAddDrop, CapSet, CapSetKind,
+    Capabilities, Capability, Resolved, DOCKER_DEFAULT_CAPS, DOCKER_DEFAULT_CAPS_MASK,
 };
-pub use config::{CapabilityConfig, Rlimit, SeccompConfig, SecurityConfig, UserSpec};
+pub use config::{SeccompConfig, SecurityConfig, UserSpec};
 pub use error::{Error, Result, Step};
+pub use host::host_bounding_set;
 pub use lsm::{detect as detect_lsms, Lsm, LsmSupport};
 pub use prepare::{check, prepare, Prepared};
-pub use rlimit::parse_rlimit_name;
+pub use rlimit::{Resource, Rlimit};

@@ -1,63 +1,175 @@
-//! Resource limits: names as `docker run --ulimit` spells them, checked in the parent, set in
-//! the child before the uid change.
+//! Resource limits: the 16 Linux resources, checked in the parent, set in the child before the
+//! uid change.
+
+use std::fmt;
 
 use nix::errno::Errno;
-use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use nix::sys::resource::{getrlimit, setrlimit, Resource as NixResource};
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize, Serializer};
 
-use crate::config::Rlimit;
 use crate::error::{Error, Result};
 
-/// Every resource box knows, by its Docker `--ulimit` name.
-const RESOURCES: [(&str, Resource); 16] = [
-    ("as", Resource::RLIMIT_AS),
-    ("core", Resource::RLIMIT_CORE),
-    ("cpu", Resource::RLIMIT_CPU),
-    ("data", Resource::RLIMIT_DATA),
-    ("fsize", Resource::RLIMIT_FSIZE),
-    ("locks", Resource::RLIMIT_LOCKS),
-    ("memlock", Resource::RLIMIT_MEMLOCK),
-    ("msgqueue", Resource::RLIMIT_MSGQUEUE),
-    ("nice", Resource::RLIMIT_NICE),
-    ("nofile", Resource::RLIMIT_NOFILE),
-    ("nproc", Resource::RLIMIT_NPROC),
-    ("rss", Resource::RLIMIT_RSS),
-    ("rtprio", Resource::RLIMIT_RTPRIO),
-    ("rttime", Resource::RLIMIT_RTTIME),
-    ("sigpending", Resource::RLIMIT_SIGPENDING),
-    ("stack", Resource::RLIMIT_STACK),
-];
-
-/// One limit ready to be set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RlimitPlan {
-    pub(crate) name: &'static str,
-    pub(crate) resource: Resource,
-    pub(crate) soft: u64,
-    pub(crate) hard: u64,
+/// A Linux resource whose limit can be set (`setrlimit(2)`).
+///
+/// Named as `docker run --ulimit` names it (`nofile`), or as an OCI config does
+/// (`RLIMIT_NOFILE`): see [`Resource::name`], [`Resource::oci_name`], [`Resource::parse`].
+/// Serialized with its OCI name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// `RLIMIT_AS`: address space size.
+    As,
+    /// `RLIMIT_CORE`: core file size.
+    Core,
+    /// `RLIMIT_CPU`: CPU time, seconds.
+    Cpu,
+    /// `RLIMIT_DATA`: data segment size.
+    Data,
+    /// `RLIMIT_FSIZE`: size of files written.
+    Fsize,
+    /// `RLIMIT_LOCKS`: file locks.
+    Locks,
+    /// `RLIMIT_MEMLOCK`: locked memory.
+    Memlock,
+    /// `RLIMIT_MSGQUEUE`: bytes in POSIX message queues.
+    Msgqueue,
+    /// `RLIMIT_NICE`: ceiling of the nice value.
+    Nice,
+    /// `RLIMIT_NOFILE`: open file descriptors.
+    Nofile,
+    /// `RLIMIT_NPROC`: processes of the real uid.
+    Nproc,
+    /// `RLIMIT_RSS`: resident set size.
+    Rss,
+    /// `RLIMIT_RTPRIO`: ceiling of the real-time priority.
+    Rtprio,
+    /// `RLIMIT_RTTIME`: real-time CPU time without a blocking call, microseconds.
+    Rttime,
+    /// `RLIMIT_SIGPENDING`: queued signals.
+    Sigpending,
+    /// `RLIMIT_STACK`: stack size.
+    Stack,
 }
 
-/// Looks a resource up by name: `nofile`, `NOFILE` and `RLIMIT_NOFILE` are the same.
-pub fn parse_rlimit_name(name: &str) -> Option<(&'static str, Resource)> {
-    let lower = name.trim().to_ascii_lowercase();
-    let short = lower.strip_prefix("rlimit_").unwrap_or(&lower);
-    RESOURCES.iter().find(|(n, _)| *n == short).copied()
+impl Resource {
+    /// Every resource, in `docker run --ulimit` name order.
+    pub const ALL: [Resource; 16] = [
+        Resource::As,
+        Resource::Core,
+        Resource::Cpu,
+        Resource::Data,
+        Resource::Fsize,
+        Resource::Locks,
+        Resource::Memlock,
+        Resource::Msgqueue,
+        Resource::Nice,
+        Resource::Nofile,
+        Resource::Nproc,
+        Resource::Rss,
+        Resource::Rtprio,
+        Resource::Rttime,
+        Resource::Sigpending,
+        Resource::Stack,
+    ];
+
+    /// The `docker run --ulimit` name: `nofile`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::As => "as",
+            Resource::Core => "core",
+            Resource::Cpu => "cpu",
+            Resource::Data => "data",
+            Resource::Fsize => "fsize",
+            Resource::Locks => "locks",
+            Resource::Memlock => "memlock",
+            Resource::Msgqueue => "msgqueue",
+            Resource::Nice => "nice",
+            Resource::Nofile => "nofile",
+            Resource::Nproc => "nproc",
+            Resource::Rss => "rss",
+            Resource::Rtprio => "rtprio",
+            Resource::Rttime => "rttime",
+            Resource::Sigpending => "sigpending",
+            Resource::Stack => "stack",
+        }
+    }
+
+    /// The kernel's and OCI's name: `RLIMIT_NOFILE`.
+    pub fn oci_name(self) -> String {
+        format!("RLIMIT_{}", self.name().to_ascii_uppercase())
+    }
+
+    /// Looks a resource up by name: `nofile`, `NOFILE` and `RLIMIT_NOFILE` are the same.
+    pub fn parse(name: &str) -> Option<Resource> {
+        let lower = name.trim().to_ascii_lowercase();
+        let short = lower.strip_prefix("rlimit_").unwrap_or(&lower);
+        Resource::ALL.into_iter().find(|r| r.name() == short)
+    }
+
+    fn to_nix(self) -> NixResource {
+        match self {
+            Resource::As => NixResource::RLIMIT_AS,
+            Resource::Core => NixResource::RLIMIT_CORE,
+            Resource::Cpu => NixResource::RLIMIT_CPU,
+            Resource::Data => NixResource::RLIMIT_DATA,
+            Resource::Fsize => NixResource::RLIMIT_FSIZE,
+            Resource::Locks => NixResource::RLIMIT_LOCKS,
+            Resource::Memlock => NixResource::RLIMIT_MEMLOCK,
+            Resource::Msgqueue => NixResource::RLIMIT_MSGQUEUE,
+            Resource::Nice => NixResource::RLIMIT_NICE,
+            Resource::Nofile => NixResource::RLIMIT_NOFILE,
+            Resource::Nproc => NixResource::RLIMIT_NPROC,
+            Resource::Rss => NixResource::RLIMIT_RSS,
+            Resource::Rtprio => NixResource::RLIMIT_RTPRIO,
+            Resource::Rttime => NixResource::RLIMIT_RTTIME,
+            Resource::Sigpending => NixResource::RLIMIT_SIGPENDING,
+            Resource::Stack => NixResource::RLIMIT_STACK,
+        }
+    }
 }
 
-/// Validates the configured limits. `may_raise_hard` says whether this process could raise a
-/// hard limit (CAP_SYS_RESOURCE in the initial user namespace); without it a hard limit above
-/// the current one is reported here instead of failing in the child.
-pub(crate) fn plan(limits: &[Rlimit], may_raise_hard: bool) -> Result<Vec<RlimitPlan>> {
-    let mut plans: Vec<RlimitPlan> = Vec::with_capacity(limits.len());
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Resource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.oci_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Resource::parse(&name)
+            .ok_or_else(|| de::Error::custom(format!("unknown resource {name:?}")))
+    }
+}
+
+/// One resource limit, as an OCI config's `process.rlimits[]` gives it. `u64::MAX` means
+/// unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rlimit {
+    /// The resource.
+    #[serde(rename = "type")]
+    pub resource: Resource,
+    /// Soft limit.
+    pub soft: u64,
+    /// Hard limit.
+    pub hard: u64,
+}
+
+/// Validates the configured limits: soft within hard, each resource once. `may_raise_hard`
+/// says whether this process could raise a hard limit (CAP_SYS_RESOURCE in the initial user
+/// namespace); without it a hard limit above the current one is reported here instead of
+/// failing in the child.
+pub(crate) fn plan(limits: &[Rlimit], may_raise_hard: bool) -> Result<Vec<Rlimit>> {
     for (index, limit) in limits.iter().enumerate() {
-        let (name, resource) =
-            parse_rlimit_name(&limit.resource).ok_or_else(|| Error::UnknownRlimit {
-                index,
-                name: limit.resource.clone(),
-                known: RESOURCES.map(|(n, _)| n).join(", "),
-            })?;
         let invalid = |message: String| Error::InvalidRlimit {
             index,
-            name: name.to_string(),
+            name: limit.resource.to_string(),
             message,
         };
         if limit.soft > limit.hard {
@@ -66,42 +178,37 @@ pub(crate) fn plan(limits: &[Rlimit], may_raise_hard: bool) -> Result<Vec<Rlimit
                 limit.soft, limit.hard
             )));
         }
-        if plans.iter().any(|p| p.name == name) {
+        if limits[..index].iter().any(|l| l.resource == limit.resource) {
             return Err(invalid("given more than once".to_string()));
         }
         if !may_raise_hard {
-            let (_, current) = getrlimit(resource).map_err(|errno| Error::Sys {
+            let (_, current) = getrlimit(limit.resource.to_nix()).map_err(|errno| Error::Sys {
                 step: crate::error::Step::HostProbe,
                 errno,
             })?;
             if limit.hard > current {
                 return Err(Error::RlimitCannotRaise {
                     index,
-                    name: name.to_string(),
+                    name: limit.resource.to_string(),
                     requested: limit.hard,
                     current,
                 });
             }
         }
-        plans.push(RlimitPlan {
-            name,
-            resource,
-            soft: limit.soft,
-            hard: limit.hard,
-        });
     }
-    Ok(plans)
+    Ok(limits.to_vec())
 }
 
 /// Sets the limits on the calling process.
-pub(crate) fn apply(plans: &[RlimitPlan]) -> Result<()> {
-    for plan in plans {
-        setrlimit(plan.resource, plan.soft, plan.hard).map_err(|errno: Errno| {
-            let current_hard = getrlimit(plan.resource).map(|(_, h)| h).unwrap_or(u64::MAX);
+pub(crate) fn apply(limits: &[Rlimit]) -> Result<()> {
+    for limit in limits {
+        let resource = limit.resource.to_nix();
+        setrlimit(resource, limit.soft, limit.hard).map_err(|errno: Errno| {
+            let current_hard = getrlimit(resource).map(|(_, h)| h).unwrap_or(u64::MAX);
             Error::Setrlimit {
-                name: plan.name.to_string(),
-                soft: plan.soft,
-                hard: plan.hard,
+                name: limit.resource.to_string(),
+                soft: limit.soft,
+                hard: limit.hard,
                 current_hard,
                 errno,
             }
@@ -114,66 +221,68 @@ pub(crate) fn apply(plans: &[RlimitPlan]) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn limit(resource: &str, soft: u64, hard: u64) -> Rlimit {
+    fn limit(resource: Resource, soft: u64, hard: u64) -> Rlimit {
         Rlimit {
-            resource: resource.to_string(),
+            resource,
             soft,
             hard,
         }
     }
 
     #[test]
-    fn all_docker_names_parse() {
-        for name in [
-            "nofile",
-            "nproc",
-            "core",
-            "memlock",
-            "stack",
-            "cpu",
-            "fsize",
-            "as",
-            "locks",
-            "sigpending",
-            "msgqueue",
-            "nice",
-            "rtprio",
-            "rttime",
-            "data",
-            "rss",
-        ] {
-            assert_eq!(parse_rlimit_name(name).map(|(n, _)| n), Some(name));
+    fn every_name_parses_and_maps_to_its_kernel_resource() {
+        for resource in Resource::ALL {
+            assert_eq!(Resource::parse(resource.name()), Some(resource));
+            assert_eq!(Resource::parse(&resource.oci_name()), Some(resource));
+            assert_eq!(
+                format!("{:?}", resource.to_nix()),
+                resource.oci_name(),
+                "{resource}"
+            );
         }
-        assert_eq!(
-            parse_rlimit_name("RLIMIT_NOFILE").map(|(_, r)| r),
-            Some(Resource::RLIMIT_NOFILE)
-        );
-        assert_eq!(parse_rlimit_name("NProc").map(|(n, _)| n), Some("nproc"));
-        assert!(parse_rlimit_name("files").is_none());
+        assert_eq!(Resource::parse("NProc"), Some(Resource::Nproc));
+        assert_eq!(Resource::Nofile.oci_name(), "RLIMIT_NOFILE");
+        assert!(Resource::parse("files").is_none());
+        let names: Vec<&str> = Resource::ALL.iter().map(|r| r.name()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
     }
 
     #[test]
-    fn unknown_and_malformed_limits_are_errors() {
-        let err = plan(&[limit("nofile", 1, 2), limit("open_files", 1, 2)], true).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with(r#"rlimits[1]: unknown resource "open_files""#),
-            "{err}"
-        );
-        let err = plan(&[limit("nofile", 10, 5)], true).unwrap_err();
+    fn a_limit_is_an_oci_rlimit_in_json() {
+        let l = limit(Resource::Nofile, 1024, 4096);
+        let json = serde_json::to_string(&l).unwrap();
+        assert_eq!(json, r#"{"type":"RLIMIT_NOFILE","soft":1024,"hard":4096}"#);
+        assert_eq!(serde_json::from_str::<Rlimit>(&json).unwrap(), l);
+        let err = serde_json::from_str::<Rlimit>(r#"{"type":"RLIMIT_FILES","soft":1,"hard":1}"#)
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with(r#"unknown resource "RLIMIT_FILES""#));
+    }
+
+    #[test]
+    fn malformed_limits_are_errors() {
+        let err = plan(&[limit(Resource::Nofile, 10, 5)], true).unwrap_err();
         assert_eq!(
             err.to_string(),
             "rlimits[0] (nofile): soft limit 10 is above hard limit 5"
         );
-        let err = plan(&[limit("nofile", 1, 2), limit("RLIMIT_NOFILE", 1, 2)], true).unwrap_err();
-        assert_eq!(err.to_string(), "rlimits[1] (nofile): given more than once");
+        let twice = [
+            limit(Resource::Nofile, 1, 2),
+            limit(Resource::Core, 0, 0),
+            limit(Resource::Nofile, 1, 2),
+        ];
+        let err = plan(&twice, true).unwrap_err();
+        assert_eq!(err.to_string(), "rlimits[2] (nofile): given more than once");
     }
 
     #[test]
     fn raising_a_hard_limit_without_the_capability_is_reported_up_front() {
         // RLIMIT_NOFILE is never "unlimited": the kernel caps it at fs.nr_open.
-        let (_, current) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-        let err = plan(&[limit("nofile", 1, current + 1)], false).unwrap_err();
+        let (_, current) = getrlimit(NixResource::RLIMIT_NOFILE).unwrap();
+        let err = plan(&[limit(Resource::Nofile, 1, current + 1)], false).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -181,6 +290,6 @@ mod tests {
                 current + 1
             )
         );
-        assert!(plan(&[limit("nofile", 1, current)], false).is_ok());
+        assert!(plan(&[limit(Resource::Nofile, 1, current)], false).is_ok());
     }
 }

@@ -6,8 +6,10 @@ mod support;
 use std::os::fd::RawFd;
 use std::os::unix::fs::PermissionsExt;
 
+use box_security::seccomp::Profile;
 use box_security::{
-    prepare, Rlimit, SeccompConfig, SecurityConfig, UserSpec, DOCKER_DEFAULT_CAPS_MASK,
+    host_bounding_set, prepare, CapAddDrop, CapSet, Capabilities, Capability, Resource, Rlimit,
+    SeccompConfig, SecurityConfig, UserSpec, DOCKER_DEFAULT_CAPS_MASK,
 };
 use support::{bind_port_80, errno_of, in_child, new_netns, nothing, say, Probe, PROBE_ENV};
 
@@ -19,6 +21,22 @@ fn cfg() -> SecurityConfig {
 
 fn strings(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Sets `c`'s capabilities as box.toml's `add`/`drop` would, for `c`'s user, on this host.
+fn docker(c: &mut SecurityConfig, add: &[&str], drop: &[&str]) {
+    let changes = CapAddDrop {
+        add: strings(add),
+        drop: strings(drop),
+    };
+    let host = host_bounding_set().unwrap();
+    c.capabilities = Capabilities::docker(&changes, c.user.uid == 0, host)
+        .unwrap()
+        .capabilities;
+}
+
+fn caps(list: &[Capability]) -> CapSet {
+    list.iter().copied().collect()
 }
 
 fn user(uid: u32) -> UserSpec {
@@ -155,7 +173,7 @@ fn defaults_deny_dangerous_syscalls_with_eperm() {
 #[test]
 fn root_cannot_bind_low_ports_without_net_bind_service() {
     let mut c = cfg();
-    c.capabilities.drop = strings(&["NET_BIND_SERVICE"]);
+    docker(&mut c, &[], &["NET_BIND_SERVICE"]);
     let prepared = prepare(&c).unwrap();
     let out = in_child(&prepared, new_netns, |_| bind_port_80());
     assert_eq!(out.code, libc::EACCES, "{}", out.output);
@@ -172,7 +190,7 @@ fn drop_all_empties_every_set_and_root_cannot_chown() {
     std::fs::write(&file, "x").unwrap();
     std::os::unix::fs::chown(&file, Some(4321), Some(4321)).unwrap();
     let mut c = cfg();
-    c.capabilities.drop = strings(&["ALL"]);
+    docker(&mut c, &[], &["ALL"]);
     let prepared = prepare(&c).unwrap();
     let out = in_child(&prepared, nothing, |fd| {
         match std::os::unix::fs::chown(&file, Some(0), Some(0)) {
@@ -196,7 +214,7 @@ fn drop_all_empties_every_set_and_root_cannot_chown() {
 fn non_root_user_keeps_added_capabilities_through_the_ambient_set() {
     let mut c = cfg();
     c.user = user(1000);
-    c.capabilities.add = strings(&["net_bind_service"]);
+    docker(&mut c, &["net_bind_service"], &[]);
     let prepared = prepare(&c).unwrap();
     let bind = Probe::new("bind80");
     let out = in_child(&prepared, new_netns, |fd| bind.exec(fd));
@@ -221,6 +239,62 @@ fn non_root_user_keeps_added_capabilities_through_the_ambient_set() {
     assert_eq!(out.code, libc::EACCES, "{}", out.output);
 }
 
+/// The child's own capability lines of /proc/self/status, reported as the probe reports them.
+fn report_own_status(fd: RawFd) -> i32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    for line in status.lines().filter(|l| l.starts_with("Cap")) {
+        say(fd, &format!("PROBE {line}"));
+    }
+    0
+}
+
+#[test]
+fn five_explicit_sets_are_set_and_sys_admin_is_held_only_until_execve() {
+    use Capability::*;
+    // Five different sets, as an OCI config may give them, for a non-root user.
+    let mut c = cfg();
+    c.user = user(1000);
+    c.capabilities = Capabilities {
+        bounding: caps(&[CAP_CHOWN, CAP_KILL, CAP_NET_RAW, CAP_NET_BIND_SERVICE]),
+        effective: caps(&[CAP_CHOWN]),
+        inheritable: caps(&[CAP_NET_BIND_SERVICE, CAP_KILL]),
+        permitted: caps(&[CAP_CHOWN, CAP_NET_BIND_SERVICE]),
+        ambient: caps(&[CAP_NET_BIND_SERVICE]),
+    };
+    let prepared = prepare(&c).unwrap();
+    let want = |key: &str, set: CapSet| (key.to_string(), Some(mask(set.bits())));
+    let sys_admin = caps(&[CAP_SYS_ADMIN]);
+
+    // Before execve: the sets as given, plus CAP_SYS_ADMIN in effective and permitted (the
+    // default filter is installed without no_new_privs) but never in the bounding set.
+    let out = in_child(&prepared, nothing, report_own_status);
+    assert_eq!(out.code, 0, "{}", out.output);
+    let sets = c.capabilities;
+    for (key, expected) in [
+        want("CapBnd", sets.bounding),
+        want("CapEff", sets.effective.union(sys_admin)),
+        want("CapPrm", sets.permitted.union(sys_admin)),
+        want("CapInh", sets.inheritable),
+        want("CapAmb", sets.ambient),
+    ] {
+        assert_eq!(out.status(&key), expected, "{key}: {}", out.output);
+    }
+
+    // After execve the kernel recomputes: a non-root user keeps the ambient set only.
+    let probe = Probe::new("status");
+    let out = in_child(&prepared, nothing, |fd| probe.exec(fd));
+    assert_eq!(out.code, 0, "{}", out.output);
+    for (key, expected) in [
+        want("CapBnd", sets.bounding),
+        want("CapEff", sets.ambient),
+        want("CapPrm", sets.ambient),
+        want("CapInh", sets.inheritable),
+        want("CapAmb", sets.ambient),
+    ] {
+        assert_eq!(out.status(&key), expected, "{key}: {}", out.output);
+    }
+}
+
 #[test]
 fn user_groups_and_rlimits_are_applied() {
     let mut c = cfg();
@@ -230,7 +304,7 @@ fn user_groups_and_rlimits_are_applied() {
         additional_gids: vec![2000, 3000],
     };
     c.rlimits = vec![Rlimit {
-        resource: "nofile".into(),
+        resource: Resource::Nofile,
         soft: 100,
         hard: 200,
     }];
@@ -303,39 +377,53 @@ fn no_new_privileges_sets_the_flag_and_stops_setuid() {
 #[test]
 fn custom_profile_errno_is_what_the_syscall_returns() {
     let dir = tempfile::tempdir().unwrap();
+    let text = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":31}]}"#;
     let profile = dir.path().join("no-mkdir.json");
-    std::fs::write(
-        &profile,
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
-            {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":31}]}"#,
-    )
-    .unwrap();
-    let mut c = cfg();
-    c.seccomp = SeccompConfig::Profile(profile);
-    let prepared = prepare(&c).unwrap();
-    let target = dir.path().join("sub");
-    let out = in_child(&prepared, nothing, |fd: RawFd| {
-        match std::fs::create_dir(&target) {
-            Err(e) if e.raw_os_error() == Some(libc::EMLINK) => 0,
-            other => {
-                say(fd, &format!("mkdir: {other:?}"));
-                1
+    std::fs::write(&profile, text).unwrap();
+    // From a file, and given in place as an OCI config gives it.
+    let inline = Profile::from_json(text, "inline").unwrap();
+    for seccomp in [
+        SeccompConfig::Path(profile),
+        SeccompConfig::Inline(Box::new(inline)),
+    ] {
+        let mut c = cfg();
+        c.seccomp = seccomp;
+        let prepared = prepare(&c).unwrap();
+        let target = dir.path().join("sub");
+        let out = in_child(&prepared, nothing, |fd: RawFd| {
+            match std::fs::create_dir(&target) {
+                Err(e) if e.raw_os_error() == Some(libc::EMLINK) => 0,
+                other => {
+                    say(fd, &format!("mkdir: {other:?}"));
+                    1
+                }
             }
-        }
-    });
-    assert_eq!(out.code, 0, "{}", out.output);
+        });
+        assert_eq!(out.code, 0, "{:?}: {}", c.seccomp, out.output);
+    }
 }
 
 #[test]
 fn user_errors_surface_in_prepare() {
-    let mut c = cfg();
-    c.capabilities.add = strings(&["CAP_NET_ADMIN", "CAP_TELEPORT"]);
+    let changes = CapAddDrop {
+        add: strings(&["CAP_NET_ADMIN", "CAP_TELEPORT"]),
+        drop: vec![],
+    };
     assert_eq!(
-        prepare(&c).unwrap_err().to_string(),
+        Capabilities::docker(&changes, true, CapSet::all())
+            .unwrap_err()
+            .to_string(),
         r#"capabilities.add[1]: unknown capability "CAP_TELEPORT""#
     );
     let mut c = cfg();
-    c.seccomp = SeccompConfig::Profile("/nonexistent/profile.json".into());
+    c.capabilities.ambient = caps(&[Capability::CAP_CHOWN]);
+    assert_eq!(
+        prepare(&c).unwrap_err().to_string(),
+        "capabilities.ambient: CAP_CHOWN is not in the inheritable set, and the kernel keeps ambient within inheritable"
+    );
+    let mut c = cfg();
+    c.seccomp = SeccompConfig::Path("/nonexistent/profile.json".into());
     let err = prepare(&c).unwrap_err().to_string();
     assert!(
         err.starts_with("seccomp profile /nonexistent/profile.json: "),
@@ -345,7 +433,7 @@ fn user_errors_surface_in_prepare() {
     let profile = dir.path().join("no-exec.json");
     std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#).unwrap();
     let mut c = cfg();
-    c.seccomp = SeccompConfig::Profile(profile.clone());
+    c.seccomp = SeccompConfig::Path(profile.clone());
     let err = prepare(&c).unwrap_err().to_string();
     assert_eq!(
         err,
@@ -382,17 +470,27 @@ fn missing_capabilities_of_the_host_are_reported() {
 }
 
 fn a_host_without_sys_resource_is_reported() {
-    let mut c = cfg();
-    c.capabilities.add = strings(&["SYS_RESOURCE"]);
-    assert!(prepare(&c)
+    let host = host_bounding_set().unwrap();
+    assert!(!host.contains(Capability::CAP_SYS_RESOURCE));
+    let changes = CapAddDrop {
+        add: strings(&["SYS_RESOURCE"]),
+        drop: vec![],
+    };
+    assert!(Capabilities::docker(&changes, true, host)
         .unwrap_err()
         .to_string()
         .starts_with("capabilities.add[0]: CAP_SYS_RESOURCE is not in this host's bounding set"));
+    let mut c = cfg();
+    c.capabilities.bounding.insert(Capability::CAP_SYS_RESOURCE);
+    assert!(prepare(&c)
+        .unwrap_err()
+        .to_string()
+        .starts_with("capabilities.bounding: CAP_SYS_RESOURCE is not in this host's bounding set"));
     let (_, hard) =
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     let mut c = cfg();
     c.rlimits = vec![Rlimit {
-        resource: "nofile".into(),
+        resource: Resource::Nofile,
         soft: 1024,
         hard: hard.saturating_add(1),
     }];

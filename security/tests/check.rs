@@ -1,10 +1,7 @@
 //! `check` is `prepare` without building the filter: the same errors, the same warnings.
 
-use box_security::{check, prepare, Rlimit, SeccompConfig, SecurityConfig};
-
-fn strings(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| s.to_string()).collect()
-}
+use box_security::seccomp::Profile;
+use box_security::{check, prepare, Capability, Resource, Rlimit, SeccompConfig, SecurityConfig};
 
 #[test]
 fn check_reports_what_prepare_reports() {
@@ -16,14 +13,15 @@ fn check_reports_what_prepare_reports() {
     };
     let mut bad = Vec::new();
     let mut c = SecurityConfig::default();
-    c.capabilities.add = strings(&["NET_ADMIN", "CAP_FLY"]);
+    c.capabilities.effective.insert(Capability::CAP_NET_ADMIN);
     bad.push(c);
+    let nofile = Rlimit {
+        resource: Resource::Nofile,
+        soft: 1,
+        hard: 1,
+    };
     bad.push(SecurityConfig {
-        rlimits: vec![Rlimit {
-            resource: "open_files".into(),
-            soft: 1,
-            hard: 1,
-        }],
+        rlimits: vec![nofile, nofile],
         ..SecurityConfig::default()
     });
     for (name, text) in [
@@ -42,10 +40,17 @@ fn check_reports_what_prepare_reports() {
         ),
     ] {
         bad.push(SecurityConfig {
-            seccomp: SeccompConfig::Profile(write(name, text)),
+            seccomp: SeccompConfig::Path(write(name, text)),
             ..SecurityConfig::default()
         });
     }
+    let no_exec = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    bad.push(SecurityConfig {
+        seccomp: SeccompConfig::Inline(Box::new(
+            Profile::from_json(no_exec, "inline.json").unwrap(),
+        )),
+        ..SecurityConfig::default()
+    });
     for c in &bad {
         let from_check = check(c)
             .expect_err("check accepted a bad config")
@@ -54,14 +59,15 @@ fn check_reports_what_prepare_reports() {
         assert_eq!(from_check, from_prepare);
     }
 
-    // Warnings: a profile listing x32 (on x86_64); `add = ["ALL"]` where the host lacks some.
-    let mut c = SecurityConfig::default();
-    c.capabilities.add = strings(&["ALL"]);
-    c.seccomp = SeccompConfig::Profile(write(
-        "compat.json",
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32","SCMP_ARCH_AARCH64","SCMP_ARCH_ARM"],
-            "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
-    ));
+    // Warnings: a profile listing x32 (on x86_64).
+    let c = SecurityConfig {
+        seccomp: SeccompConfig::Path(write(
+            "compat.json",
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32","SCMP_ARCH_AARCH64","SCMP_ARCH_ARM"],
+                "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+        )),
+        ..SecurityConfig::default()
+    };
     let warnings = check(&c).unwrap();
     assert_eq!(warnings, prepare(&c).unwrap().warnings());
     #[cfg(target_arch = "x86_64")]

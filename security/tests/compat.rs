@@ -111,7 +111,7 @@ fn x32_and_abis_a_profile_does_not_list_are_killed() {
     )
     .unwrap();
     let cfg = SecurityConfig {
-        seccomp: SeccompConfig::Profile(profile),
+        seccomp: SeccompConfig::Path(profile),
         ..SecurityConfig::default()
     };
     let prepared = prepare(&cfg).unwrap();

@@ -1,7 +1,10 @@
-//! `[security]` and `user` → `SecurityConfig`, checked against this host.
+//! `[security]` and `user` → `SecurityConfig`, checked against this host. box.toml gives
+//! capabilities Docker's way (`add`/`drop` on Docker's 14); `Capabilities::docker` turns that
+//! into the five sets the spec holds.
 
 use box_security::{
-    CapSet, CapabilityConfig, Error as SecurityError, Rlimit, SeccompConfig, SecurityConfig,
+    CapAddDrop, CapSet, Capabilities, Error as SecurityError, Resource, Rlimit, SeccompConfig,
+    SecurityConfig,
 };
 
 use super::locate::suggest;
@@ -16,7 +19,7 @@ use super::{ConfigError, Seg};
 /// which the launcher builds once). Its errors are pinned to the key they come from; its
 /// warnings are printed here, so `box validate` and `box up` both show them.
 pub fn security(c: &Ctx<'_>) -> Result<SecurityConfig, ConfigError> {
-    /// Pins an error of `box_security::check` to the box.toml key it comes from.
+    /// Pins an error of the security crate to the box.toml key it comes from.
     fn pin(c: &Ctx<'_>, e: SecurityError) -> ConfigError {
         let rlimits = &c.file.security.rlimits;
         let under = |path: &[&str], last: Option<usize>| -> Vec<Seg> {
@@ -56,23 +59,7 @@ pub fn security(c: &Ctx<'_>) -> Result<SecurityConfig, ConfigError> {
                     "{name} is not in this host's bounding set, so no process box starts can have it"
                 ),
             ),
-            SecurityError::UnknownRlimit { index, name, known } => {
-                let names: Vec<&str> = known.split(", ").collect();
-                let lower = name.to_ascii_lowercase();
-                let hint = hint(&lower, &names, format!("; known: {known}"));
-                c.error_at(&rlimit(index), format!("unknown resource {name:?}{hint}"))
-            }
-            SecurityError::InvalidRlimit { index, name, message } => {
-                // `nofile` and `RLIMIT_NOFILE` are two TOML keys but one resource.
-                let this = rlimits.keys().nth(index);
-                let other = rlimits.keys().find(|k| {
-                    Some(*k) != this
-                        && box_security::parse_rlimit_name(k).is_some_and(|(n, _)| n == name)
-                });
-                let message = match other {
-                    Some(other) => format!("names the same resource ({name}) as {other:?}"),
-                    None => message,
-                };
+            SecurityError::InvalidRlimit { index, message, .. } => {
                 c.error_at(&rlimit(index), message)
             }
             SecurityError::RlimitCannotRaise {
@@ -124,10 +111,38 @@ pub fn security(c: &Ctx<'_>) -> Result<SecurityConfig, ConfigError> {
                     format!("{} is not a file (use \"default\", \"unconfined\" or a path to a JSON profile)", file.display()),
                 ));
             }
-            SeccompConfig::Profile(file)
+            SeccompConfig::Path(file)
         }
     };
-    let rlimits = s
+    let limits = limits(c)?;
+    let user = user(f.user.as_deref()).map_err(|m| at(&["user"], m))?;
+    let host = box_security::host_bounding_set().map_err(|e| pin(c, e))?;
+    let changes = CapAddDrop {
+        add: s.capabilities.add.clone(),
+        drop: s.capabilities.drop.clone(),
+    };
+    let docker = Capabilities::docker(&changes, user.uid == 0, host).map_err(|e| pin(c, e))?;
+    let config = SecurityConfig {
+        capabilities: docker.capabilities,
+        no_new_privileges: s.no_new_privileges.unwrap_or(false),
+        seccomp,
+        rlimits: rlimits(c, limits)?,
+        apparmor_profile: s.apparmor.clone(),
+        selinux_label: s.selinux_label.clone(),
+        user,
+    };
+
+    let checked = box_security::check(&config).map_err(|e| pin(c, e))?;
+    for warning in docker.warnings.iter().chain(&checked) {
+        eprintln!("box: warning: {warning}");
+    }
+    Ok(config)
+}
+
+/// `[security] rlimits` as (key, soft, hard), soft within hard.
+fn limits<'a>(c: &Ctx<'a>) -> Result<Vec<(&'a String, u64, u64)>, ConfigError> {
+    c.file
+        .security
         .rlimits
         .iter()
         .map(|(name, value)| {
@@ -136,34 +151,42 @@ pub fn security(c: &Ctx<'_>) -> Result<SecurityConfig, ConfigError> {
                 schema::Rlimit::SoftHard([soft, hard]) => (*soft, *hard),
             };
             if soft > hard {
-                return Err(at(
+                return Err(c.err(
                     &["security", "rlimits", name],
                     format!("soft limit {soft} is above the hard limit {hard}"),
                 ));
             }
-            Ok(Rlimit {
-                resource: name.clone(),
-                soft,
-                hard,
-            })
+            Ok((name, soft, hard))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let config = SecurityConfig {
-        capabilities: CapabilityConfig {
-            add: s.capabilities.add.clone(),
-            drop: s.capabilities.drop.clone(),
-        },
-        no_new_privileges: s.no_new_privileges.unwrap_or(false),
-        seccomp,
-        rlimits,
-        apparmor_profile: s.apparmor.clone(),
-        selinux_label: s.selinux_label.clone(),
-        user: user(f.user.as_deref()).map_err(|m| at(&["user"], m))?,
-    };
+        .collect()
+}
 
-    let warnings = box_security::check(&config).map_err(|e| pin(c, e))?;
-    for warning in warnings {
-        eprintln!("box: warning: {warning}");
+/// Each key of `[security] rlimits` as a resource, `nofile` as `docker run --ulimit` names it
+/// or `RLIMIT_NOFILE` (any case), each resource once.
+fn rlimits(c: &Ctx<'_>, limits: Vec<(&String, u64, u64)>) -> Result<Vec<Rlimit>, ConfigError> {
+    let mut out: Vec<Rlimit> = Vec::with_capacity(limits.len());
+    for (name, soft, hard) in &limits {
+        let at = |message: String| c.err(&["security", "rlimits", name], message);
+        let Some(resource) = Resource::parse(name) else {
+            let known: Vec<&str> = Resource::ALL.iter().map(|r| r.name()).collect();
+            let hint = suggest(&name.to_ascii_lowercase(), known.iter().copied()).map_or_else(
+                || format!("; known: {}", known.join(", ")),
+                |good| format!(" (did you mean \"{good}\"?)"),
+            );
+            return Err(at(format!("unknown resource {name:?}{hint}")));
+        };
+        // `nofile` and `RLIMIT_NOFILE` are two TOML keys but one resource.
+        if let Some(j) = out.iter().position(|l| l.resource == resource) {
+            return Err(at(format!(
+                "names the same resource ({resource}) as {:?}",
+                limits[j].0
+            )));
+        }
+        out.push(Rlimit {
+            resource,
+            soft: *soft,
+            hard: *hard,
+        });
     }
-    Ok(config)
+    Ok(out)
 }

@@ -88,9 +88,37 @@ const SCMP_ARCHES: &[&str] = &[
     "SCMP_ARCH_SHEB",
 ];
 
+/// The `flags` a profile may give, with their `SECCOMP_FILTER_FLAG_*` bits.
+pub(super) const FLAGS: [(&str, u32); 3] = [
+    (
+        "SECCOMP_FILTER_FLAG_TSYNC",
+        libc::SECCOMP_FILTER_FLAG_TSYNC as u32,
+    ),
+    (
+        "SECCOMP_FILTER_FLAG_LOG",
+        libc::SECCOMP_FILTER_FLAG_LOG as u32,
+    ),
+    (
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32,
+    ),
+];
+
+/// libseccomp's comparison names.
+pub(super) const OPS: [(&str, CmpOp); 7] = [
+    ("SCMP_CMP_EQ", CmpOp::Eq),
+    ("SCMP_CMP_NE", CmpOp::Ne),
+    ("SCMP_CMP_LT", CmpOp::Lt),
+    ("SCMP_CMP_LE", CmpOp::Le),
+    ("SCMP_CMP_GT", CmpOp::Gt),
+    ("SCMP_CMP_GE", CmpOp::Ge),
+    ("SCMP_CMP_MASKED_EQ", CmpOp::MaskedEq),
+];
+
 /// The largest errno the kernel passes through (MAX_ERRNO).
 const MAX_ERRNO: u32 = 4095;
 
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
     origin: &'a str,
 }
@@ -113,6 +141,18 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Profile> {
             strip_position(&e.to_string()),
         )
     })?;
+    from_raw(cx, raw)
+}
+
+/// [`parse`] of a document already parsed as JSON (an OCI config's `linux.seccomp`).
+pub(super) fn parse_value(value: Value, origin: &str) -> Result<Profile> {
+    let cx = Ctx { origin };
+    let raw: RawProfile =
+        serde_json::from_value(value).map_err(|e| cx.err("top level", e.to_string()))?;
+    from_raw(cx, raw)
+}
+
+fn from_raw(cx: Ctx<'_>, raw: RawProfile) -> Result<Profile> {
     if raw.listener_path.is_some() || raw.listener_metadata.is_some() {
         return Err(cx.err(
             "listenerPath",
@@ -152,21 +192,17 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Profile> {
     }
     let mut flags = 0;
     for (i, flag) in raw.flags.unwrap_or_default().iter().enumerate() {
-        flags |= match flag.as_str() {
-            "SECCOMP_FILTER_FLAG_TSYNC" => libc::SECCOMP_FILTER_FLAG_TSYNC,
-            "SECCOMP_FILTER_FLAG_LOG" => libc::SECCOMP_FILTER_FLAG_LOG,
-            "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-            other => {
-                return Err(cx.err(format!("flags[{i}]"), format!("unsupported flag {other:?}")))
-            }
-        } as u32;
+        let Some((_, bit)) = FLAGS.iter().find(|(name, _)| name == flag) else {
+            return Err(cx.err(format!("flags[{i}]"), format!("unsupported flag {flag:?}")));
+        };
+        flags |= bit;
     }
     let mut syscalls = Vec::new();
     for (i, value) in raw.syscalls.unwrap_or_default().into_iter().enumerate() {
         syscalls.push(syscall(&cx, i, value)?);
     }
     Ok(Profile {
-        origin: origin.to_string(),
+        origin: cx.origin.to_string(),
         default_action,
         architectures,
         arch_map: map,
@@ -278,15 +314,8 @@ fn condition(cx: &Ctx, at: &str, raw: RawArg) -> Result<ArgCondition> {
             format!("argument index {} is out of range 0..=5", raw.index),
         ));
     }
-    let op = match raw.op.as_str() {
-        "SCMP_CMP_EQ" => CmpOp::Eq,
-        "SCMP_CMP_NE" => CmpOp::Ne,
-        "SCMP_CMP_LT" => CmpOp::Lt,
-        "SCMP_CMP_LE" => CmpOp::Le,
-        "SCMP_CMP_GT" => CmpOp::Gt,
-        "SCMP_CMP_GE" => CmpOp::Ge,
-        "SCMP_CMP_MASKED_EQ" => CmpOp::MaskedEq,
-        other => return Err(cx.err(at, format!("unknown comparison {other:?}"))),
+    let Some(&(_, op)) = OPS.iter().find(|(name, _)| *name == raw.op) else {
+        return Err(cx.err(at, format!("unknown comparison {:?}", raw.op)));
     };
     if op == CmpOp::MaskedEq && raw.value_two & !raw.value != 0 {
         // libseccomp would build a rule that never matches; seccompiler would mask valueTwo

@@ -22,6 +22,7 @@ mod compile;
 mod compiled;
 mod default;
 mod json;
+mod json_form;
 mod link;
 mod model;
 mod plan;
@@ -40,6 +41,7 @@ use std::sync::OnceLock;
 
 pub use bpf::SeccompData;
 pub use compiled::Compiled;
+pub use json_form::INLINE_ORIGIN;
 pub use model::{
     Action, Applicability, ArchMapEntry, ArgCondition, CmpOp, KernelVersion, Profile, SyscallRule,
 };
@@ -231,6 +233,12 @@ impl Profile {
     /// Parses a Docker/OCI JSON profile; `origin` names it in errors.
     pub fn from_json(text: &str, origin: &str) -> Result<Profile> {
         json::parse(text, origin)
+    }
+
+    /// Parses a profile that is part of a larger JSON document, such as an OCI config's
+    /// `linux.seccomp`; `origin` names it in errors (`config.json: linux.seccomp`).
+    pub fn from_value(value: serde_json::Value, origin: &str) -> Result<Profile> {
+        json::parse_value(value, origin)
     }
 
     /// Reads and parses a JSON profile file: a regular file of at most
