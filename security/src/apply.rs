@@ -10,7 +10,7 @@ use caps::CapSet as Set;
 use crate::capabilities::Capability;
 use crate::error::{caps_error, sys, Error, Result, Step};
 use crate::prepare::Prepared;
-use crate::sys as k;
+use crate::sys::{self as k, ThreadCaps};
 use crate::{lsm, rlimit};
 
 impl Prepared {
@@ -25,8 +25,8 @@ impl Prepared {
     }
 
     /// Child, last before `execve`: the LSM exec label, the capability sets (bounding drop,
-    /// then inheritable, effective and permitted, then ambient), no_new_privs, and the
-    /// seccomp filter last.
+    /// then permitted/effective/inheritable, then ambient), no_new_privs, and the seccomp
+    /// filter last.
     ///
     /// Must be followed by `execve`: the kernel recomputes permitted and effective at execve
     /// from the bounding, inheritable and ambient sets set here. When a filter is installed
@@ -76,38 +76,38 @@ fn apply_restrictions(prepared: &Prepared) -> Result<()> {
 
     // Dropping from the bounding set needs CAP_SETPCAP in the effective set, which the uid
     // change may have cleared (permitted survived thanks to KEEPCAPS).
-    let permitted = caps::read(None, Set::Permitted).map_err(caps_error(Step::CapGet))?;
-    caps::set(None, Set::Effective, &permitted).map_err(caps_error(Step::RaiseEffective))?;
+    let current = k::capget().map_err(sys(Step::CapGet))?;
+    k::capset(ThreadCaps {
+        effective: current.permitted,
+        ..current
+    })
+    .map_err(sys(Step::RaiseEffective))?;
     for &cap in &prepared.drop_bounding {
         k::bounding_drop(cap).map_err(sys(Step::DropBounding(cap)))?;
     }
 
-    let caps_set = &prepared.capabilities;
-    let (mut effective, mut permitted) = (caps_set.effective, caps_set.permitted);
-    if prepared.hold_sys_admin {
-        effective.insert(Capability::CAP_SYS_ADMIN);
-        permitted.insert(Capability::CAP_SYS_ADMIN);
-    }
-    // caps sets one set per call, so the order must suit the kernel at each step: inheritable
-    // while permitted still holds everything (and within the bounding set just left), then
-    // effective, then permitted, which shrinks to a superset of the effective set just set.
-    for (set, value, step) in [
-        (Set::Inheritable, caps_set.inheritable, Step::SetInheritable),
-        (Set::Effective, effective, Step::SetEffective),
-        (Set::Permitted, permitted, Step::SetPermitted),
-    ] {
-        caps::set(None, set, &value.iter().collect()).map_err(caps_error(step))?;
-    }
+    let sets = &prepared.capabilities;
+    let held = if prepared.hold_sys_admin {
+        Capability::CAP_SYS_ADMIN.bitmask()
+    } else {
+        0
+    };
+    k::capset(ThreadCaps {
+        effective: sets.effective.bits() | held,
+        permitted: sets.permitted.bits() | held,
+        inheritable: sets.inheritable.bits(),
+    })
+    .map_err(sys(Step::CapSet))?;
     prctl::set_keepcaps(false).map_err(sys(Step::KeepCaps))?;
 
     if let Err(e) = caps::clear(None, Set::Ambient) {
         // Kernels before 4.3 have no ambient set; fine as long as none is wanted.
         let no_ambient_set = caps::runtime::ambient_set_supported().is_err();
-        if !(no_ambient_set && caps_set.ambient.is_empty()) {
+        if !(no_ambient_set && sets.ambient.is_empty()) {
             return Err(caps_error(Step::ClearAmbient)(e));
         }
     }
-    for cap in caps_set.ambient.iter() {
+    for cap in sets.ambient.iter() {
         caps::raise(None, Set::Ambient, cap)
             .map_err(caps_error(Step::RaiseAmbient(cap.index())))?;
     }

@@ -24,12 +24,8 @@ pub enum Step {
     RaiseEffective,
     /// `prctl(PR_CAPBSET_DROP, cap)`; the capability number.
     DropBounding(u8),
-    /// `capset` of the final inheritable set.
-    SetInheritable,
-    /// `capset` of the final effective set.
-    SetEffective,
-    /// `capset` of the final permitted set.
-    SetPermitted,
+    /// `capset` of the final effective/permitted/inheritable sets.
+    CapSet,
     /// `prctl(PR_CAP_AMBIENT_CLEAR_ALL)`.
     ClearAmbient,
     /// `prctl(PR_CAP_AMBIENT_RAISE, cap)`; the capability number.
@@ -54,9 +50,7 @@ impl fmt::Display for Step {
             Step::CapGet => write!(f, "capget"),
             Step::RaiseEffective => write!(f, "capset (raise effective to permitted)"),
             Step::DropBounding(c) => write!(f, "prctl(PR_CAPBSET_DROP, {})", cap_name(*c)),
-            Step::SetInheritable => write!(f, "capset (inheritable)"),
-            Step::SetEffective => write!(f, "capset (effective)"),
-            Step::SetPermitted => write!(f, "capset (permitted)"),
+            Step::CapSet => write!(f, "capset (final sets)"),
             Step::ClearAmbient => write!(f, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)"),
             Step::RaiseAmbient(c) => write!(f, "prctl(PR_CAP_AMBIENT_RAISE, {})", cap_name(*c)),
             Step::NoNewPrivs => write!(f, "prctl(PR_SET_NO_NEW_PRIVS)"),

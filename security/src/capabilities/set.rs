@@ -55,10 +55,15 @@ impl CapSet {
 
     /// The capabilities in the set that this crate knows by name, by number.
     pub fn iter(self) -> impl Iterator<Item = Capability> {
-        let mut known: Vec<Capability> = caps::all()
-            .into_iter()
-            .filter(|c| self.contains(*c))
-            .collect();
+        // caps::all() builds a hash set: not for nothing (the child iterates sets too).
+        let mut known: Vec<Capability> = if self.is_empty() {
+            Vec::new()
+        } else {
+            caps::all()
+                .into_iter()
+                .filter(|c| self.contains(*c))
+                .collect()
+        };
         known.sort_by_key(|c| c.index());
         known.into_iter()
     }
