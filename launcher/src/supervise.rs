@@ -28,6 +28,9 @@ pub struct Outcome {
     /// The kernel's OOM killer killed a process of the container's cgroup.
     pub oom_killed: bool,
     pub timings: Vec<Timing>,
+    /// Removing what the start made on the host (the cgroup, ...) failed: why. The command's
+    /// end is known all the same, and says how it ended.
+    pub teardown_error: Option<String>,
 }
 
 impl Outcome {
@@ -52,7 +55,9 @@ pub struct Output {
 }
 
 impl Running {
-    /// Forwards signals and the terminal until the container exits, then removes its cgroup.
+    /// Forwards signals and the terminal until the container exits, then removes what its start
+    /// made (its cgroup, killing whatever is left in it). `Err` only when waiting for it
+    /// failed; a failure to remove is [`Outcome::teardown_error`].
     pub fn supervise(self) -> Result<Outcome, Error> {
         self.supervise_with(None)
     }
@@ -99,12 +104,11 @@ impl Running {
             }
         }
         let _ = self.signals.thread_unblock();
-        let status = status?;
-        undone?;
         Ok(Outcome {
-            status,
+            status: status?,
             oom_killed,
             timings: std::mem::take(&mut self.timings),
+            teardown_error: undone.err().map(|e| e.to_string()),
         })
     }
 
@@ -317,5 +321,37 @@ mod tests {
             written += write(&out_w, &chunk).unwrap();
         }
         assert_eq!(pump(out_r.as_fd(), sink_w.as_fd()), Pumped::More);
+    }
+
+    struct FailingUndo;
+
+    impl crate::undo::Undo for FailingUndo {
+        fn undo(self: Box<Self>) -> Result<(), Error> {
+            Err(Error::InvalidSpec("the cgroup would not go".into()))
+        }
+    }
+
+    /// A teardown that fails must not cost the container its exit status: the monitor records
+    /// the code and the reason apart.
+    #[test]
+    fn a_failed_teardown_keeps_the_exit_status() {
+        // Blocked in this thread only, as the launcher blocks them before it clones.
+        let signals = crate::running::supervised_signals();
+        signals.thread_block().unwrap();
+        // SAFETY: the child only calls _exit, which is async-signal-safe.
+        let child = match unsafe { nix::unistd::fork() }.unwrap() {
+            // SAFETY: _exit ends the child at once.
+            nix::unistd::ForkResult::Child => unsafe { libc::_exit(7) },
+            nix::unistd::ForkResult::Parent { child } => child,
+        };
+        let mut running = Running::new("teardown", signals);
+        running.pid = child;
+        running.undo.push(FailingUndo);
+        let outcome = running.supervise().unwrap();
+        assert_eq!(outcome.status, ExitStatus::Exited(7));
+        assert_eq!(
+            outcome.teardown_error.as_deref(),
+            Some("invalid container spec: the cgroup would not go")
+        );
     }
 }

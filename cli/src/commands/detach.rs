@@ -216,6 +216,10 @@ impl Monitor<'_> {
             Ok(o) => {
                 state.oom_killed = o.oom_killed;
                 state.exit_code = Some(o.exit_code());
+                state.error = o
+                    .teardown_error
+                    .as_ref()
+                    .map(|why| format!("ended, but removing it failed: {why}"));
             }
             Err(e) => state.error = Some(e.to_string()),
         }

@@ -39,5 +39,8 @@ pub fn exec(
     let outcome = running
         .supervise()
         .with_context(|| format!("exec in container {:?}", name.as_str()))?;
+    if let Some(why) = &outcome.teardown_error {
+        eprintln!("box: exec in container {name}: {why}");
+    }
     Ok(outcome.exit_code())
 }

@@ -76,5 +76,8 @@ fn report(name: &Name, outcome: &Outcome) -> i32 {
     if outcome.oom_killed {
         eprintln!("box: {}", super::oom_message(name));
     }
+    if let Some(why) = &outcome.teardown_error {
+        eprintln!("box: container {name} ended, but removing it failed: {why}");
+    }
     outcome.exit_code()
 }

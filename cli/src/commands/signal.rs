@@ -102,6 +102,13 @@ pub fn wait(root: &Root, name: &Name) -> Result<i32> {
             "container {name} has ended, but its record is damaged ({}): its exit code is unknown",
             entry.damage().unwrap_or_default()
         ),
+        (Status::Exited, None) => bail!(
+            "container {name} has exited, but its exit code is unknown: {}",
+            entry
+                .state()
+                .and_then(|s| s.error.clone())
+                .unwrap_or_else(|| "its monitor recorded none".into())
+        ),
         (status, _) => bail!(
             "container {name} is {}: its monitor is gone, so its exit code is unknown",
             status.as_str()
