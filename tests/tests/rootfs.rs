@@ -116,3 +116,6 @@ fn mount_targets_do_not_follow_symlinks_out_of_the_root() {
     );
     case.assert_nothing_left();
 }
+
+#[path = "rootfs/mountinfo.rs"]
+mod mountinfo;
