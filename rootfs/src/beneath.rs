@@ -11,7 +11,8 @@ use nix::errno::Errno;
 use nix::fcntl::{self, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 
-use crate::sys::open_at;
+use crate::resolve::{Create, Target};
+use crate::sys::{mkdir_at, open_at, touch_at};
 use crate::Error;
 
 /// Opens `rel` (a relative path) beneath `dir` as an `O_PATH` handle. No
@@ -64,6 +65,71 @@ fn walk(dir: BorrowedFd<'_>, rel: &Path) -> nix::Result<OwnedFd> {
         cur = fd;
     }
     Ok(cur)
+}
+
+/// Opens `rel` beneath `dir` (a mount box made at `/proc`, `/sys` or `/dev`) one component at
+/// a time like [`open_beneath`]'s walk, no symlink followed, creating what is missing: the
+/// directories on the way, and the last component as `last` says (in procfs or sysfs the
+/// kernel refuses). Also says whether the last component was created.
+pub(crate) fn make(
+    dir: BorrowedFd<'_>,
+    rel: &Path,
+    shown: &Path,
+    last: Create,
+) -> Result<(Target, bool), Error> {
+    let fs = |step, errno| Error::Fs {
+        step,
+        path: shown.into(),
+        errno,
+    };
+    let names: Vec<&OsStr> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name),
+            _ => None,
+        })
+        .collect();
+    let dup = |fd: BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .map_err(|_| fs("dup", Errno::EMFILE))
+    };
+    let mut parent = dup(dir)?;
+    let mut created = false;
+    for (i, name) in names.iter().enumerate() {
+        let is_last = i + 1 == names.len();
+        let fd = match open_at(parent.as_fd(), name) {
+            Err(Errno::ENOENT) => {
+                if is_last && last == Create::File {
+                    touch_at(parent.as_fd(), name, 0o644, shown)?;
+                } else {
+                    mkdir_at(parent.as_fd(), name, 0o755, shown)?;
+                }
+                created = is_last;
+                open_at(parent.as_fd(), name).map_err(|e| fs("open", e))?
+            }
+            other => other.map_err(|e| fs("open", e))?,
+        };
+        match kind(&fd).map_err(|e| fs("stat", e))? {
+            SFlag::S_IFLNK => {
+                return Err(Error::Resolve {
+                    path: shown.into(),
+                    reason: "a component is a symlink, which box does not follow here".into(),
+                })
+            }
+            SFlag::S_IFDIR => {}
+            _ if !is_last => return Err(fs("open", Errno::ENOTDIR)),
+            _ => {}
+        }
+        if is_last {
+            let target = Target::new(fd, parent, (*name).into(), shown.into());
+            return Ok((target, created));
+        }
+        parent = fd;
+    }
+    Err(Error::Invalid {
+        path: shown.into(),
+        reason: "resolves to the mount below it itself",
+    })
 }
 
 /// The directory `name` right under `root` (`shown` is how the container

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::{default_mounts, Mount};
+
 /// Docker's default masked paths: hidden behind an empty read-only tmpfs
 /// (directories) or `/dev/null` (files), because they leak host information
 /// or offer kernel knobs a container has no business with.
@@ -39,7 +41,10 @@ pub struct RootfsConfig {
     /// Remount `/` read-only at the very end (submounts such as `/proc`,
     /// `/dev`, `/tmp` and user mounts keep their own flags).
     pub readonly: bool,
-    /// User mounts, applied in order after `/proc`, `/sys` and `/dev`.
+    /// Every mount, made in order: [`default_mounts`] (Docker's `/proc`, `/sys`, `/dev`...),
+    /// then the user's. A mount at `/proc`, `/sys` or `/dev` goes on a real directory of the
+    /// root and is held by fd; the first tmpfs at `/dev` gets the standard device nodes,
+    /// links, the console and `devices`.
     pub mounts: Vec<Mount>,
     /// Paths hidden from the container (see [`DOCKER_MASKED_PATHS`]).
     pub masked_paths: Vec<PathBuf>,
@@ -50,18 +55,19 @@ pub struct RootfsConfig {
     /// Create an empty `/dev/console` file so that a pty can be bound over
     /// it later with [`bind_console`](crate::bind_console).
     pub console: bool,
-    /// Host devices added to `/dev` (Docker's `--device`), after the standard ones.
+    /// Host devices added to `/dev` (Docker's `--device`), after the standard ones; they need
+    /// a tmpfs at `/dev` in `mounts`.
     pub devices: Vec<crate::Device>,
 }
 
 impl Default for RootfsConfig {
-    /// A read-only view of the host ([`Root::Host`]) with Docker's masked and
-    /// read-only paths and private propagation.
+    /// A read-only view of the host ([`Root::Host`]) with Docker's default mounts, masked
+    /// and read-only paths, and private propagation.
     fn default() -> Self {
         RootfsConfig {
             root: Root::Host,
             readonly: false,
-            mounts: Vec::new(),
+            mounts: default_mounts(),
             masked_paths: DOCKER_MASKED_PATHS.iter().map(PathBuf::from).collect(),
             readonly_paths: DOCKER_READONLY_PATHS.iter().map(PathBuf::from).collect(),
             propagation: Propagation::Private,
@@ -94,52 +100,6 @@ pub enum Propagation {
     Slave,
 }
 
-/// One user mount.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mount {
-    /// Absolute path inside the container; created if missing. Symlinks in it
-    /// are resolved inside the container root, never on the host.
-    pub target: PathBuf,
-    /// What to mount there.
-    #[serde(flatten)]
-    pub kind: MountKind,
-}
-
-/// The kind of a user mount.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum MountKind {
-    /// Recursive bind of an absolute host path (file or directory).
-    Bind {
-        /// Absolute host path.
-        source: PathBuf,
-        /// Make the bind (and everything below it) read-only.
-        #[serde(default)]
-        readonly: bool,
-    },
-    /// A fresh tmpfs (`nosuid,nodev`).
-    Tmpfs {
-        /// Size limit in bytes (kernel default: half of RAM).
-        #[serde(default)]
-        size: Option<u64>,
-        /// Permission bits of its root directory (kernel default: 1777).
-        #[serde(default)]
-        mode: Option<u32>,
-    },
-}
-
-/// The `data` string for a tmpfs mount, e.g. `size=1048576,mode=755`.
-pub(crate) fn tmpfs_options(size: Option<u64>, mode: Option<u32>) -> String {
-    let mut opts = Vec::with_capacity(2);
-    if let Some(size) = size {
-        opts.push(format!("size={size}"));
-    }
-    if let Some(mode) = mode {
-        opts.push(format!("mode={mode:o}"));
-    }
-    opts.join(",")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,7 +109,8 @@ mod tests {
         let cfg = RootfsConfig::default();
         assert_eq!(cfg.root, Root::Host);
         assert_eq!(cfg.propagation, Propagation::Private);
-        assert!(!cfg.readonly && !cfg.console && cfg.mounts.is_empty());
+        assert!(!cfg.readonly && !cfg.console);
+        assert_eq!(cfg.mounts, default_mounts());
         assert_eq!(cfg.masked_paths.len(), 11);
         assert!(cfg.masked_paths.contains(&PathBuf::from("/proc/kcore")));
         assert_eq!(cfg.readonly_paths.len(), 5);
@@ -157,41 +118,16 @@ mod tests {
     }
 
     #[test]
-    fn tmpfs_option_strings() {
-        assert_eq!(tmpfs_options(None, None), "");
-        assert_eq!(tmpfs_options(Some(65536), None), "size=65536");
-        assert_eq!(tmpfs_options(None, Some(0o1777)), "mode=1777");
-        assert_eq!(
-            tmpfs_options(Some(1 << 20), Some(0o755)),
-            "size=1048576,mode=755"
-        );
-    }
-
-    #[test]
     fn serde_shape() {
-        let m = Mount {
-            target: "/data".into(),
-            kind: MountKind::Bind {
-                source: "/srv".into(),
-                readonly: true,
-            },
-        };
-        let json = serde_json::to_string(&m).unwrap();
-        assert_eq!(
-            json,
-            r#"{"target":"/data","type":"bind","source":"/srv","readonly":true}"#
-        );
-        let back: Mount =
-            serde_json::from_str(r#"{"target":"/t","type":"tmpfs","size":10}"#).unwrap();
-        assert_eq!(
-            back.kind,
-            MountKind::Tmpfs {
-                size: Some(10),
-                mode: None
-            }
-        );
         let cfg: RootfsConfig = serde_json::from_str(r#"{"root":{"dir":"/r"}}"#).unwrap();
         assert_eq!(cfg.root, Root::Dir("/r".into()));
         assert_eq!(cfg.masked_paths, RootfsConfig::default().masked_paths);
+        assert_eq!(cfg.mounts, default_mounts(), "missing mounts: the defaults");
+        let cfg: RootfsConfig = serde_json::from_str(r#"{"mounts":[]}"#).unwrap();
+        assert!(cfg.mounts.is_empty(), "an empty list stays empty");
+        let back: RootfsConfig =
+            serde_json::from_str(&serde_json::to_string(&RootfsConfig::default()).unwrap())
+                .unwrap();
+        assert_eq!(back, RootfsConfig::default());
     }
 }

@@ -39,7 +39,7 @@ pub(crate) fn build(newroot: &Path) -> Result<(), Error> {
     for (name, mode) in PRIVATE {
         let shown = Path::new("/").join(name);
         sys::mkdir_at(root.as_fd(), OsStr::new(name), 0o755, &shown)?;
-        let opts = crate::config::tmpfs_options(None, Some(*mode));
+        let opts = format!("mode={mode:o}");
         sys::mount_fs(
             "mount tmpfs",
             "tmpfs",

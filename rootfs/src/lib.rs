@@ -2,9 +2,10 @@
 //!
 //! Inside a fresh mount namespace, [`setup`] builds the container's `/`
 //! (a directory tree, or a read-only view of the host's system directories),
-//! mounts `/proc`, `/sys` and a minimal `/dev`, applies user bind and tmpfs
-//! mounts, masks and write-protects sensitive paths, then `pivot_root`s into
-//! it and detaches the host's tree. The host's mounts and files are never
+//! makes its list of [`Mount`]s in order (Docker's `/proc`, `/sys` and minimal
+//! `/dev` by default, [`default_mounts`], then the user's binds and tmpfs),
+//! masks and write-protects sensitive paths, then `pivot_root`s into it and
+//! detaches the host's tree. The host's mounts and files are never
 //! modified: the staging area is a tmpfs over `/tmp` in the new namespace
 //! only (bubblewrap's technique), and every mount target inside the new root
 //! is resolved by fd without following symlinks out of it. `/proc`, `/sys`
@@ -15,22 +16,21 @@
 //! Typical use, in a child created with `CLONE_NEWNS | CLONE_NEWPID`:
 //!
 //! ```no_run
-//! use box_rootfs::{check, setup, Mount, MountKind, RootfsConfig};
+//! use box_rootfs::{check, setup, Mount, RootfsConfig};
 //!
-//! let cfg = RootfsConfig {
-//!     mounts: vec![Mount {
-//!         target: "/data".into(),
-//!         kind: MountKind::Bind { source: "/srv/data".into(), readonly: true },
-//!     }],
-//!     ..RootfsConfig::default() // Root::Host, Docker's masked and read-only paths
-//! };
+//! // Root::Host, Docker's mounts, masked and read-only paths
+//! let mut cfg = RootfsConfig::default();
+//! cfg.mounts.push(Mount::bind("/srv/data", "/data", true));
+//! // Or in OCI's words:
+//! cfg.mounts.push(Mount::parse("/cache", Some("tmpfs"), None, &["nosuid", "size=64m"])?);
 //! check(&cfg)?; // parent, before clone
 //! // ... clone(CLONE_NEWNS | CLONE_NEWPID | ...) ...
 //! setup(&cfg)?; // child: now inside the new root, cwd = "/"
 //! // ... drop privileges, execve ...
-//! # Ok::<(), box_rootfs::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod attrs;
 mod beneath;
 mod config;
 mod dev;
@@ -38,11 +38,15 @@ mod device;
 mod error;
 mod finish;
 mod host;
+mod mount;
 mod mountapi;
+mod mounts;
+mod options;
 mod pinned;
 mod prepared;
 mod protect;
 mod resolve;
+mod setattr;
 mod setup;
 mod sys;
 #[cfg(test)]
@@ -54,11 +58,13 @@ use std::path::Path;
 
 use nix::mount::MsFlags;
 
-pub use config::{
-    Mount, MountKind, Propagation, Root, RootfsConfig, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS,
-};
+pub use config::{Propagation, Root, RootfsConfig, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS};
 pub use device::{Device, DeviceType};
 pub use error::Error;
+pub use mount::{default_mounts, Mount, MountType};
+pub use options::{
+    MountError, MountFlags, MountOptions, MountPropagation, PropagationType, ReadOnly,
+};
 pub use prepared::{prepare, Prepared};
 pub use setup::setup;
 pub use validate::check;

@@ -5,6 +5,8 @@
 
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::MsFlags;
@@ -12,11 +14,13 @@ use nix::mount::MsFlags;
 /// A failed call: which one, and what the kernel said.
 pub(crate) type Failed = (&'static str, Errno);
 
-/// A new, detached mount of a fresh `fstype` with `options` (`key=value`
-/// strings as `mount -o` takes them) and the mount flags of `flags`.
+/// A new, detached mount of a fresh `fstype` shown with `source` (`none` without), with the
+/// filesystem options `data` (`key=value` or a bare `key`, as `mount -o` takes them) and the
+/// mount flags of `flags`.
 pub(crate) fn fresh(
     fstype: &str,
-    options: &[(&str, &str)],
+    source: Option<&Path>,
+    data: &[String],
     flags: MsFlags,
 ) -> Result<OwnedFd, Failed> {
     #[cfg(test)]
@@ -28,13 +32,27 @@ pub(crate) fn fresh(
     let ctx = owned("fsopen", unsafe {
         libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), libc::FSOPEN_CLOEXEC)
     })?;
-    for (key, value) in options {
-        let (key, value) = (cstring(key), cstring(value));
-        let (key, value) = (
-            key.map_err(|e| ("fsconfig", e))?,
-            value.map_err(|e| ("fsconfig", e))?,
-        );
-        config(&ctx, libc::FSCONFIG_SET_STRING, Some(&key), Some(&value))?;
+    let string = |s: &[u8]| CString::new(s).map_err(|_| ("fsconfig", Errno::EINVAL));
+    if let Some(source) = source {
+        let value = string(source.as_os_str().as_bytes())?;
+        config(
+            &ctx,
+            libc::FSCONFIG_SET_STRING,
+            Some(c"source"),
+            Some(&value),
+        )?;
+    }
+    for word in data {
+        match word.split_once('=') {
+            Some((key, value)) => {
+                let (key, value) = (string(key.as_bytes())?, string(value.as_bytes())?);
+                config(&ctx, libc::FSCONFIG_SET_STRING, Some(&key), Some(&value))?;
+            }
+            None => {
+                let key = string(word.as_bytes())?;
+                config(&ctx, libc::FSCONFIG_SET_FLAG, Some(&key), None)?;
+            }
+        }
     }
     config(&ctx, libc::FSCONFIG_CMD_CREATE, None, None)?;
     // SAFETY: `ctx` is a live fs context fd; flags and attributes are plain integers.
@@ -114,8 +132,9 @@ pub(crate) fn unsupported(failed: &Failed) -> bool {
     )
 }
 
-/// `MOUNT_ATTR_*` for the per-mount flags in `flags`.
-fn attributes(flags: MsFlags) -> u64 {
+/// `MOUNT_ATTR_*` for the per-mount flags in `flags` (relatime is the zero value of the
+/// access-time field).
+pub(crate) fn attributes(flags: MsFlags) -> u64 {
     [
         (MsFlags::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
         (MsFlags::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
@@ -123,18 +142,16 @@ fn attributes(flags: MsFlags) -> u64 {
         (MsFlags::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
         (MsFlags::MS_STRICTATIME, libc::MOUNT_ATTR_STRICTATIME),
         (MsFlags::MS_NOATIME, libc::MOUNT_ATTR_NOATIME),
+        (MsFlags::MS_RELATIME, libc::MOUNT_ATTR_RELATIME),
+        (MsFlags::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME),
+        (
+            MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW),
+            libc::MOUNT_ATTR_NOSYMFOLLOW,
+        ),
     ]
     .into_iter()
     .filter(|(ms, _)| flags.contains(*ms))
     .fold(0, |acc, (_, attr)| acc | attr)
-}
-
-/// The `data` string `mount(2)` takes for the same options.
-pub(crate) fn data(options: &[(&str, &str)]) -> Option<String> {
-    (!options.is_empty()).then(|| {
-        let parts: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        parts.join(",")
-    })
 }
 
 fn cstring(s: &str) -> Result<CString, Errno> {
@@ -160,14 +177,5 @@ mod tests {
         );
         assert_eq!(attributes(MsFlags::MS_RDONLY), libc::MOUNT_ATTR_RDONLY);
         assert_eq!(attributes(MsFlags::empty()), 0);
-    }
-
-    #[test]
-    fn option_strings() {
-        assert_eq!(data(&[]), None);
-        assert_eq!(
-            data(&[("mode", "755"), ("size", "65536k")]).as_deref(),
-            Some("mode=755,size=65536k")
-        );
     }
 }

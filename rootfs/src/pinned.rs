@@ -1,12 +1,12 @@
-//! The filesystems on the root's own `/proc`, `/sys` and `/dev`.
+//! The mounts at the root's own `/proc`, `/sys` and `/dev`.
 //!
 //! The container's root may be writable by someone else (another container
 //! sharing it), who can rename its entries at any moment, e.g. swap `/proc`
-//! with another directory (`renameat2(RENAME_EXCHANGE)`). So each of these
-//! is mounted on a directory opened without following links, and box keeps a
-//! handle on the mount itself ([`Pinned`]): masks and read-only paths are
-//! applied through that handle, never by name, and after `pivot_root` the
-//! names are checked to still lead to those mounts.
+//! with another directory (`renameat2(RENAME_EXCHANGE)`). So a mount there
+//! goes on a directory opened without following links, and box keeps a
+//! handle on the mount itself ([`Pinned`]): later mounts below it, masks and
+//! read-only paths go through that handle, never by name, and after
+//! `pivot_root` the names are checked to still lead to those mounts.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
@@ -14,46 +14,47 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sys::stat::{fstat, SFlag};
-use nix::sys::statfs::{fstatfs, FsType, PROC_SUPER_MAGIC, SYSFS_MAGIC, TMPFS_MAGIC};
+use nix::sys::statfs::{fstatfs, FsType};
 
 use crate::beneath::{kernel_dir, kind};
 use crate::sys::{self, fd_path, open_at, HOST_PROC};
-use crate::{mountapi, Error};
+use crate::{attrs, mountapi, Error, Mount, MountType};
 
-/// One of the three places, and what belongs there.
+/// One of the three places whose mounts are pinned.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Spot {
     /// The entry right under the root.
     name: &'static str,
     /// How the container sees it.
     pub path: &'static str,
-    /// For messages.
-    fs: &'static str,
-    magic: FsType,
 }
 
 pub(crate) static PROC: Spot = Spot {
     name: "proc",
     path: "/proc",
-    fs: "procfs",
-    magic: PROC_SUPER_MAGIC,
 };
 pub(crate) static SYS: Spot = Spot {
     name: "sys",
     path: "/sys",
-    fs: "sysfs",
-    magic: SYSFS_MAGIC,
 };
 pub(crate) static DEV: Spot = Spot {
     name: "dev",
     path: "/dev",
-    fs: "tmpfs",
-    magic: TMPFS_MAGIC,
 };
+pub(crate) static SPOTS: [&Spot; 3] = [&PROC, &SYS, &DEV];
+
+/// The spot a mount's destination is, if any.
+pub(crate) fn spot_at(destination: &Path) -> Option<&'static Spot> {
+    SPOTS.into_iter().find(|s| Path::new(s.path) == destination)
+}
 
 /// A mount box made at a [`Spot`], and a handle on its root.
 pub(crate) struct Pinned {
     fd: OwnedFd,
     pub spot: &'static Spot,
+    /// What it is, for messages: "procfs", "tmpfs", "bind mount".
+    fs: &'static str,
+    magic: FsType,
 }
 
 impl Pinned {
@@ -69,8 +70,8 @@ impl Pinned {
     pub fn verify(&self, root: BorrowedFd<'_>) -> Result<(), Error> {
         let path = Path::new(self.spot.path);
         match open_at(root, self.spot.name.as_ref()) {
-            Ok(now) if same_mount(&now, &self.fd, self.spot.magic) => Ok(()),
-            Ok(_) | Err(Errno::ENOENT) => Err(self.spot.replaced()),
+            Ok(now) if same_mount(&now, &self.fd, self.magic) => Ok(()),
+            Ok(_) | Err(Errno::ENOENT) => Err(self.spot.replaced(self.fs)),
             Err(errno) => Err(Error::Fs {
                 step: "open",
                 path: path.into(),
@@ -81,90 +82,137 @@ impl Pinned {
 }
 
 impl Spot {
-    fn replaced(&self) -> Error {
+    fn replaced(&self, fs: &'static str) -> Error {
         Error::Replaced {
             path: self.path.into(),
-            fs: self.fs,
+            fs,
         }
     }
 }
 
-/// A fresh procfs: it shows the pid namespace of this process.
-pub(crate) fn proc(root: BorrowedFd<'_>) -> Result<Pinned, Error> {
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    fresh(root, &PROC, "mount proc", "proc", flags, &[])
-}
-
-/// A read-only sysfs. Mounting sysfs needs the network namespace to be owned
-/// by our user namespace; when it is not (EPERM), bind the host's read-only.
-pub(crate) fn sysfs(root: BorrowedFd<'_>) -> Result<Pinned, Error> {
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
-    match fresh(root, &SYS, "mount sysfs", "sysfs", flags, &[]) {
-        Err(Error::Mount {
-            errno: Errno::EPERM,
-            ..
-        }) => host_sysfs(root),
-        other => other,
+/// What a mount of `kind` is called in messages, and the filesystem a fresh one has.
+pub(crate) fn describe(kind: MountType) -> (&'static str, Option<FsType>) {
+    use nix::sys::statfs::{DEVPTS_SUPER_MAGIC, PROC_SUPER_MAGIC, SYSFS_MAGIC, TMPFS_MAGIC};
+    // <linux/magic.h>; neither nix nor libc names it.
+    const MQUEUE_MAGIC: FsType = FsType(0x1980_0202);
+    match kind {
+        MountType::Bind => ("bind mount", None),
+        MountType::Proc => ("procfs", Some(PROC_SUPER_MAGIC)),
+        MountType::Sysfs => ("sysfs", Some(SYSFS_MAGIC)),
+        MountType::Tmpfs => ("tmpfs", Some(TMPFS_MAGIC)),
+        MountType::Devpts => ("devpts", Some(DEVPTS_SUPER_MAGIC)),
+        MountType::Mqueue => ("mqueue", Some(MQUEUE_MAGIC)),
     }
 }
 
-/// The tmpfs `/dev` is built on.
-pub(crate) fn dev(root: BorrowedFd<'_>) -> Result<Pinned, Error> {
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
-    let options = [("mode", "755"), ("size", "65536k")];
-    fresh(root, &DEV, "mount tmpfs", "tmpfs", flags, &options)
-}
-
-/// Mounts a new `fstype` on the spot's directory.
-fn fresh(
+/// Makes `m` at `spot`, on a real directory of `root`, with the new mount API where the
+/// kernel has it; `src` is the opened source of a bind. A sysfs the kernel refuses (EPERM:
+/// the network namespace is not ours) becomes the host's, read-only.
+pub(crate) fn at_spot(
     root: BorrowedFd<'_>,
     spot: &'static Spot,
-    step: &'static str,
-    fstype: &str,
-    flags: MsFlags,
-    options: &[(&str, &str)],
+    m: &Mount,
+    src: Option<&OwnedFd>,
 ) -> Result<Pinned, Error> {
     let shown = Path::new(spot.path);
     let dir = kernel_dir(root, spot.name, shown)?;
-    let failed = |(_, errno): mountapi::Failed| Error::Mount {
-        step,
-        src: Some(fstype.into()),
-        target: shown.into(),
-        errno,
+    let pin = match m.kind {
+        MountType::Bind => {
+            let src = src.ok_or_else(|| attrs::unopened(m))?;
+            let pin = bind(root, spot, &dir, m, src)?;
+            attrs::bind(pin.fd(), shown, &m.options)?;
+            pin
+        }
+        _ => match attrs::with_gid_fallback(m, |data| fresh(root, spot, &dir, m, data)) {
+            Err(Error::Mount {
+                errno: Errno::EPERM,
+                ..
+            }) if m.kind == MountType::Sysfs => host_sysfs(root, &dir)?,
+            other => other?,
+        },
     };
-    match mountapi::fresh(fstype, options, flags) {
+    attrs::propagation(pin.fd(), shown, &m.options)?;
+    Ok(pin)
+}
+
+/// A new filesystem of `m`'s type with the filesystem options `data`.
+fn fresh(
+    root: BorrowedFd<'_>,
+    spot: &'static Spot,
+    dir: &OwnedFd,
+    m: &Mount,
+    data: &[String],
+) -> Result<Pinned, Error> {
+    let shown = Path::new(spot.path);
+    let fstype = m.kind.name();
+    let flags = m.options.fresh_ms();
+    let failed = |(_, errno): mountapi::Failed| attrs::mount_error(m, shown, errno);
+    let (fs, magic) = describe(m.kind);
+    match mountapi::fresh(fstype, m.source.as_deref(), data, flags) {
         Ok(mnt) => {
             mountapi::attach(mnt.as_fd(), dir.as_fd()).map_err(failed)?;
-            Ok(Pinned { fd: mnt, spot })
+            pin(mnt, spot, fs)
         }
         Err(f) if mountapi::unsupported(&f) => {
-            let data = mountapi::data(options);
-            let target = fd_path(dir.as_fd());
-            sys::mount_fs(step, fstype, &target, shown, flags, data.as_deref())?;
-            reopen(root, spot, &dir)
+            attrs::mount_fresh(m, &fd_path(dir.as_fd()), shown, data)?;
+            reopen(root, spot, dir, Expect::Fs(fs, magic))
         }
         Err(f) => Err(failed(f)),
     }
 }
 
-/// The host's `/sys`, recursively and read-only.
-fn host_sysfs(root: BorrowedFd<'_>) -> Result<Pinned, Error> {
+/// A bind of `src` (recursive with `rbind`).
+fn bind(
+    root: BorrowedFd<'_>,
+    spot: &'static Spot,
+    dir: &OwnedFd,
+    m: &Mount,
+    src: &OwnedFd,
+) -> Result<Pinned, Error> {
+    let shown = Path::new(spot.path);
+    match mountapi::clone_tree(src.as_fd(), m.options.recursive) {
+        Ok(tree) => {
+            mountapi::attach(tree.as_fd(), dir.as_fd())
+                .map_err(|(_, errno)| attrs::mount_error(m, shown, errno))?;
+            pin(tree, spot, "bind mount")
+        }
+        Err(f) if mountapi::unsupported(&f) => {
+            attrs::mount_bind(m, src.as_fd(), &fd_path(dir.as_fd()), shown)?;
+            reopen(root, spot, dir, Expect::SameAs(src.as_fd()))
+        }
+        Err((_, errno)) => Err(attrs::mount_error(m, shown, errno)),
+    }
+}
+
+fn pin(fd: OwnedFd, spot: &'static Spot, fs: &'static str) -> Result<Pinned, Error> {
+    let magic = fstatfs(&fd).map_err(|errno| Error::Fs {
+        step: "statfs",
+        path: spot.path.into(),
+        errno,
+    })?;
+    Ok(Pinned {
+        magic: magic.filesystem_type(),
+        fd,
+        spot,
+        fs,
+    })
+}
+
+/// The host's `/sys`, recursively and read-only, on `dir` (the root's `sys`).
+fn host_sysfs(root: BorrowedFd<'_>, dir: &OwnedFd) -> Result<Pinned, Error> {
     let shown = Path::new(SYS.path);
-    let dir = kernel_dir(root, SYS.name, shown)?;
     let host = Path::new("/oldroot/sys");
     let src = sys::open_path("open host sysfs", host)?;
+    let failed = |errno| Error::Mount {
+        step: "bind host sysfs",
+        src: Some(host.into()),
+        target: shown.into(),
+        errno,
+    };
     let pinned = match mountapi::clone_tree(src.as_fd(), true) {
         Ok(tree) => {
-            mountapi::attach(tree.as_fd(), dir.as_fd()).map_err(|(_, errno)| Error::Mount {
-                step: "bind host sysfs",
-                src: Some(host.into()),
-                target: shown.into(),
-                errno,
-            })?;
-            Pinned {
-                fd: tree,
-                spot: &SYS,
-            }
+            mountapi::attach(tree.as_fd(), dir.as_fd()).map_err(|(_, e)| failed(e))?;
+            pin(tree, &SYS, "sysfs")?
         }
         Err(f) if mountapi::unsupported(&f) => {
             let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
@@ -178,40 +226,53 @@ fn host_sysfs(root: BorrowedFd<'_>) -> Result<Pinned, Error> {
                 flags,
                 None,
             )?;
-            reopen(root, &SYS, &dir)?
+            let magic = describe(MountType::Sysfs).1;
+            reopen(root, &SYS, dir, Expect::Fs("sysfs", magic))?
         }
-        Err((_, errno)) => {
-            return Err(Error::Mount {
-                step: "bind host sysfs",
-                src: Some(host.into()),
-                target: shown.into(),
-                errno,
-            })
-        }
+        Err((_, errno)) => return Err(failed(errno)),
     };
     sys::make_readonly(pinned.fd(), shown, true, HOST_PROC)?;
     Ok(pinned)
 }
 
+/// What the name of a spot must lead to after a classic `mount(2)`.
+pub(crate) enum Expect<'a> {
+    /// A new filesystem of this kind (`None`: any) on top of the directory.
+    Fs(&'static str, Option<FsType>),
+    /// The root of a bind of this source.
+    SameAs(BorrowedFd<'a>),
+}
+
 /// After a classic `mount(2)` on `under`, which gives no handle on the new
-/// mount: open the name again and accept it only if it leads to a mount of
-/// the expected kind on top of another filesystem (a swapped-in directory of
-/// the root is refused, not used).
-fn reopen(root: BorrowedFd<'_>, spot: &'static Spot, under: &OwnedFd) -> Result<Pinned, Error> {
+/// mount: open the name again and accept it only if it leads to the mount that
+/// was made (a swapped-in directory of the root is refused, not used).
+pub(crate) fn reopen(
+    root: BorrowedFd<'_>,
+    spot: &'static Spot,
+    under: &OwnedFd,
+    expect: Expect<'_>,
+) -> Result<Pinned, Error> {
     let shown = Path::new(spot.path);
     let fd = open_at(root, spot.name.as_ref()).map_err(|errno| Error::Fs {
         step: "reopen mount point",
         path: shown.into(),
         errno,
     })?;
-    let on_top = match (fstat(&fd), fstat(under)) {
-        (Ok(top), Ok(below)) => top.st_dev != below.st_dev,
-        _ => false,
+    let (fs, made) = match expect {
+        Expect::Fs(fs, magic) => {
+            let on_top = match (fstat(&fd), fstat(under)) {
+                (Ok(top), Ok(below)) => top.st_dev != below.st_dev,
+                _ => false,
+            };
+            let right_fs = magic.map_or(true, |m| fs_magic(&fd) == Some(m));
+            (fs, on_top && right_fs)
+        }
+        Expect::SameAs(src) => ("bind mount", same_inode(fd.as_fd(), src)),
     };
-    if on_top && kind(&fd) == Ok(SFlag::S_IFDIR) && magic(&fd) == Some(spot.magic) {
-        Ok(Pinned { fd, spot })
+    if made && kind(&fd) == Ok(SFlag::S_IFDIR) {
+        pin(fd, spot, fs)
     } else {
-        Err(spot.replaced())
+        Err(spot.replaced(fs))
     }
 }
 
@@ -219,14 +280,19 @@ fn reopen(root: BorrowedFd<'_>, spot: &'static Spot, under: &OwnedFd) -> Result<
 /// filesystem type `magic`. Each procfs, sysfs and tmpfs instance has a
 /// device number of its own, and box mounts the root of each only once.
 fn same_mount(a: &OwnedFd, b: &OwnedFd, magic_b: FsType) -> bool {
-    let same_inode = match (fstat(a), fstat(b)) {
-        (Ok(x), Ok(y)) => (x.st_dev, x.st_ino) == (y.st_dev, y.st_ino),
-        _ => false,
-    };
-    same_inode && kind(a) == Ok(SFlag::S_IFDIR) && magic(a) == Some(magic_b)
+    same_inode(a.as_fd(), b.as_fd())
+        && kind(a) == Ok(SFlag::S_IFDIR)
+        && fs_magic(a) == Some(magic_b)
 }
 
-fn magic(fd: &OwnedFd) -> Option<FsType> {
+pub(crate) fn same_inode(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
+    match (fstat(a), fstat(b)) {
+        (Ok(x), Ok(y)) => (x.st_dev, x.st_ino) == (y.st_dev, y.st_ino),
+        _ => false,
+    }
+}
+
+fn fs_magic(fd: &OwnedFd) -> Option<FsType> {
     fstatfs(fd).ok().map(|s| s.filesystem_type())
 }
 

@@ -1,7 +1,9 @@
 //! Masked and read-only paths, applied before `pivot_root` and by handle:
-//! a path under `/proc`, `/sys` or `/dev` is opened beneath the [`Pinned`]
-//! mount there without following any symlink; any other path is resolved
-//! inside the root ([`resolve`]). The mount then goes onto that handle, so
+//! a path under `/proc`, `/sys` or `/dev` is opened beneath each [`Pinned`]
+//! mount there without following any symlink (the one the container sees
+//! and any it covers, which a rename could bring back into view); any other
+//! path, or one under a place box mounted nothing at, is resolved inside the
+//! root ([`resolve`]). The mount then goes onto that handle, so
 //! renaming entries of the root cannot move it. A path that does not exist
 //! is skipped (in a fresh procfs or sysfs: this kernel lacks the file); any
 //! other failure fails the start.
@@ -14,7 +16,7 @@ use nix::mount::MsFlags;
 use nix::sys::stat::{fstat, major, minor, SFlag};
 
 use crate::beneath::{kind, open_beneath};
-use crate::pinned::{Pinned, DEV};
+use crate::pinned::{same_inode, Pinned, DEV};
 use crate::resolve::{resolve, Create, Target};
 use crate::sys::{self, fd_path, open_at, HOST_PROC};
 use crate::{mountapi, Error};
@@ -23,18 +25,18 @@ use crate::{mountapi, Error};
 /// over anything else), then binds each of `readonly` onto itself read-only.
 pub(crate) fn apply(
     root: BorrowedFd<'_>,
-    pinned: &[&Pinned],
+    pinned: &[Pinned],
     masked: &[PathBuf],
     readonly: &[PathBuf],
 ) -> Result<(), Error> {
     let mut null = None;
     for p in masked {
-        if let Some(found) = locate(root, pinned, p)? {
+        for found in locate(root, pinned, p)? {
             mask(&found, p, pinned, &mut null)?;
         }
     }
     for p in readonly {
-        if let Some(found) = locate(root, pinned, p)? {
+        for found in locate(root, pinned, p)? {
             bind_readonly(&found, p)?;
         }
     }
@@ -78,32 +80,39 @@ impl Found<'_> {
     }
 }
 
-/// `None` when the path does not exist.
+/// Every place the path is; none when it does not exist.
 fn locate<'a>(
     root: BorrowedFd<'_>,
-    pinned: &[&'a Pinned],
+    pinned: &'a [Pinned],
     p: &Path,
-) -> Result<Option<Found<'a>>, Error> {
+) -> Result<Vec<Found<'a>>, Error> {
+    let mut found = Vec::new();
+    let mut under_a_pin = false;
     for pin in pinned {
         let Ok(rel) = p.strip_prefix(pin.spot.path) else {
             continue;
         };
+        under_a_pin = true;
         if rel.as_os_str().is_empty() {
-            return Ok(Some(Found::MountRoot(pin)));
+            found.push(Found::MountRoot(pin));
+            continue;
         }
-        return match open_beneath(pin.fd(), rel) {
-            Ok(fd) => Ok(Some(Found::Beneath {
+        match open_beneath(pin.fd(), rel) {
+            Ok(fd) => found.push(Found::Beneath {
                 fd,
                 under: pin.fd(),
                 rel: rel.into(),
-            })),
-            Err(Errno::ENOENT) => Ok(None),
-            Err(errno) => Err(open_error(errno, p)),
-        };
+            }),
+            Err(Errno::ENOENT) => {}
+            Err(errno) => return Err(open_error(errno, p)),
+        }
+    }
+    if under_a_pin {
+        return Ok(found);
     }
     match resolve(root, p, Create::Nothing) {
-        Ok(t) => Ok(Some(Found::Tree(t))),
-        Err(e) if matches!(e.errno(), Some(Errno::ENOENT | Errno::ENOTDIR)) => Ok(None),
+        Ok(t) => Ok(vec![Found::Tree(t)]),
+        Err(e) if matches!(e.errno(), Some(Errno::ENOENT | Errno::ENOTDIR)) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
 }
@@ -130,7 +139,7 @@ fn open_error(errno: Errno, shown: &Path) -> Error {
 fn mask(
     found: &Found<'_>,
     p: &Path,
-    pinned: &[&Pinned],
+    pinned: &[Pinned],
     null: &mut Option<OwnedFd>,
 ) -> Result<(), Error> {
     if let Found::MountRoot(_) = found {
@@ -169,14 +178,14 @@ fn fs_err(p: &Path, errno: Errno) -> Error {
     }
 }
 
-/// The container's `/dev/null`, from the `/dev` box just made, checked to
-/// be the null device (1:3): whatever is bound over a masked file is
-/// readable and writable by the container.
-fn dev_null(pinned: &[&Pinned]) -> Result<OwnedFd, Error> {
+/// The container's `/dev/null`, from the first `/dev` box mounted (the one it
+/// filled), checked to be the null device (1:3): whatever is bound over a
+/// masked file is readable and writable by the container.
+fn dev_null(pinned: &[Pinned]) -> Result<OwnedFd, Error> {
     let shown = Path::new("/dev/null");
     let dev = pinned
         .iter()
-        .find(|p| p.spot.path == DEV.path)
+        .find(|p| p.spot == &DEV)
         .ok_or(Error::Invalid {
             path: shown.into(),
             reason: "no /dev was mounted to take /dev/null from",
@@ -240,13 +249,6 @@ fn bind_readonly(found: &Found<'_>, p: &Path) -> Result<(), Error> {
             sys::make_readonly(top.as_fd(), p, true, HOST_PROC)
         }
         Err(f) => Err(failed(f)),
-    }
-}
-
-fn same_inode(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> bool {
-    match (fstat(a), fstat(b)) {
-        (Ok(x), Ok(y)) => (x.st_dev, x.st_ino) == (y.st_dev, y.st_ino),
-        _ => false,
     }
 }
 

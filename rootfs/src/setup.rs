@@ -2,18 +2,18 @@
 //! on a tmpfs over `/tmp`, the host reachable at `/oldroot`, the container's
 //! root assembled at `/newroot`, then a final pivot that drops both.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
-use nix::sys::stat::{fstat, Mode, SFlag};
+use nix::sys::stat::Mode;
 use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
-use crate::resolve::{resolve, Create};
+use crate::pinned::SPOTS;
 use crate::sys::{self, fd_path, HOST_PROC};
-use crate::{dev, finish, host, pinned, protect, validate};
-use crate::{Error, MountKind, Propagation, Root, RootfsConfig};
+use crate::{finish, host, mounts, protect, validate};
+use crate::{Error, MountType, Propagation, Root, RootfsConfig};
 
 /// Builds the container's root filesystem and moves into it.
 ///
@@ -29,11 +29,13 @@ use crate::{Error, MountKind, Propagation, Root, RootfsConfig};
 /// namespace is half-built and the process should exit.
 ///
 /// Steps: propagation of `/` → staging tmpfs on `/tmp` + `pivot_root` →
-/// the root (`Root::Dir` bind or `Root::Host` tmpfs) → `/proc`, `/sys`,
-/// `/dev` (each on a real directory of the root, held by fd) → user mounts →
-/// masked paths → read-only paths (both through those fds) → read-only `/`
-/// → `pivot_root` into the new root and detach the old one → check that
-/// `/proc`, `/sys` and `/dev` still lead to box's mounts.
+/// the root (`Root::Dir` bind or `Root::Host` tmpfs) → the mounts, in order
+/// (those at `/proc`, `/sys`, `/dev` each on a real directory of the root,
+/// held by fd; those below them through that fd; the first `/dev` tmpfs
+/// filled with device nodes) → masked paths → read-only paths (through
+/// those fds) → read-only `/` → `pivot_root` into the new root and detach
+/// the old one → check that `/proc`, `/sys` and `/dev` still lead to the
+/// last mount box made at each.
 pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
     validate::validate_paths(cfg)?;
     // Exact modes for the directories and nodes created below; restored on return.
@@ -65,11 +67,11 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
     let sources = cfg
         .mounts
         .iter()
-        .map(|m| match &m.kind {
-            MountKind::Bind { source, .. } => {
+        .map(|m| match (m.kind, &m.source) {
+            (MountType::Bind, Some(source)) => {
                 open_host("open bind source", source, OFlag::empty()).map(Some)
             }
-            MountKind::Tmpfs { .. } => Ok(None),
+            _ => Ok(None),
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -91,14 +93,7 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
         None => host::build(newroot)?,
     }
     let root = sys::open_path("open new root", newroot)?;
-    let proc = pinned::proc(root.as_fd())?;
-    let sys = pinned::sysfs(root.as_fd())?;
-    let dev = pinned::dev(root.as_fd())?;
-    dev::build(dev.fd(), cfg.console, &cfg.devices)?;
-    for (m, src) in cfg.mounts.iter().zip(&sources) {
-        user_mount(root.as_fd(), &m.target, &m.kind, src.as_ref())?;
-    }
-    let pinned = [&proc, &sys, &dev];
+    let pinned = mounts::make_all(root.as_fd(), cfg, &sources)?;
     protect::apply(
         root.as_fd(),
         &pinned,
@@ -113,13 +108,9 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
     drop(root);
     finish::pivot(newroot)?;
     let root = sys::open_path("open new root", Path::new("/"))?;
-    for pin in pinned {
-        // A user mount there replaced it on purpose.
-        let replaced = cfg
-            .mounts
-            .iter()
-            .any(|m| m.target == Path::new(pin.spot.path));
-        if !replaced {
+    for spot in SPOTS {
+        // The one the container sees: the last made there.
+        if let Some(pin) = pinned.iter().rev().find(|p| p.spot == spot) {
             pin.verify(root.as_fd())?;
         }
     }
@@ -185,65 +176,6 @@ fn stage() -> Result<(), Error> {
             step: "statfs",
             path: "/proc".into(),
             errno,
-        }),
-    }
-}
-
-/// One user mount; its target is resolved inside the new root.
-fn user_mount(
-    root: BorrowedFd<'_>,
-    target: &Path,
-    kind: &MountKind,
-    src: Option<&OwnedFd>,
-) -> Result<(), Error> {
-    match (kind, src) {
-        (MountKind::Bind { source, readonly }, Some(src)) => {
-            let st = fstat(src).map_err(|errno| Error::HostPath {
-                step: "stat bind source",
-                path: source.clone(),
-                errno,
-            })?;
-            let is_dir = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
-            let t = resolve(
-                root,
-                target,
-                if is_dir { Create::Dir } else { Create::File },
-            )?;
-            let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
-            nix::mount::mount(
-                Some(&fd_path(src.as_fd())),
-                &fd_path(t.fd.as_fd()),
-                None::<&str>,
-                flags,
-                None::<&str>,
-            )
-            .map_err(|errno| Error::Mount {
-                step: "bind mount",
-                src: Some(source.clone()),
-                target: t.shown.clone(),
-                errno,
-            })?;
-            if *readonly {
-                sys::make_readonly(t.reopen()?.as_fd(), &t.shown, true, HOST_PROC)?;
-            }
-            Ok(())
-        }
-        (MountKind::Tmpfs { size, mode }, _) => {
-            let t = resolve(root, target, Create::Dir)?;
-            let opts = crate::config::tmpfs_options(*size, *mode);
-            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-            sys::mount_fs(
-                "mount tmpfs",
-                "tmpfs",
-                &fd_path(t.fd.as_fd()),
-                &t.shown,
-                flags,
-                Some(&opts),
-            )
-        }
-        (MountKind::Bind { source, .. }, None) => Err(Error::Invalid {
-            path: source.clone(),
-            reason: "bind source was not opened",
         }),
     }
 }

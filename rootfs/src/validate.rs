@@ -7,12 +7,13 @@ use std::path::{Component, Path};
 use nix::errno::Errno;
 use nix::sys::stat::{fstat, stat};
 
-use crate::{Error, MountKind, Root, RootfsConfig};
+use crate::{Error, Mount, MountType, Root, RootfsConfig};
 
 /// Validates `cfg` cheaply, before any namespace exists: the root directory
 /// exists, is a directory and is not the host's `/` (see
-/// [`Error::HostRoot`]), bind sources exist, and every container path is
-/// absolute and free of `..`.
+/// [`Error::HostRoot`]), bind sources exist, every container path is
+/// absolute and free of `..`, every mount's options fit its type, and devices
+/// or a console have a tmpfs at `/dev` to go in.
 pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
     if let Root::Dir(dir) = &cfg.root {
         host_path(dir)?;
@@ -31,8 +32,7 @@ pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
     validate_paths(cfg)?;
     crate::device::check(&cfg.devices)?;
     for m in &cfg.mounts {
-        if let MountKind::Bind { source, .. } = &m.kind {
-            host_path(source)?;
+        if let (MountType::Bind, Some(source)) = (m.kind, &m.source) {
             std::fs::metadata(source).map_err(|e| host_err("stat bind source", source, &e))?;
         }
     }
@@ -43,28 +43,66 @@ pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
 /// the child without having been checked.
 pub(crate) fn validate_paths(cfg: &RootfsConfig) -> Result<(), Error> {
     for m in &cfg.mounts {
-        container_path(&m.target)?;
-        if m.target.components().all(|c| c == Component::RootDir) {
-            return Err(Error::Invalid {
-                path: m.target.clone(),
-                reason: "cannot mount over /",
-            });
-        }
-        match &m.kind {
-            MountKind::Bind { source, .. } => host_path(source)?,
-            MountKind::Tmpfs {
-                mode: Some(mode), ..
-            } if *mode > 0o7777 => {
-                return Err(Error::Invalid {
-                    path: m.target.clone(),
-                    reason: "tmpfs mode above 0o7777",
-                })
-            }
-            MountKind::Tmpfs { .. } => {}
-        }
+        mount(m)?;
     }
     for p in cfg.masked_paths.iter().chain(&cfg.readonly_paths) {
         container_path(p)?;
+    }
+    let dev_tmpfs = cfg
+        .mounts
+        .iter()
+        .any(|m| m.kind == MountType::Tmpfs && m.destination == Path::new("/dev"));
+    if (cfg.console || !cfg.devices.is_empty()) && !dev_tmpfs {
+        return Err(Error::Invalid {
+            path: "/dev".into(),
+            reason: "devices and a console are made in a tmpfs at /dev, and no mount makes one",
+        });
+    }
+    Ok(())
+}
+
+/// One mount: its destination, its source, and options that fit its type.
+fn mount(m: &Mount) -> Result<(), Error> {
+    let invalid = |reason| Error::Invalid {
+        path: m.destination.clone(),
+        reason,
+    };
+    container_path(&m.destination)?;
+    if m.destination.components().all(|c| c == Component::RootDir) {
+        return Err(invalid("cannot mount over /"));
+    }
+    let o = &m.options;
+    if o.data
+        .iter()
+        .any(|d| d.is_empty() || d.contains([',', '\0']))
+    {
+        return Err(invalid(
+            "a filesystem option is empty or holds a comma or NUL byte",
+        ));
+    }
+    match (m.kind, &m.source) {
+        (MountType::Bind, Some(source)) => host_path(source)?,
+        (MountType::Bind, None) => return Err(invalid("a bind mount needs a source")),
+        (_, Some(source)) if source.as_os_str().as_encoded_bytes().contains(&0) => {
+            return Err(invalid("a mount source holds no NUL byte"))
+        }
+        _ => {}
+    }
+    if m.kind == MountType::Bind && !o.data.is_empty() {
+        return Err(invalid("a bind mount takes no filesystem options"));
+    }
+    if m.kind != MountType::Bind && o.recursive {
+        return Err(invalid("only a bind mount is recursive (rbind)"));
+    }
+    if m.kind == MountType::Tmpfs {
+        let modes = o.data.iter().filter_map(|d| d.strip_prefix("mode="));
+        for mode in modes {
+            match u32::from_str_radix(mode, 8) {
+                Ok(mode) if mode <= 0o7777 => {}
+                Ok(_) => return Err(invalid("tmpfs mode above 0o7777")),
+                Err(_) => return Err(invalid("tmpfs mode is not an octal number")),
+            }
+        }
     }
     Ok(())
 }
@@ -129,91 +167,4 @@ fn host_err(step: &'static str, path: &Path, e: &std::io::Error) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Mount;
-
-    fn with_mount(target: &str, kind: MountKind) -> RootfsConfig {
-        RootfsConfig {
-            mounts: vec![Mount {
-                target: target.into(),
-                kind,
-            }],
-            ..Default::default()
-        }
-    }
-
-    fn tmpfs() -> MountKind {
-        MountKind::Tmpfs {
-            size: None,
-            mode: None,
-        }
-    }
-
-    #[test]
-    fn container_paths() {
-        assert!(container_path(Path::new("/a/b")).is_ok());
-        assert!(container_path(Path::new("/a/./b")).is_ok());
-        assert!(container_path(Path::new("a/b")).is_err());
-        assert!(container_path(Path::new("/a/../b")).is_err());
-        assert!(container_path(Path::new("/..")).is_err());
-    }
-
-    #[test]
-    fn targets_are_validated() {
-        assert!(validate_paths(&with_mount("/data", tmpfs())).is_ok());
-        for bad in ["data", "/x/../../etc", "/", "//", "/."] {
-            let err = validate_paths(&with_mount(bad, tmpfs())).unwrap_err();
-            assert!(matches!(err, Error::Invalid { .. }), "{bad}: {err}");
-        }
-        let mode = MountKind::Tmpfs {
-            size: None,
-            mode: Some(0o17777),
-        };
-        assert!(validate_paths(&with_mount("/t", mode)).is_err());
-        let rel = MountKind::Bind {
-            source: "rel".into(),
-            readonly: false,
-        };
-        assert!(validate_paths(&with_mount("/t", rel)).is_err());
-        let cfg = RootfsConfig {
-            masked_paths: vec!["proc/kcore".into()],
-            ..Default::default()
-        };
-        assert!(validate_paths(&cfg).is_err());
-    }
-
-    #[test]
-    fn check_touches_only_what_exists() {
-        assert!(check(&RootfsConfig::default()).is_ok());
-        let missing = RootfsConfig {
-            root: Root::Dir("/nonexistent-box-root".into()),
-            ..Default::default()
-        };
-        let err = check(&missing).unwrap_err();
-        assert_eq!(err.errno(), Some(Errno::ENOENT), "{err}");
-        let file = RootfsConfig {
-            root: Root::Dir("/proc/self/status".into()),
-            ..Default::default()
-        };
-        assert!(matches!(check(&file), Err(Error::Invalid { .. })));
-        let host = RootfsConfig {
-            root: Root::Dir("/".into()),
-            ..Default::default()
-        };
-        assert!(matches!(check(&host), Err(Error::HostRoot { .. })));
-        let src = MountKind::Bind {
-            source: "/nonexistent-box-src".into(),
-            readonly: true,
-        };
-        assert_eq!(
-            check(&with_mount("/t", src)).unwrap_err().errno(),
-            Some(Errno::ENOENT)
-        );
-        let src = MountKind::Bind {
-            source: "/etc".into(),
-            readonly: true,
-        };
-        assert!(check(&with_mount("/t", src)).is_ok());
-    }
-}
+mod tests;

@@ -125,16 +125,9 @@ fn the_hosts_root_is_refused_however_it_is_named() {
 #[test]
 fn a_user_mount_over_dev_is_not_taken_for_a_swap() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = RootfsConfig {
-        mounts: vec![box_rootfs::Mount {
-            target: "/dev".into(),
-            kind: box_rootfs::MountKind::Tmpfs {
-                size: None,
-                mode: Some(0o700),
-            },
-        }],
-        ..Default::default()
-    };
+    let mut cfg = RootfsConfig::default();
+    cfg.mounts
+        .push(box_rootfs::Mount::tmpfs("/dev", None, Some(0o700)));
     in_container(tmp.path(), || {
         setup(&cfg).map_err(|e| format!("setup: {e}"))?;
         let mode = fs::metadata("/dev").map_err(|e| e.to_string())?;

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use box_rootfs::{bind_console, setup, Error, Mount, MountKind, Propagation, Root, RootfsConfig};
+use box_rootfs::{bind_console, setup, Error, Mount, Propagation, Root, RootfsConfig};
 use common::checks::{common_checks, erofs, run, sh_ok, tiny_root};
 use common::{fs_type, in_container, in_user_container, is_readonly};
 use nix::sys::statfs::TMPFS_MAGIC;
@@ -59,18 +59,12 @@ fn host_root() {
 fn user_namespace_fallbacks() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tiny_root(tmp.path());
-    let cfg = RootfsConfig {
+    let mut cfg = RootfsConfig {
         root: Root::Dir(root),
         readonly: true,
-        mounts: vec![Mount {
-            target: "/usr".into(),
-            kind: MountKind::Bind {
-                source: "/usr".into(),
-                readonly: true,
-            },
-        }],
         ..Default::default()
     };
+    cfg.mounts.push(Mount::bind("/usr", "/usr", true));
     in_user_container(tmp.path(), || {
         run(&cfg)?;
         common_checks()?;
@@ -127,42 +121,18 @@ fn dir_root_with_user_mounts() {
     fs::write(data.join("hello"), b"from host").unwrap();
     let file = tmp.path().join("file.txt");
     fs::write(&file, b"single file").unwrap();
-    let cfg = RootfsConfig {
+    let mut cfg = RootfsConfig {
         root: Root::Dir(root.clone()),
         readonly: true,
-        mounts: vec![
-            Mount {
-                target: "/data".into(),
-                kind: MountKind::Bind {
-                    source: data.clone(),
-                    readonly: true,
-                },
-            },
-            Mount {
-                target: "/etc/file.txt".into(),
-                kind: MountKind::Bind {
-                    source: file,
-                    readonly: false,
-                },
-            },
-            Mount {
-                target: "/scratch".into(),
-                kind: MountKind::Tmpfs {
-                    size: Some(1 << 20),
-                    mode: Some(0o700),
-                },
-            },
-            Mount {
-                target: "/data2".into(),
-                kind: MountKind::Bind {
-                    source: data,
-                    readonly: false,
-                },
-            },
-        ],
         console: true,
         ..Default::default()
     };
+    cfg.mounts.extend([
+        Mount::bind(data.clone(), "/data", true),
+        Mount::bind(file, "/etc/file.txt", false),
+        Mount::tmpfs("/scratch", Some(1 << 20), Some(0o700)),
+        Mount::bind(data, "/data2", false),
+    ]);
     in_container(tmp.path(), || {
         run(&cfg)?;
         common_checks()?;
@@ -233,33 +203,15 @@ fn symlinks_in_the_root_cannot_reach_the_host() {
         assert!(!Path::new("/").join(n).exists(), "stale /{n} on the host");
     }
     assert!(!Path::new("/etc").join(&c).exists());
-    let cfg = RootfsConfig {
+    let mut cfg = RootfsConfig {
         root: Root::Dir(root.clone()),
-        mounts: vec![
-            Mount {
-                target: format!("/evil/{a}").into(),
-                kind: MountKind::Tmpfs {
-                    size: None,
-                    mode: None,
-                },
-            },
-            Mount {
-                target: format!("/up/{b}").into(),
-                kind: MountKind::Bind {
-                    source: tmp.path().into(),
-                    readonly: true,
-                },
-            },
-            Mount {
-                target: format!("/cfg/{c}").into(),
-                kind: MountKind::Tmpfs {
-                    size: None,
-                    mode: None,
-                },
-            },
-        ],
         ..Default::default()
     };
+    cfg.mounts.extend([
+        Mount::tmpfs(format!("/evil/{a}"), None, None),
+        Mount::bind(tmp.path(), format!("/up/{b}"), true),
+        Mount::tmpfs(format!("/cfg/{c}"), None, None),
+    ]);
     in_container(tmp.path(), || {
         run(&cfg)?;
         ensure!(
@@ -335,16 +287,8 @@ fn console_binds_a_pty_of_the_new_devpts() {
 fn missing_bind_source_is_reported_before_anything_is_mounted() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("missing");
-    let cfg = RootfsConfig {
-        mounts: vec![Mount {
-            target: "/x".into(),
-            kind: MountKind::Bind {
-                source: missing.clone(),
-                readonly: false,
-            },
-        }],
-        ..Default::default()
-    };
+    let mut cfg = RootfsConfig::default();
+    cfg.mounts.push(Mount::bind(missing.clone(), "/x", false));
     assert!(box_rootfs::check(&cfg).is_err());
     in_container(tmp.path(), || {
         match setup(&cfg) {

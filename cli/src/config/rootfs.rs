@@ -1,10 +1,11 @@
 //! `rootfs` and `[[mounts]]`: the container's root filesystem, paths relative to the box.toml.
+//! The `[[mounts]]` go after box-rootfs's default mounts (Docker's `/proc`, `/sys`, `/dev`).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use box_cgroup::parse_size;
-use box_rootfs::{Mount, MountKind, Root, RootfsConfig};
+use box_rootfs::{Mount, Root, RootfsConfig};
 
 use super::schema::{self, Size};
 use super::to_spec::Ctx;
@@ -38,7 +39,7 @@ pub fn rootfs(c: &Ctx<'_>) -> Result<RootfsConfig, ConfigError> {
         }
         Root::Dir(dir)
     };
-    let mut mounts = Vec::new();
+    let mut mounts = box_rootfs::default_mounts();
     for (i, m) in f.mounts.iter().enumerate() {
         let at = |field: &str, msg: String| {
             c.error_at(
@@ -71,31 +72,21 @@ pub fn rootfs(c: &Ctx<'_>) -> Result<RootfsConfig, ConfigError> {
                 if !source.exists() {
                     return Err(at("source", format!("{} does not exist", source.display())));
                 }
-                Mount {
-                    target: target(t)?,
-                    kind: MountKind::Bind {
-                        source,
-                        readonly: *readonly,
-                    },
-                }
+                Mount::bind(source, target(t)?, *readonly)
             }
             schema::Mount::Tmpfs {
                 target: t,
                 size,
                 mode,
-            } => Mount {
-                target: target(t)?,
-                kind: MountKind::Tmpfs {
-                    size: size
-                        .as_ref()
-                        .map(|s| size_bytes(s).map_err(|m| at("size", m)))
-                        .transpose()?,
-                    mode: mode
-                        .as_ref()
-                        .map(|m| file_mode(m).map_err(|e| at("mode", e)))
-                        .transpose()?,
-                },
-            },
+            } => Mount::tmpfs(
+                target(t)?,
+                size.as_ref()
+                    .map(|s| size_bytes(s).map_err(|m| at("size", m)))
+                    .transpose()?,
+                mode.as_ref()
+                    .map(|m| file_mode(m).map_err(|e| at("mode", e)))
+                    .transpose()?,
+            ),
         });
     }
     Ok(RootfsConfig {
