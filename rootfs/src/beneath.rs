@@ -11,8 +11,8 @@ use nix::errno::Errno;
 use nix::fcntl::{self, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 
-use crate::resolve::{Create, Target};
-use crate::sys::{mkdir_at, open_at, touch_at};
+use crate::resolve::Create;
+use crate::sys::open_at;
 use crate::Error;
 
 /// Opens `rel` (a relative path) beneath `dir` as an `O_PATH` handle. No
@@ -68,15 +68,15 @@ fn walk(dir: BorrowedFd<'_>, rel: &Path) -> nix::Result<OwnedFd> {
 }
 
 /// Opens `rel` beneath `dir` (a mount box made at `/proc`, `/sys` or `/dev`) one component at
-/// a time like [`open_beneath`]'s walk, no symlink followed, creating what is missing: the
-/// directories on the way, and the last component as `last` says (in procfs or sysfs the
-/// kernel refuses). Also says whether the last component was created.
+/// a time, no symlink followed, creating what is missing: the directories on the way, and the
+/// last component as `last` says (in procfs or sysfs the kernel refuses). Returns an `O_PATH`
+/// handle and whether the last component was created.
 pub(crate) fn make(
     dir: BorrowedFd<'_>,
     rel: &Path,
     shown: &Path,
     last: Create,
-) -> Result<(Target, bool), Error> {
+) -> Result<(OwnedFd, bool), Error> {
     let fs = |step, errno| Error::Fs {
         step,
         path: shown.into(),
@@ -89,47 +89,54 @@ pub(crate) fn make(
             _ => None,
         })
         .collect();
-    let dup = |fd: BorrowedFd<'_>| {
-        fd.try_clone_to_owned()
-            .map_err(|_| fs("dup", Errno::EMFILE))
-    };
-    let mut parent = dup(dir)?;
+    let mut cur: Option<OwnedFd> = None;
     let mut created = false;
     for (i, name) in names.iter().enumerate() {
-        let is_last = i + 1 == names.len();
-        let fd = match open_at(parent.as_fd(), name) {
-            Err(Errno::ENOENT) => {
-                if is_last && last == Create::File {
-                    touch_at(parent.as_fd(), name, 0o644, shown)?;
-                } else {
-                    mkdir_at(parent.as_fd(), name, 0o755, shown)?;
-                }
-                created = is_last;
-                open_at(parent.as_fd(), name).map_err(|e| fs("open", e))?
-            }
-            other => other.map_err(|e| fs("open", e))?,
+        let at = cur.as_ref().map_or(dir, |fd| fd.as_fd());
+        let file = i + 1 == names.len() && last == Create::File;
+        // Made first: in box's fresh /dev the entry is missing, one call fewer than a look.
+        let perm = Mode::from_bits_truncate(if file { 0o644 } else { 0o755 });
+        let made = if file {
+            nix::sys::stat::mknodat(at, *name, SFlag::S_IFREG, perm, 0)
+        } else {
+            nix::sys::stat::mkdirat(at, *name, perm)
         };
-        match kind(&fd).map_err(|e| fs("stat", e))? {
-            SFlag::S_IFLNK => {
-                return Err(Error::Resolve {
-                    path: shown.into(),
-                    reason: "a component is a symlink, which box does not follow here".into(),
-                })
+        created = match made {
+            Ok(()) => true,
+            Err(Errno::EEXIST) => false,
+            Err(errno) => return Err(fs(if file { "create file" } else { "mkdir" }, errno)),
+        };
+        // O_DIRECTORY with O_NOFOLLOW refuses a symlink or a file in one call.
+        let dir_flag = if file {
+            OFlag::empty()
+        } else {
+            OFlag::O_DIRECTORY
+        };
+        let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | dir_flag;
+        let fd = match fcntl::openat(at, *name, flags, Mode::empty()) {
+            Ok(fd) if !file => fd,
+            Ok(fd) if kind(&fd).map_err(|e| fs("stat", e))? != SFlag::S_IFLNK => fd,
+            Ok(_) => return Err(symlink(shown)),
+            Err(Errno::ENOTDIR)
+                if open_at(at, name).ok().map(|fd| kind(&fd)) == Some(Ok(SFlag::S_IFLNK)) =>
+            {
+                return Err(symlink(shown))
             }
-            SFlag::S_IFDIR => {}
-            _ if !is_last => return Err(fs("open", Errno::ENOTDIR)),
-            _ => {}
-        }
-        if is_last {
-            let target = Target::new(fd, parent, (*name).into(), shown.into());
-            return Ok((target, created));
-        }
-        parent = fd;
+            Err(errno) => return Err(fs("open", errno)),
+        };
+        cur = Some(fd);
     }
-    Err(Error::Invalid {
+    cur.map(|fd| (fd, created)).ok_or(Error::Invalid {
         path: shown.into(),
         reason: "resolves to the mount below it itself",
     })
+}
+
+fn symlink(shown: &Path) -> Error {
+    Error::Resolve {
+        path: shown.into(),
+        reason: "a component is a symlink, which box does not follow here".into(),
+    }
 }
 
 /// The directory `name` right under `root` (`shown` is how the container

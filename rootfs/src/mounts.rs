@@ -18,6 +18,7 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::sys::stat::{fstat, SFlag};
 
+use crate::beneath::open_beneath;
 use crate::pinned::{self, Pinned, DEV};
 use crate::resolve::{resolve, Create, Target};
 use crate::sys::fd_path;
@@ -47,13 +48,21 @@ pub(crate) fn make_all(
             (MountType::Bind, Some(src)) if !is_dir(src, m)? => Create::File,
             _ => Create::Dir,
         };
-        let (target, created) = match below(&pins, &m.destination) {
-            Some((pin, rel)) => beneath::make(pin.fd(), rel, &m.destination, create)?,
-            None => (resolve(root, &m.destination, create)?, false),
+        let place = match below(&pins, &m.destination) {
+            Some((pin, rel)) => {
+                let (fd, created) = beneath::make(pin.fd(), rel, &m.destination, create)?;
+                Place::Beneath {
+                    fd,
+                    under: pin.fd(),
+                    rel,
+                    created,
+                }
+            }
+            None => Place::Tree(resolve(root, &m.destination, create)?),
         };
         match m.kind {
-            MountType::Bind => bind(&target, m, src.ok_or_else(|| attrs::unopened(m))?)?,
-            _ => fresh(&target, m, created)?,
+            MountType::Bind => bind(&place, m, src.ok_or_else(|| attrs::unopened(m))?)?,
+            _ => fresh(&place, m)?,
         }
     }
     Ok(pins)
@@ -79,39 +88,103 @@ fn is_dir(src: &OwnedFd, m: &Mount) -> Result<bool, Error> {
     Ok(SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
 }
 
-/// A bind of `src` on `t`, then its flags and propagation on the new mount.
-fn bind(t: &Target, m: &Mount, src: &OwnedFd) -> Result<(), Error> {
-    attrs::mount_bind(m, src.as_fd(), &fd_path(t.fd.as_fd()), &t.shown)?;
+/// Where a mount not at a spot goes.
+enum Place<'a> {
+    /// Resolved inside the root.
+    Tree(Target),
+    /// Below a mount box made at a spot: `rel` beneath `under`.
+    Beneath {
+        fd: OwnedFd,
+        under: BorrowedFd<'a>,
+        rel: &'a Path,
+        /// The last component was made for this mount.
+        created: bool,
+    },
+}
+
+impl Place<'_> {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Place::Tree(t) => t.fd.as_fd(),
+            Place::Beneath { fd, .. } => fd.as_fd(),
+        }
+    }
+
+    /// The same path opened again: after a mount on it, the mount's root.
+    fn reopen(&self, m: &Mount) -> Result<OwnedFd, Error> {
+        match self {
+            Place::Tree(t) => t.reopen(),
+            Place::Beneath { under, rel, .. } => {
+                open_beneath(*under, rel).map_err(|errno| Error::Fs {
+                    step: "reopen mount point",
+                    path: m.destination.clone(),
+                    errno,
+                })
+            }
+        }
+    }
+
+    /// Takes away a mount point box made, for a mount it then left out.
+    fn remove_made_dir(&self, m: &Mount) -> Result<(), Error> {
+        let Place::Beneath {
+            under,
+            rel,
+            created: true,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        let err = |errno| Error::Fs {
+            step: "remove",
+            path: m.destination.clone(),
+            errno,
+        };
+        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+            return Ok(());
+        };
+        let dir = if parent.as_os_str().is_empty() {
+            under.try_clone_to_owned().map_err(|_| err(Errno::EMFILE))?
+        } else {
+            open_beneath(*under, parent).map_err(err)?
+        };
+        nix::unistd::unlinkat(&dir, name, nix::unistd::UnlinkatFlags::RemoveDir).map_err(err)
+    }
+}
+
+/// A bind of `src` at `place`, then its flags and propagation on the new mount.
+fn bind(place: &Place<'_>, m: &Mount, src: &OwnedFd) -> Result<(), Error> {
+    let shown = &m.destination;
+    attrs::mount_bind(m, src.as_fd(), &fd_path(place.fd()), shown)?;
     let o = &m.options;
     let more = o.propagation.is_some()
         || !o.flags.is_empty()
         || !o.cleared.is_empty()
         || o.readonly != ReadOnly::No;
     if more {
-        let top = t.reopen()?;
-        attrs::bind(top.as_fd(), &t.shown, o)?;
-        attrs::propagation(top.as_fd(), &t.shown, o)?;
+        let top = place.reopen(m)?;
+        attrs::bind(top.as_fd(), shown, o)?;
+        attrs::propagation(top.as_fd(), shown, o)?;
     }
     Ok(())
 }
 
-/// A new filesystem on `t`. A message queue filesystem the kernel refuses (a user namespace
-/// that does not own the IPC namespace: EPERM, EINVAL on some kernels) is left out, and its
-/// mount point too when box made it: queues are rarely needed, the container is still useful.
-fn fresh(t: &Target, m: &Mount, created: bool) -> Result<(), Error> {
-    let target = fd_path(t.fd.as_fd());
-    match attrs::with_gid_fallback(m, |data| attrs::mount_fresh(m, &target, &t.shown, data)) {
+/// A new filesystem at `place`. A message queue filesystem the kernel refuses (a user
+/// namespace that does not own the IPC namespace: EPERM, EINVAL on some kernels) is left out,
+/// and its mount point too when box made it: queues are rarely needed, the container is still
+/// useful.
+fn fresh(place: &Place<'_>, m: &Mount) -> Result<(), Error> {
+    let (target, shown) = (fd_path(place.fd()), &m.destination);
+    match attrs::with_gid_fallback(m, |data| attrs::mount_fresh(m, &target, shown, data)) {
         Err(Error::Mount {
             errno: Errno::EPERM | Errno::EINVAL,
             ..
-        }) if m.kind == MountType::Mqueue => {
-            return if created { t.remove_dir() } else { Ok(()) };
-        }
+        }) if m.kind == MountType::Mqueue => return place.remove_made_dir(m),
         other => other?,
     }
     if m.options.propagation.is_some() {
-        let top = t.reopen()?;
-        attrs::propagation(top.as_fd(), &t.shown, &m.options)?;
+        let top = place.reopen(m)?;
+        attrs::propagation(top.as_fd(), shown, &m.options)?;
     }
     Ok(())
 }

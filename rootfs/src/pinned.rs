@@ -151,7 +151,7 @@ fn fresh(
     match mountapi::fresh(fstype, m.source.as_deref(), data, flags) {
         Ok(mnt) => {
             mountapi::attach(mnt.as_fd(), dir.as_fd()).map_err(failed)?;
-            pin(mnt, spot, fs)
+            pin(mnt, spot, fs, magic)
         }
         Err(f) if mountapi::unsupported(&f) => {
             attrs::mount_fresh(m, &fd_path(dir.as_fd()), shown, data)?;
@@ -174,7 +174,7 @@ fn bind(
         Ok(tree) => {
             mountapi::attach(tree.as_fd(), dir.as_fd())
                 .map_err(|(_, errno)| attrs::mount_error(m, shown, errno))?;
-            pin(tree, spot, "bind mount")
+            pin(tree, spot, "bind mount", None)
         }
         Err(f) if mountapi::unsupported(&f) => {
             attrs::mount_bind(m, src.as_fd(), &fd_path(dir.as_fd()), shown)?;
@@ -184,14 +184,25 @@ fn bind(
     }
 }
 
-fn pin(fd: OwnedFd, spot: &'static Spot, fs: &'static str) -> Result<Pinned, Error> {
-    let magic = fstatfs(&fd).map_err(|errno| Error::Fs {
-        step: "statfs",
-        path: spot.path.into(),
-        errno,
-    })?;
+/// `fd` of a mount at `spot`, of the filesystem type `magic` (`None`: as the kernel says).
+fn pin(
+    fd: OwnedFd,
+    spot: &'static Spot,
+    fs: &'static str,
+    magic: Option<FsType>,
+) -> Result<Pinned, Error> {
+    let magic = match magic {
+        Some(magic) => magic,
+        None => fstatfs(&fd)
+            .map_err(|errno| Error::Fs {
+                step: "statfs",
+                path: spot.path.into(),
+                errno,
+            })?
+            .filesystem_type(),
+    };
     Ok(Pinned {
-        magic: magic.filesystem_type(),
+        magic,
         fd,
         spot,
         fs,
@@ -212,7 +223,7 @@ fn host_sysfs(root: BorrowedFd<'_>, dir: &OwnedFd) -> Result<Pinned, Error> {
     let pinned = match mountapi::clone_tree(src.as_fd(), true) {
         Ok(tree) => {
             mountapi::attach(tree.as_fd(), dir.as_fd()).map_err(|(_, e)| failed(e))?;
-            pin(tree, &SYS, "sysfs")?
+            pin(tree, &SYS, "sysfs", None)?
         }
         Err(f) if mountapi::unsupported(&f) => {
             let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
@@ -270,7 +281,7 @@ pub(crate) fn reopen(
         Expect::SameAs(src) => ("bind mount", same_inode(fd.as_fd(), src)),
     };
     if made && kind(&fd) == Ok(SFlag::S_IFDIR) {
-        pin(fd, spot, fs)
+        pin(fd, spot, fs, None)
     } else {
         Err(spot.replaced(fs))
     }

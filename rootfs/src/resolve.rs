@@ -42,29 +42,6 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// `fd`, found as `name` in the directory `parent`.
-    pub fn new(fd: OwnedFd, parent: OwnedFd, name: OsString, shown: PathBuf) -> Target {
-        Target {
-            fd,
-            parent,
-            name,
-            shown,
-        }
-    }
-
-    /// Removes the (empty) directory, e.g. a mount point box made for a mount that it then
-    /// left out.
-    pub fn remove_dir(&self) -> Result<(), Error> {
-        let flags = nix::unistd::UnlinkatFlags::RemoveDir;
-        nix::unistd::unlinkat(&self.parent, self.name.as_os_str(), flags).map_err(|errno| {
-            Error::Fs {
-                step: "remove",
-                path: self.shown.clone(),
-                errno,
-            }
-        })
-    }
-
     /// A fresh handle on the same name: after a mount it refers to the root
     /// of the new mount (the old handle still points underneath it).
     pub fn reopen(&self) -> Result<OwnedFd, Error> {
