@@ -35,6 +35,9 @@
 //! # Ok(()) }
 //! ```
 
+// Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod cgroup;
 mod cpulist;
 mod devices;

@@ -90,6 +90,7 @@ fn errnos_in(cg: &Cgroup, ops: &[Op]) -> Vec<i32> {
     // SAFETY: the child only calls async-signal-safe functions (read, open, close, mknod,
     // write, _exit) on memory prepared before the fork.
     match unsafe { fork() }.unwrap() {
+        // SAFETY: as above; the child's syscalls touch only memory prepared before the fork.
         ForkResult::Child => unsafe {
             let mut byte = 0u8;
             libc::read(go_r.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);

@@ -8,6 +8,9 @@
 //!   value.
 //! - [`name`]: container names, the one rule every name from outside is checked by.
 
+// Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod config;
 pub mod name;
 pub mod template;

@@ -1,5 +1,8 @@
 //! `box`: run a container from a box.toml.
 
+// Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod commands;
 mod state;
 mod stats;

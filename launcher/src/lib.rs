@@ -18,6 +18,9 @@
 //! parent  read the report · forward signals · wait · OOM? · unwind the undo stack
 //! ```
 
+// Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod channels;
 mod child;
 mod error;

@@ -86,7 +86,11 @@ mod tests {
             ForkResult::Parent { child } => child,
             ForkResult::Child => {
                 drop(gate_w);
-                let code = match (Lifeline::of_this_process(), unsafe { fork() }) {
+                let lifeline = Lifeline::of_this_process();
+                // SAFETY: this child is single-threaded; its own child makes plain syscalls
+                // only, then _exits.
+                let forked = unsafe { fork() };
+                let code = match (lifeline, forked) {
                     (Ok(lifeline), Ok(ForkResult::Child)) => {
                         if parent_dies_first {
                             let _ = read(&gate_r, &mut [0u8; 1]);

@@ -10,6 +10,9 @@
 //! println!("net namespace shared with pid 1: {}", mine == init);
 //! ```
 
+// Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod clone;
 mod config;
 mod error;

@@ -30,6 +30,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod attrs;
 mod beneath;
 mod config;

@@ -33,6 +33,8 @@
 //! ```
 
 #![deny(missing_docs)]
+// Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod apply;
 pub mod capabilities;

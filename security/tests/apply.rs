@@ -115,7 +115,7 @@ fn defaults_deny_dangerous_syscalls_with_eperm() {
     let prepared = prepare(&cfg()).unwrap();
     let out = in_child(&prepared, nothing, |fd| {
         let target = c"/nonexistent-box-test";
-        // SAFETY (all calls): raw syscalls with valid pointers or plain integers; every one
+        // SAFETY: (all calls) raw syscalls with valid pointers or plain integers; every one
         // of them is expected to be refused before it does anything.
         let checks: [(&str, libc::c_long); 6] = unsafe {
             [

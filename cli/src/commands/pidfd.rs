@@ -58,8 +58,8 @@ fn pidfd(p: &ProcessId) -> Result<Option<OwnedFd>> {
     // SAFETY: pidfd_open takes a pid and flags, and returns a new fd (close-on-exec).
     let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, p.pid, 0u32) };
     match Errno::result(ret) {
-        // SAFETY: the kernel just gave us this fd; nobody else owns it.
         Ok(fd) => {
+            // SAFETY: the kernel just gave us this fd; nobody else owns it.
             let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
             // Checked after opening: from now on the fd names this process, whatever its pid.
             Ok(alive(p).then_some(fd))

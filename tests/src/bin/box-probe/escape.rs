@@ -127,7 +127,7 @@ pub(crate) fn chroot(marker: &str, new: &str) {
     let jail = "/tmp/box-probe-jail";
     let _ = std::fs::create_dir_all(jail);
     let dotdot = c("..");
-    // SAFETY (all calls): NUL-terminated paths.
+    // SAFETY: (all calls) NUL-terminated paths.
     let (chrooted, rechrooted) = unsafe {
         let chrooted = crate::errno_of(libc::chroot(c(jail).as_ptr()).into());
         for _ in 0..MAX_LEVELS {

@@ -71,7 +71,7 @@ fn denied() {
     let target = c("/nonexistent-box-probe");
     let (none, tmpfs) = (c("none"), c("tmpfs"));
     // Each errno is read right after its call, before the next one overwrites it.
-    // SAFETY (all calls): raw syscalls with valid NUL-terminated strings or plain integers.
+    // SAFETY: (all calls) raw syscalls with valid NUL-terminated strings or plain integers.
     let checks: [(&str, i32); 5] = unsafe {
         [
             (

@@ -111,7 +111,7 @@ pub(crate) fn mounts() {
         ("umount /proc", umount(&proc)),
         ("umount /", umount(&root)),
     ];
-    // SAFETY (all calls): NUL-terminated paths, NULL or integers.
+    // SAFETY: (all calls) NUL-terminated paths, NULL or integers.
     unsafe {
         checks.extend([
             (

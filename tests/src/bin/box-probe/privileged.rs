@@ -38,7 +38,7 @@ pub(crate) fn syscalls() {
     };
     let root = std::fs::File::open("/");
     let root_fd = root.as_ref().map_or(-1, std::os::fd::AsRawFd::as_raw_fd);
-    // SAFETY (all calls): raw syscalls with valid NUL-terminated strings, pointers to live
+    // SAFETY: (all calls) raw syscalls with valid NUL-terminated strings, pointers to live
     // values of the layout the kernel expects, NULL where the kernel accepts it, or integers.
     // Each errno is read right after its call, before the next one overwrites it.
     let checks: Vec<(&str, i32)> = unsafe {
