@@ -46,10 +46,11 @@ pub fn prepare(opts: &Options) -> Result<Env> {
         Some(bin) => bin.clone(),
         None => build_box()?,
     };
-    let target = box_bin
-        .parent()
-        .and_then(Path::parent)
-        .context("box's binary is not in a target directory")?;
+    // The workspace's target directory, wherever the measured binary is (`--box /tmp/box`
+    // must not write beside it, in `/bench`).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::workspace_root().join("target"));
     let out_dir = target.join("bench");
     let work = out_dir.join("work");
     if work.exists() {
