@@ -1,13 +1,24 @@
 //! Refuse values the kernel would refuse, or accept and then misbehave with, before anything
 //! is created; each error names the `Resources` field.
+//!
+//! Each controller checks its own fields ([`Rules`]: `validate/memory.rs`, `cpu.rs`,
+//! `cpuset.rs`, `pids.rs`, `io.rs`, and the device policy in `devices/`);
+//! [`Resources::validate_on`] asks each in the order of `Resources`'s fields, after checking
+//! that the host has the controller.
+
+mod cpu;
+mod cpuset;
+mod io;
+mod memory;
+mod pids;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::cpulist;
 use crate::error::ValidationError;
-use crate::layout::{Controller, Layout, Location};
-use crate::resources::{Resources, MIN_MEMORY};
+use crate::layout::{Controller, Layout};
+use crate::resources::Resources;
 
 /// What validation needs to know about the host: its online CPUs and memory nodes, and where
 /// sysfs is (to check that throttled block devices exist).
@@ -46,6 +57,48 @@ impl Host {
     }
 }
 
+/// The checks of one controller's `Resources` fields: Docker's rules for the values, and
+/// what this host has.
+///
+/// A sibling of [`crate::subsystem::Subsystem`] rather than a method of it: a `Subsystem` is
+/// one controller's *files on one version*, and memory, cpu and io have a v1 and a v2 module
+/// each, while their rules are about the request and the same on both. One `Rules` per
+/// controller keeps each rule in one place; the one that depends on the version (v1's swap
+/// accounting) looks at where the layout has the controller.
+pub(crate) trait Rules: Sync {
+    /// The controller the fields need; `None` when [`Rules::validate`] checks for itself
+    /// (the device policy: the v1 devices controller or cgroup2).
+    fn controller(&self) -> Option<Controller>;
+
+    /// The first of this controller's fields that `res` sets, in field order (the one a
+    /// missing controller is reported against); `None` when it sets none of them.
+    fn requested(&self, res: &Resources) -> Option<&'static str>;
+
+    /// Check the fields of `res` that concern this controller, which the host has.
+    fn validate(
+        &self,
+        res: &Resources,
+        layout: &Layout,
+        host: &Host,
+    ) -> Result<(), ValidationError>;
+}
+
+/// Every controller's rules, in the order of `Resources`'s fields: the first error found is
+/// the first bad field.
+static RULES: [&dyn Rules; 6] = [
+    &memory::Memory,
+    &cpu::Cpu,
+    &cpuset::Cpuset,
+    &pids::Pids,
+    &io::Io,
+    &crate::devices::Policy,
+];
+
+/// The first field whose flag is set.
+pub(crate) fn first(fields: &[(&'static str, bool)]) -> Option<&'static str> {
+    fields.iter().find(|(_, set)| *set).map(|(field, _)| *field)
+}
+
 impl Resources {
     /// Check every field against Docker's rules, this host's CPUs and memory nodes, and the
     /// controllers `layout` has. Reads sysfs (see [`Host::detect`]).
@@ -55,154 +108,26 @@ impl Resources {
 
     /// [`Resources::validate`] against a given host description.
     pub fn validate_on(&self, layout: &Layout, host: &Host) -> Result<(), ValidationError> {
-        let need = |field, c: Controller| {
-            if layout.has(c) {
-                Ok(())
-            } else {
-                Err(ValidationError::new(
+        for rules in RULES {
+            let Some(field) = rules.requested(self) else {
+                continue;
+            };
+            if let Some(c) = rules.controller().filter(|c| !layout.has(*c)) {
+                return Err(ValidationError::new(
                     field,
                     format!(
-                        "this host has no {} cgroup controller ({:?} layout)",
-                        c,
+                        "this host has no {c} cgroup controller ({:?} layout)",
                         layout.mode()
                     ),
-                ))
+                ));
             }
-        };
-        let fail = |field, msg: String| Err(ValidationError::new(field, msg));
-
-        if let Some(m) = self.memory {
-            need("memory", Controller::Memory)?;
-            if m < MIN_MEMORY {
-                return fail("memory", format!("{m} bytes is below the minimum of 6 MiB"));
-            }
-        }
-        if let Some(s) = self.memory_swap {
-            need("memory_swap", Controller::Memory)?;
-            let Some(m) = self.memory else {
-                return fail(
-                    "memory_swap",
-                    "needs memory to be set too (it is memory + swap)".into(),
-                );
-            };
-            if s != -1 && (s < 0 || (s as u64) < m) {
-                return fail(
-                    "memory_swap",
-                    format!(
-                        "{s} bytes is below memory ({m} bytes): it is memory + swap, \
-                         so at least memory, or -1 for unlimited swap"
-                    ),
-                );
-            }
-            if let Some(Location::V1(root)) = layout.location(Controller::Memory) {
-                if !root.join("memory.memsw.limit_in_bytes").exists() {
-                    return fail(
-                        "memory_swap",
-                        "the kernel does not account swap (boot with swapaccount=1)".into(),
-                    );
-                }
-            }
-        }
-        if let Some(r) = self.memory_reservation {
-            need("memory_reservation", Controller::Memory)?;
-            if r < MIN_MEMORY {
-                return fail(
-                    "memory_reservation",
-                    format!("{r} bytes is below the minimum of 6 MiB"),
-                );
-            }
-            if self.memory.is_some_and(|m| r > m) {
-                return fail("memory_reservation", "must not be above memory".into());
-            }
-        }
-        if let Some(c) = self.cpus {
-            need("cpus", Controller::Cpu)?;
-            let n = host.online_cpus.len();
-            if !c.is_finite() || c < 0.01 || c > n as f64 {
-                return fail(
-                    "cpus",
-                    format!("{c} is out of range: from 0.01 to {n} (this host has {n} CPUs)"),
-                );
-            }
-        }
-        if let Some(s) = self.cpu_shares {
-            need("cpu_shares", Controller::Cpu)?;
-            if !(2..=262_144).contains(&s) {
-                return fail(
-                    "cpu_shares",
-                    format!("{s} is out of range 2..=262144 (default 1024)"),
-                );
-            }
-        }
-        let sets = [
-            ("cpuset_cpus", &self.cpuset_cpus, &host.online_cpus, "CPUs"),
-            (
-                "cpuset_mems",
-                &self.cpuset_mems,
-                &host.online_mems,
-                "memory nodes",
-            ),
-        ];
-        for (field, value, online, what) in sets {
-            let Some(value) = value else { continue };
-            need(field, Controller::Cpuset)?;
-            let set = cpulist::parse(value).map_err(|e| ValidationError::new(field, e))?;
-            if set.is_empty() {
-                return fail(field, "must name at least one".into());
-            }
-            let outside: BTreeSet<u32> = set.difference(online).copied().collect();
-            if !outside.is_empty() {
-                return fail(
-                    field,
-                    format!(
-                        "{} not online on this host (online {what}: {})",
-                        cpulist::format(&outside),
-                        cpulist::format(online)
-                    ),
-                );
-            }
-        }
-        if let Some(p) = self.pids {
-            need("pids", Controller::Pids)?;
-            if p != -1 && p < 1 {
-                return fail("pids", format!("{p}: must be -1 (unlimited) or at least 1"));
-            }
-        }
-        if let Some(w) = self.io_weight {
-            need("io_weight", Controller::Io)?;
-            if !(10..=1000).contains(&w) {
-                return fail("io_weight", format!("{w} is out of range 10..=1000"));
-            }
-        }
-        for (field, list) in self.io_throttles() {
-            if list.is_empty() {
-                continue;
-            }
-            need(field, Controller::Io)?;
-            for d in list {
-                if d.rate == 0 {
-                    return fail(
-                        field,
-                        format!("{}:{}: rate must be above 0", d.major, d.minor),
-                    );
-                }
-                let dev = host
-                    .sys_root
-                    .join(format!("dev/block/{}:{}", d.major, d.minor));
-                if !dev.exists() {
-                    return fail(
-                        field,
-                        format!("{}:{} is not a block device here", d.major, d.minor),
-                    );
-                }
-            }
-        }
-        if let Some(rules) = &self.devices {
-            crate::devices::validate(rules, layout)?;
+            rules.validate(self, layout, host)?;
         }
         Ok(())
     }
 }
 
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod tests;

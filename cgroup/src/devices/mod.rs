@@ -25,17 +25,38 @@ pub use rules::{
 use crate::error::{Error, ValidationError};
 use crate::fs::Dir;
 use crate::layout::{Controller, Layout};
+use crate::resources::Resources;
+use crate::validate::{Host, Rules};
 
-/// Refuse rules the kernel cannot enforce exactly, and a host that can enforce none.
-pub(crate) fn validate(rules: &[DeviceRule], layout: &Layout) -> Result<(), ValidationError> {
-    for rule in rules {
-        rule.check()
-            .map_err(|m| ValidationError::new("devices", m))?;
+/// The validation of `Resources::devices`.
+pub(crate) struct Policy;
+
+impl Rules for Policy {
+    /// Either the v1 controller or cgroup2 will do: [`Rules::validate`] checks.
+    fn controller(&self) -> Option<Controller> {
+        None
     }
-    if !layout.has(Controller::Devices) && layout.v2_root().is_none() {
-        return Err(ValidationError::new("devices", NO_MECHANISM));
+
+    fn requested(&self, res: &Resources) -> Option<&'static str> {
+        res.devices.as_ref().map(|_| "devices")
     }
-    Ok(())
+
+    /// Refuse rules the kernel cannot enforce exactly, and a host that can enforce none.
+    fn validate(
+        &self,
+        res: &Resources,
+        layout: &Layout,
+        _host: &Host,
+    ) -> Result<(), ValidationError> {
+        for rule in res.devices.iter().flatten() {
+            rule.check()
+                .map_err(|m| ValidationError::new("devices", m))?;
+        }
+        if !layout.has(Controller::Devices) && layout.v2_root().is_none() {
+            return Err(ValidationError::new("devices", NO_MECHANISM));
+        }
+        Ok(())
+    }
 }
 
 const NO_MECHANISM: &str =

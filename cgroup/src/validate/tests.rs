@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::resources::DeviceLimit;
 
-fn host(sys: &Path) -> Host {
+pub(super) fn host(sys: &Path) -> Host {
     Host {
         online_cpus: [0, 1].into(),
         online_mems: [0].into(),
@@ -12,7 +12,7 @@ fn host(sys: &Path) -> Host {
 }
 
 /// A v2 layout with the usual controllers (pure: no files read).
-fn v2_all() -> Layout {
+pub(super) fn v2_all() -> Layout {
     Layout::from_mountinfo("1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
         .unwrap()
         .with_v2_controllers(
@@ -27,7 +27,7 @@ fn v2_all() -> Layout {
         )
 }
 
-fn field_of(r: &Resources, layout: &Layout) -> Option<&'static str> {
+pub(super) fn field_of(r: &Resources, layout: &Layout) -> Option<&'static str> {
     r.validate_on(layout, &host(Path::new("/nonexistent")))
         .err()
         .map(|e| e.field)

@@ -1,0 +1,89 @@
+//! The loop over the controllers' rules: which field a missing controller is reported
+//! against, which error comes first, and that every field has rules.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::tests::{field_of, host, v2_all};
+use super::*;
+use crate::resources::DeviceLimit;
+
+#[test]
+fn a_missing_controller_is_reported_against_the_first_field_set() {
+    // A v1 host with cpu only: memory_swap is the first memory field this request sets.
+    let layout = Layout::v1(BTreeMap::from([(Controller::Cpu, PathBuf::from("/c"))]));
+    let swap = Resources {
+        memory_swap: Some(-1),
+        memory_reservation: Some(64 << 20),
+        ..Default::default()
+    };
+    let err = swap
+        .validate_on(&layout, &host(Path::new("/x")))
+        .unwrap_err();
+    assert_eq!(err.field, "memory_swap");
+    assert_eq!(
+        err.message,
+        "this host has no memory cgroup controller (V1 layout)"
+    );
+    let throttled = Resources {
+        io_write_bps: vec![DeviceLimit {
+            major: 8,
+            minor: 0,
+            rate: 1,
+        }],
+        ..Default::default()
+    };
+    assert_eq!(field_of(&throttled, &layout), Some("io_write_bps"));
+}
+
+#[test]
+fn the_first_bad_field_in_field_order_is_reported() {
+    let r = Resources {
+        memory: Some(1),
+        cpus: Some(0.0),
+        pids: Some(0),
+        ..Default::default()
+    };
+    assert_eq!(field_of(&r, &v2_all()), Some("memory"));
+    let r = Resources { memory: None, ..r };
+    assert_eq!(field_of(&r, &v2_all()), Some("cpus"));
+}
+
+/// Every field of `Resources` is some controller's, and one controller's only: a field added
+/// without rules would go unchecked.
+#[test]
+fn every_field_belongs_to_exactly_one_controller() {
+    let one = vec![DeviceLimit {
+        major: 8,
+        minor: 0,
+        rate: 1,
+    }];
+    type Set = fn(&mut Resources, Vec<DeviceLimit>);
+    let cases: [(&str, Set); 14] = [
+        ("memory", |r, _| r.memory = Some(1)),
+        ("memory_swap", |r, _| r.memory_swap = Some(1)),
+        ("memory_reservation", |r, _| r.memory_reservation = Some(1)),
+        ("cpus", |r, _| r.cpus = Some(1.0)),
+        ("cpu_shares", |r, _| r.cpu_shares = Some(2)),
+        ("cpuset_cpus", |r, _| r.cpuset_cpus = Some("0".into())),
+        ("cpuset_mems", |r, _| r.cpuset_mems = Some("0".into())),
+        ("pids", |r, _| r.pids = Some(1)),
+        ("io_weight", |r, _| r.io_weight = Some(10)),
+        ("io_read_bps", |r, l| r.io_read_bps = l),
+        ("io_write_bps", |r, l| r.io_write_bps = l),
+        ("io_read_iops", |r, l| r.io_read_iops = l),
+        ("io_write_iops", |r, l| r.io_write_iops = l),
+        ("devices", |r, _| r.devices = Some(Vec::new())),
+    ];
+    for (field, set) in cases {
+        let mut res = Resources::default();
+        set(&mut res, one.clone());
+        let asked: Vec<_> = RULES.iter().filter_map(|r| r.requested(&res)).collect();
+        assert_eq!(asked, [field], "{res:?}");
+    }
+    assert!(RULES
+        .iter()
+        .all(|r| r.requested(&Resources::default()).is_none()));
+    let fields = serde_json::to_value(Resources::default()).unwrap();
+    assert_eq!(fields.as_object().unwrap().len(), cases.len(), "{fields}");
+}
