@@ -11,6 +11,8 @@
 //! - [`Cgroup`] creates the container's directories at each hierarchy's root (`box/<name>`),
 //!   writes the limits, takes processes in, reports [`Limits`] and [`Stats`] read from the
 //!   kernel, tells whether the OOM killer struck, and removes everything again.
+//! - [`mountinfo`] parses `/proc/PID/mountinfo` into typed [`mountinfo::Mount`]s (the layout
+//!   is read with it; box's tests and xtask use it too).
 //! - [`sweep_orphans`] removes the cgroups whose creator died without removing them (a
 //!   created [`Cgroup`] holds a `flock` on its directories; an orphan's are free).
 //!
@@ -63,7 +65,7 @@ pub use devices::{
     MAX_MINOR,
 };
 pub use error::{Error, ParseSizeError, ValidationError};
-pub use layout::{Controller, Layout, Location, Mode};
+pub use layout::{mountinfo, Controller, Layout, Location, Mode};
 pub use report::{Limits, Stats};
 pub use resources::{
     cpu_quota_us, io_weight_to_v2, shares_to_weight, DeviceLimit, Resources, CPU_PERIOD_US,

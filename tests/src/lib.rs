@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod mounts;
+pub use box_cgroup::mountinfo::{self, Mount};
 pub use mounts::HostMounts;
 
 /// The `box` binary under test: `$BOX_BIN`, or the one cargo built next to this test binary
@@ -124,11 +125,15 @@ impl Case {
         for dir in cgroup_dirs(&self.name) {
             assert!(!dir.exists(), "cgroup {} left behind", dir.display());
         }
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
-        let ours = self.dir.path().to_string_lossy().to_string();
+        let ours = self.dir.path();
+        let left: Vec<Mount> = mounts()
+            .into_iter()
+            .filter(|m| m.mount_point.starts_with(ours) || m.root.starts_with(ours))
+            .collect();
         assert!(
-            !mounts.contains(&ours),
-            "mounts under {ours} left behind:\n{mounts}"
+            left.is_empty(),
+            "mounts under {} left behind:\n{left:#?}",
+            ours.display()
         );
     }
 }
@@ -138,17 +143,20 @@ pub fn state_root() -> PathBuf {
     std::env::var_os("BOX_ROOT").map_or_else(|| PathBuf::from("/run/box"), PathBuf::from)
 }
 
-/// The mount points of every cgroup hierarchy (v1 and v2), from `/proc/self/mountinfo`.
+/// This thread's mount table, as the cgroup crate's mountinfo reader parses it (the one
+/// reader of the workspace).
+pub fn mounts() -> Vec<Mount> {
+    let text = mountinfo::read().expect("read mountinfo");
+    mountinfo::parse(&text).expect("parse mountinfo")
+}
+
+/// The mount points of every cgroup hierarchy (v1 and v2), each mount of them (those mounted
+/// over too), in mountinfo's order.
 pub fn cgroup_mounts() -> Vec<PathBuf> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let fstype = right.split_whitespace().next()?;
-            let mount_point = left.split_whitespace().nth(4)?;
-            matches!(fstype, "cgroup" | "cgroup2").then(|| PathBuf::from(mount_point))
-        })
+    mounts()
+        .into_iter()
+        .filter(|m| matches!(m.fstype.as_str(), "cgroup" | "cgroup2"))
+        .map(|m| m.mount_point)
         .collect()
 }
 

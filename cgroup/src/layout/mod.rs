@@ -1,7 +1,7 @@
 //! Where the host mounts its cgroup hierarchies and which controllers each one has.
 
 mod controller;
-mod mountinfo;
+pub mod mountinfo;
 mod roots;
 mod visible;
 

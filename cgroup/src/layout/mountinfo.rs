@@ -1,5 +1,19 @@
-//! The cgroup lines of mountinfo (see proc(5)), keeping only mounts this
+//! mountinfo (see proc(5)): every line parsed into a [`Mount`], and the cgroup mounts this
 //! process can see.
+//!
+//! Public as `box_cgroup::mountinfo`, the one mountinfo reader of box's workspace (its tests
+//! and xtask use it too):
+//!
+//! ```
+//! use box_cgroup::mountinfo;
+//!
+//! let text = "36 35 98:0 /mnt1 /mnt\\040a rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n";
+//! let mounts = mountinfo::parse(text)?;
+//! assert_eq!(mounts[0].mount_point, std::path::Path::new("/mnt a"));
+//! assert_eq!(mounts[0].optional, ["master:1"]);
+//! assert_eq!((mounts[0].fstype.as_str(), mounts[0].dev), ("ext3", (98, 0)));
+//! # Ok::<(), box_cgroup::Error>(())
+//! ```
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -10,17 +24,32 @@ use super::visible::Graph;
 use super::Controller;
 use crate::error::{errno_of, Error};
 
-/// One line of mountinfo.
+/// One line of mountinfo: `id parent major:minor root mount_point options [optional…] -
+/// fstype source super_options`. Paths have the kernel's octal escapes (`\040` for a space)
+/// undone; the other fields are as the kernel wrote them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Mount {
+pub struct Mount {
+    /// The mount's unique id (it may be reused once the mount is gone).
     pub id: u64,
+    /// The id of the mount this one sits on (its own id for the root of the namespace).
     pub parent: u64,
     /// `major:minor` of the filesystem.
     pub dev: (u64, u64),
-    /// The directory of the filesystem that this mount shows (`/` unless a subtree is mounted).
+    /// The directory of the filesystem that this mount shows (`/` unless a subtree is
+    /// mounted, as by a bind mount).
     pub root: PathBuf,
+    /// Where it is mounted, relative to this process's root.
     pub mount_point: PathBuf,
+    /// Per-mount options (`rw,nosuid,relatime`).
+    pub options: String,
+    /// The optional fields: propagation (`shared:N`, `master:N`, `propagate_from:N`,
+    /// `unbindable`), in the kernel's order.
+    pub optional: Vec<String>,
+    /// The filesystem type (`ext4`, `cgroup2`, `fuse.sshfs`).
     pub fstype: String,
+    /// The filesystem's source, as the kernel shows it (`/dev/vda`, `tmpfs`, `none`).
+    pub source: String,
+    /// Per-superblock options (for a v1 cgroup, its controllers).
     pub super_options: String,
 }
 
@@ -34,9 +63,9 @@ pub(crate) struct CgroupMount {
     pub dev: (u64, u64),
 }
 
-/// This thread's mountinfo (its mount namespace may differ from the process's), or the
-/// process's where `/proc/thread-self` does not exist (Linux before 3.17).
-pub(crate) fn read() -> Result<String, Error> {
+/// The text of this thread's mountinfo (its mount namespace may differ from the process's),
+/// or the process's where `/proc/thread-self` does not exist (Linux before 3.17).
+pub fn read() -> Result<String, Error> {
     let mut last = None;
     for path in ["/proc/thread-self/mountinfo", "/proc/self/mountinfo"] {
         match std::fs::read_to_string(path) {
@@ -79,8 +108,9 @@ pub(crate) fn cgroup_mounts(text: &str) -> Result<Vec<CgroupMount>, Error> {
     Ok(out)
 }
 
-/// Every line of mountinfo.
-pub(crate) fn parse(text: &str) -> Result<Vec<Mount>, Error> {
+/// Every line of mountinfo `text`, in order (blank lines are skipped). A line that is not
+/// mountinfo's format is an error naming it.
+pub fn parse(text: &str) -> Result<Vec<Mount>, Error> {
     let mut mounts = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -104,7 +134,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Mount>, Error> {
             dev: (number(major)?, number(minor)?),
             root: unescape(fields[3]),
             mount_point: unescape(fields[4]),
+            options: fields[5].to_string(),
+            optional: fields[6..sep].iter().map(|f| f.to_string()).collect(),
             fstype: fields[sep + 1].to_string(),
+            source: fields[sep + 2].to_string(),
             super_options: fields[sep + 3].to_string(),
         });
     }
@@ -166,6 +199,34 @@ mod tests {
             m[1].mount_point,
             PathBuf::from("/sys/fs/cgroup/cpu,cpuacct")
         );
+    }
+
+    #[test]
+    fn parses_every_field() {
+        let text = "\
+31 30 0:27 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 master:2 - cgroup cgroup rw,cpu,cpuacct\n\
+\n\
+90 27 8:1 /srv/a\\040b /mnt/x rw - ext4 /dev/sda1 rw,errors=remount-ro\n";
+        let m = parse(text).unwrap();
+        assert_eq!(
+            m[0],
+            Mount {
+                id: 31,
+                parent: 30,
+                dev: (0, 27),
+                root: "/".into(),
+                mount_point: "/sys/fs/cgroup/cpu,cpuacct".into(),
+                options: "rw,nosuid".into(),
+                optional: vec!["shared:9".into(), "master:2".into()],
+                fstype: "cgroup".into(),
+                source: "cgroup".into(),
+                super_options: "rw,cpu,cpuacct".into(),
+            }
+        );
+        assert_eq!(m.len(), 2, "the blank line is skipped");
+        assert_eq!(m[1].root, PathBuf::from("/srv/a b"));
+        assert!(m[1].optional.is_empty());
+        assert_eq!((m[1].source.as_str(), m[1].dev), ("/dev/sda1", (8, 1)));
     }
 
     #[test]

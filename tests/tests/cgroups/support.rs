@@ -1,7 +1,7 @@
 //! Helpers of the cgroup end-to-end tests: where the kernel shows a container's cgroup files,
 //! a container running in the background until the test is done with it, and `box` itself.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,21 +17,14 @@ impl Knobs {
     /// Where `controller`'s files of container `name` are: its v1 hierarchy, else the
     /// cgroup2 tree when that offers the controller.
     pub(crate) fn of(name: &str, controller: &str) -> Knobs {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
         let mut v2 = None;
-        for line in mountinfo.lines() {
-            let Some((left, right)) = line.split_once(" - ") else {
-                continue;
-            };
-            let mut r = right.split_whitespace();
-            let (fstype, options) = (r.next(), r.nth(1).unwrap_or(""));
-            let mount = Path::new(left.split_whitespace().nth(4).unwrap_or("/"));
-            match fstype {
-                Some("cgroup") if options.split(',').any(|o| o == controller) => {
-                    let dir = mount.join("box").join(name);
+        for m in box_tests::mounts() {
+            match m.fstype.as_str() {
+                "cgroup" if m.super_options.split(',').any(|o| o == controller) => {
+                    let dir = m.mount_point.join("box").join(name);
                     return Knobs { dir, v1: true };
                 }
-                Some("cgroup2") => v2 = Some(mount.to_path_buf()),
+                "cgroup2" => v2 = Some(m.mount_point),
                 _ => {}
             }
         }

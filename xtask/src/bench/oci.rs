@@ -168,9 +168,9 @@ pub fn v1_only_mount_namespace(unified: &Path) -> Result<OwnedFd> {
     let _ = child.kill();
     let _ = child.wait();
     let ns = ns.context("open the mount namespace made for crun")?;
-    let still_there = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .contains(&format!(" {} ", unified.display()));
+    let text = box_cgroup::mountinfo::read().context("read the host's mountinfo")?;
+    let mounts = box_cgroup::mountinfo::parse(&text).context("parse the host's mountinfo")?;
+    let still_there = mounts.iter().any(|m| m.mount_point == unified);
     if !still_there {
         bail!("{} vanished from the host's mounts", unified.display());
     }

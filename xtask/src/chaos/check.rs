@@ -92,10 +92,16 @@ pub fn leftovers(env: &Env) -> Vec<String> {
     for pid in processes(env) {
         left.push(format!("process {pid}"));
     }
-    let work = env.work.path().display().to_string();
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    for line in mountinfo.lines().filter(|l| l.contains(&work)) {
-        left.push(format!("mount {line}"));
+    let work = env.work.path();
+    match super::run::mount_table() {
+        Ok(mounts) => {
+            for m in mounts {
+                if m.mount_point.starts_with(work) || m.root.starts_with(work) {
+                    left.push(format!("mount {m:?}"));
+                }
+            }
+        }
+        Err(e) => left.push(format!("mounts not known: {e}")),
     }
     left
 }

@@ -134,11 +134,17 @@ impl Env {
         }
         super::check::kill_strays(self);
         let full = self.work.path().join("full");
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        if mountinfo.contains(&full.display().to_string()) {
+        // Unmount when it is mounted, or when that cannot be told.
+        if mount_table().map_or(true, |t| t.iter().any(|m| m.mount_point == full)) {
             let _ = nix_umount(&full);
         }
     }
+}
+
+/// This thread's mounts, by the cgroup crate's mountinfo reader.
+pub fn mount_table() -> Result<Vec<box_cgroup::mountinfo::Mount>, box_cgroup::Error> {
+    use box_cgroup::mountinfo;
+    mountinfo::read().and_then(|text| mountinfo::parse(&text))
 }
 
 /// Waits for a started box command, killing it after [`COMMAND_LIMIT`].

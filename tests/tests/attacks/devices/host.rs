@@ -111,22 +111,14 @@ pub fn kernel_log_contains(marker: &str) -> bool {
 
 /// The container's cgroup directories: (v1 devices, unified), where the host has them.
 pub fn cgroup_dirs(name: &str) -> (Option<PathBuf>, Option<PathBuf>) {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
     let (mut devices, mut unified) = (None, None);
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut r = right.split_whitespace();
-        let (fstype, options) = (r.next(), r.nth(1).unwrap_or(""));
-        let dir = Path::new(left.split_whitespace().nth(4).unwrap_or("/"))
-            .join("box")
-            .join(name);
-        match fstype {
-            Some("cgroup") if options.split(',').any(|o| o == "devices") => {
+    for m in box_tests::mounts() {
+        let dir = m.mount_point.join("box").join(name);
+        match m.fstype.as_str() {
+            "cgroup" if m.super_options.split(',').any(|o| o == "devices") => {
                 devices.get_or_insert(dir);
             }
-            Some("cgroup2") => {
+            "cgroup2" => {
                 unified.get_or_insert(dir);
             }
             _ => {}
