@@ -3,6 +3,8 @@
 //! seccomp mode and no_new_privs from `/proc/PID/status`.
 
 use anyhow::{Context, Result};
+use procfs_core::process::Status as ProcStatus;
+use procfs_core::FromRead;
 use serde_json::{json, Value};
 
 use super::parse;
@@ -121,25 +123,22 @@ fn cgroup(state: &State, running: bool) -> Result<Value> {
     Ok(json!({ "Path": cg.path, "Limits": limits }))
 }
 
-/// The lines of `/proc/PID/status` that say what the process may do.
+/// What `/proc/PID/status` says the process may do (parsed by `procfs-core`): capability sets
+/// as the kernel prints them (16 hex digits), seccomp mode, no_new_privs.
 fn security(pid: i32) -> Result<Value> {
     let path = format!("/proc/{pid}/status");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
-    let field = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-            .map(|v| v.trim().to_string())
-    };
-    let seccomp = match field("Seccomp").as_deref() {
-        Some("0") => "disabled",
-        Some("1") => "strict",
-        Some("2") => "filter",
+    let status = ProcStatus::from_file(&path).with_context(|| format!("read {path}"))?;
+    let seccomp = match status.seccomp {
+        Some(0) => "disabled",
+        Some(1) => "strict",
+        Some(2) => "filter",
         _ => "unknown",
     };
+    let caps = |set: u64| format!("{set:016x}");
     Ok(json!({
-        "CapEff": field("CapEff"),
-        "CapBnd": field("CapBnd"),
+        "CapEff": caps(status.capeff),
+        "CapBnd": status.capbnd.map(caps),
         "Seccomp": seccomp,
-        "NoNewPrivs": field("NoNewPrivs").as_deref() == Some("1"),
+        "NoNewPrivs": status.nonewprivs == Some(1),
     }))
 }

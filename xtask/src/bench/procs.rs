@@ -1,10 +1,13 @@
 //! What a runtime leaves running: the bench's descendants (it is their subreaper, see
 //! [`super::spawn::become_subreaper`]), split into the runtime's own processes (in the bench's
 //! pid namespace: a monitor, a shim) and the workload (in the container's), and the memory
-//! each keeps as `/proc/PID/smaps_rollup` reports it.
+//! each keeps as `/proc/PID/smaps_rollup` reports it. Both files are parsed by `procfs-core`
+//! (the parsing half of the `procfs` crate: the walk over `/proc` stays a plain `read_dir`).
 
 use std::collections::HashMap;
 
+use procfs_core::process::{SmapsRollup, Stat};
+use procfs_core::FromRead;
 use serde_json::{json, Value};
 
 /// The memory of a process, from `/proc/PID/smaps_rollup` (KiB).
@@ -28,8 +31,25 @@ impl Memory {
     }
 
     pub fn read(pid: i32) -> Option<Memory> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-        Some(parse_rollup(&text))
+        let rollup = SmapsRollup::from_file(format!("/proc/{pid}/smaps_rollup")).ok()?;
+        Some(Memory::of(&rollup))
+    }
+
+    /// The figures of the rollup's one entry (procfs-core gives bytes).
+    fn of(rollup: &SmapsRollup) -> Memory {
+        let fields = rollup
+            .memory_map_rollup
+            .iter()
+            .next()
+            .map(|m| &m.extension.map);
+        let kib = |key: &str| fields.and_then(|f| f.get(key)).map_or(0, |b| b / 1024);
+        Memory {
+            rss: kib("Rss"),
+            pss: kib("Pss"),
+            private_clean: kib("Private_Clean"),
+            private_dirty: kib("Private_Dirty"),
+            anonymous: kib("Anonymous"),
+        }
     }
 
     pub fn add(self, o: Memory) -> Memory {
@@ -53,29 +73,6 @@ impl Memory {
     }
 }
 
-pub fn parse_rollup(text: &str) -> Memory {
-    let mut m = Memory::default();
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let kib = rest
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        match key {
-            "Rss" => m.rss = kib,
-            "Pss" => m.pss = kib,
-            "Private_Clean" => m.private_clean = kib,
-            "Private_Dirty" => m.private_dirty = kib,
-            "Anonymous" => m.anonymous = kib,
-            _ => {}
-        }
-    }
-    m
-}
-
 /// A live process below the bench.
 #[derive(Debug, Clone)]
 pub struct Proc {
@@ -85,16 +82,10 @@ pub struct Proc {
     pub host_pidns: bool,
 }
 
-/// (ppid, state, comm) from `/proc/PID/stat`; comm may hold spaces and parentheses.
+/// (ppid, state, comm) from `/proc/PID/stat`.
 fn stat(pid: i32) -> Option<(i32, char, String)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let comm = text.get(open + 1..close)?.to_string();
-    let mut rest = text.get(close + 1..)?.split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    Some((ppid, state, comm))
+    let s = Stat::from_file(format!("/proc/{pid}/stat")).ok()?;
+    Some((s.ppid, s.state, s.comm))
 }
 
 fn pidns(pid: &str) -> Option<std::path::PathBuf> {
@@ -165,7 +156,7 @@ mod tests {
                     Pss_Anon:            272 kB\nShared_Clean:        768 kB\n\
                     Private_Clean:      1880 kB\nPrivate_Dirty:       272 kB\n\
                     Anonymous:           272 kB\n";
-        let m = parse_rollup(text);
+        let m = Memory::of(&SmapsRollup::from_read(text.as_bytes()).unwrap());
         assert_eq!(
             (m.rss, m.pss, m.private(), m.anonymous),
             (2920, 2193, 2152, 272)

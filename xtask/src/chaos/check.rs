@@ -4,6 +4,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use procfs_core::process::Stat;
+use procfs_core::FromRead;
+
 use super::run::Env;
 
 /// The `CHAOS` value of one container: `<token>/<name>`.
@@ -35,12 +38,9 @@ pub fn processes(env: &Env) -> Vec<i32> {
     processes_where(|value| value.starts_with(prefix.as_bytes()))
 }
 
+/// A zombie, or gone.
 fn zombie(pid: i32) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The state follows the command, which is in parentheses and may hold spaces.
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .is_none_or(|state| state == "Z" || state == "X")
+    Stat::from_file(format!("/proc/{pid}/stat")).map_or(true, |s| matches!(s.state, 'Z' | 'X'))
 }
 
 /// The container's processes, once those already killed have had `grace` to die: a SIGKILLed
