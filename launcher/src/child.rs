@@ -45,6 +45,8 @@ impl Child<'_> {
             security,
             rootfs,
             namespaces,
+            network: _,
+            network_inside,
             exec,
         } = layers;
         let keep: Vec<RawFd> = [
@@ -80,6 +82,8 @@ impl Child<'_> {
             Step::Hostname,
             namespaces.set_hostname(spec.hostname.as_deref()),
         );
+        // In its net namespace, as its root there: lo up; eth0, its address and route.
+        steps.run(Step::NetworkSetup, network_inside.apply());
         // The root filesystem (none to build in a joined mount namespace: `box exec`).
         steps.run(Step::Rootfs, rootfs.as_ref().map_or(Ok(()), |r| r.apply()));
         steps.run(Step::Terminal, attach_terminal(spec, tty_socket));

@@ -15,6 +15,8 @@ pub enum Error {
     Rootfs(#[from] box_rootfs::Error),
     #[error("security: {0}")]
     Security(#[from] box_security::Error),
+    #[error("network: {0}")]
+    Net(#[from] box_net::Error),
     #[error("{step}: {errno}")]
     Sys { step: &'static str, errno: Errno },
     /// A step inside the container failed; `message` says which and why.
@@ -51,6 +53,7 @@ impl Error {
     pub(crate) fn errno(&self) -> Errno {
         match self {
             Error::Sys { errno, .. } | Error::InContainer { errno, .. } => *errno,
+            Error::Net(e) => e.errno().unwrap_or(Errno::UnknownErrno),
             _ => Errno::UnknownErrno,
         }
     }

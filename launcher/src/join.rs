@@ -22,6 +22,11 @@ pub fn exec(container: &Spec, pid: Pid, process: Process) -> Result<Running, Err
     spec.user_maps = None;
     spec.rootfs.console = false;
     spec.process = process;
+    // The container's network is there already: joined with its net namespace.
+    spec.network = box_net::NetConfig {
+        mode: box_net::NetMode::Joined(format!("container:{}", container.name)),
+        ports: Vec::new(),
+    };
     let cgroup = match &container.cgroup {
         Some(cg) => CgroupPlan::Join(Cgroup::open(&Layout::detect()?, &cg.path)?),
         // The container has no cgroup: neither does the process (nothing is made).

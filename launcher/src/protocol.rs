@@ -33,9 +33,11 @@ pub enum Step {
     // The parent's.
     Prepare,
     Cgroup,
+    Network,
     Clone,
     IdMaps,
     CgroupJoin,
+    NetworkAttach,
     // The child's, in order.
     Start,
     WaitForBox,
@@ -44,6 +46,7 @@ pub enum Step {
     UserNamespace,
     CgroupNamespace,
     Hostname,
+    NetworkSetup,
     Rootfs,
     Terminal,
     Workdir,
@@ -57,12 +60,14 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 22] = [
+    const ALL: [Step; 25] = [
         Step::Prepare,
         Step::Cgroup,
+        Step::Network,
         Step::Clone,
         Step::IdMaps,
         Step::CgroupJoin,
+        Step::NetworkAttach,
         Step::Start,
         Step::WaitForBox,
         Step::JoinNamespaces,
@@ -70,6 +75,7 @@ impl Step {
         Step::UserNamespace,
         Step::CgroupNamespace,
         Step::Hostname,
+        Step::NetworkSetup,
         Step::Rootfs,
         Step::Terminal,
         Step::Workdir,
@@ -87,9 +93,11 @@ impl Step {
         match self {
             Step::Prepare => "prepare",
             Step::Cgroup => "cgroup",
+            Step::Network => "network",
             Step::Clone => "clone",
             Step::IdMaps => "uid/gid maps",
             Step::CgroupJoin => "cgroup join",
+            Step::NetworkAttach => "network attach",
             Step::Start => "start",
             Step::WaitForBox => "wait for box",
             Step::JoinNamespaces => "join namespaces",
@@ -97,6 +105,7 @@ impl Step {
             Step::UserNamespace => "user namespace",
             Step::CgroupNamespace => "cgroup namespace",
             Step::Hostname => "hostname",
+            Step::NetworkSetup => "network setup",
             Step::Rootfs => "rootfs",
             Step::Terminal => "terminal",
             Step::Workdir => "workdir",

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use box_cgroup::Resources;
+use box_net::NetConfig;
 use box_ns::{IdMap, NsConfig};
 use box_rootfs::RootfsConfig;
 use box_security::SecurityConfig;
@@ -21,6 +22,9 @@ pub struct Spec {
     /// `None`: no cgroup of its own (the container stays in box's cgroup).
     pub cgroup: Option<CgroupSpec>,
     pub security: SecurityConfig,
+    /// The container's network (`none`: its own net namespace with `lo` up).
+    #[serde(default)]
+    pub network: NetConfig,
     /// Report how long each step of the start sequence took (`box up --timings`).
     pub timings: bool,
 }

@@ -44,6 +44,9 @@ pub(crate) struct Prepared {
     /// `None` when the mount namespace is joined (`box exec`): it already has its root.
     pub rootfs: Option<box_rootfs::Prepared>,
     pub namespaces: box_ns::Prepared,
+    pub network: box_net::Prepared,
+    /// What the child does in its net namespace, once `network` made what it makes.
+    pub network_inside: box_net::Inside,
     pub exec: ExecPlan,
 }
 
@@ -55,13 +58,17 @@ pub(crate) fn launch(spec: &Spec, cgroup: CgroupPlan) -> Result<Running, Error> 
     let security = box_security::prepare(&spec.security)?;
     let rootfs = prepare_rootfs(spec)?;
     let namespaces = box_ns::prepare(&spec.namespaces)?;
+    let new_netns = *spec.namespaces.mode(Kind::Net) == Mode::New;
+    let network = box_net::prepare(&spec.network, new_netns)?;
     let cgroup = prepare_cgroup(spec, cgroup)?;
     let exec = ExecPlan::new(&spec.process)
         .map_err(|nul| Error::InvalidSpec(format!("{:?} holds a NUL byte", nul.0)))?;
-    let layers = Prepared {
+    let mut layers = Prepared {
         security,
         rootfs,
         namespaces,
+        network_inside: network.inside(None),
+        network,
         exec,
     };
     timer.lap(Step::Prepare);
@@ -72,7 +79,7 @@ pub(crate) fn launch(spec: &Spec, cgroup: CgroupPlan) -> Result<Running, Error> 
         .thread_block()
         .map_err(Error::sys("block signals"))?;
     let mut running = Running::new(&spec.name, signals);
-    match create_and_spawn(spec, &layers, cgroup, &mut running, &mut timer) {
+    match create_and_spawn(spec, &mut layers, cgroup, &mut running, &mut timer) {
         Ok(()) => {
             running.timings = timer.rows;
             Ok(running)
@@ -111,10 +118,39 @@ fn prepare_rootfs(spec: &Spec) -> Result<Option<box_rootfs::Prepared>, Error> {
     }
 }
 
+/// The root filesystem again, with the network's `/etc/hosts`, `/etc/resolv.conf` and
+/// `/etc/hostname` bound over the container's (they exist only once the network layer made
+/// them, after every layer was prepared).
+fn with_network_files(
+    spec: &Spec,
+    rootfs: Option<box_rootfs::Prepared>,
+    attachment: &box_net::Attachment,
+) -> Result<Option<box_rootfs::Prepared>, Error> {
+    let Some(rootfs) = rootfs else {
+        return Ok(None);
+    };
+    let mut config = rootfs.config().clone();
+    for (source, target) in attachment.mounts() {
+        // The user's own mount of the same file wins, as Docker lets `-v` override them.
+        if spec
+            .rootfs
+            .mounts
+            .iter()
+            .any(|m| m.destination == std::path::Path::new(target))
+        {
+            continue;
+        }
+        config
+            .mounts
+            .push(box_rootfs::Mount::bind(source, target, false));
+    }
+    Ok(Some(box_rootfs::prepare(&config)?))
+}
+
 /// Host objects, the clone, each layer's step on the child, "go", and the child's report.
 fn create_and_spawn(
     spec: &Spec,
-    layers: &Prepared,
+    layers: &mut Prepared,
     cgroup: PreparedCgroup,
     running: &mut Running,
     timer: &mut Timer,
@@ -130,6 +166,14 @@ fn create_and_spawn(
         }
         PreparedCgroup::Join(cg) => running.cgroup = Some(Arc::new(cg)),
     }
+    let network = layers.network.create()?.map(Arc::new);
+    if let Some(attachment) = &network {
+        running.undo.push(attachment.clone());
+        layers.network_inside = layers.network.inside(Some(attachment));
+        layers.rootfs = with_network_files(spec, layers.rootfs.take(), attachment)?;
+        timer.lap(Step::Network);
+    }
+    let layers = &*layers;
     let channels = Channels::open(spec.process.tty)?;
     let lifeline = Lifeline::of_this_process()?;
     // The child inherits this: it is born non-dumpable, so that no process of a pid namespace
@@ -177,6 +221,10 @@ fn create_and_spawn(
     if let Some(cg) = &running.cgroup {
         cg.add_process(pid)?;
         timer.lap(Step::CgroupJoin);
+    }
+    if let Some(attachment) = &network {
+        attachment.attach(pid.as_raw())?;
+        timer.lap(Step::NetworkAttach);
     }
     channels.go()?;
     if let Some(socket) = &channels.tty_socket {

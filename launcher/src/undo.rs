@@ -1,5 +1,5 @@
-//! What a start made on the host — a cgroup today; a network link, an allocated address
-//! tomorrow — kept as a stack of things to undo, unwound last-made first when the start fails
+//! What a start made on the host — a cgroup; a network link, published ports, an allocated
+//! address — kept as a stack of things to undo, unwound last-made first when the start fails
 //! or when the container ends. A layer whose `create` makes something pushes it here, so that
 //! no failure path has to know what the steps before it made.
 
@@ -31,6 +31,14 @@ impl UndoStack {
             }
         }
         first
+    }
+}
+
+/// A bridged container's place on its network: its veth, published ports, address and files
+/// (and the network with its last container).
+impl Undo for Arc<box_net::Attachment> {
+    fn undo(self: Box<Self>) -> Result<(), Error> {
+        self.release().map_err(Error::from)
     }
 }
 

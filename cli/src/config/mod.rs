@@ -4,6 +4,7 @@
 mod devices;
 mod host_root;
 mod locate;
+mod network;
 mod plan;
 mod process;
 mod resources;

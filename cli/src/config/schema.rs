@@ -29,6 +29,8 @@ pub struct Container {
     pub security: Security,
     #[serde(default)]
     pub mounts: Vec<Mount>,
+    /// `[network]`: none, host, container:NAME or bridge, and published ports.
+    pub network: Option<Network>,
     /// Host devices, each `"HOST[:CONTAINER][:PERMISSIONS]"` as Docker's `--device`.
     #[serde(default)]
     pub devices: Vec<String>,
@@ -58,6 +60,18 @@ pub struct Namespaces {
     pub time: Option<String>,
     pub user: Option<String>,
     pub uts: Option<String>,
+}
+
+/// `[network]`: `mode` ("bridge" when left out), a bridge's `name` and `subnet`, `ports`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub mode: Option<String>,
+    pub name: Option<String>,
+    pub subnet: Option<String>,
+    /// Docker's `-p`: `"[HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]"`.
+    #[serde(default)]
+    pub ports: Vec<String>,
 }
 
 /// `[user_namespace]`: id maps as `[inside, outside, count]` triples.

@@ -65,7 +65,9 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
     let hostname = process::hostname(c)?;
     let env = process::env(c)?;
     let cwd = process::workdir(c)?;
-    let namespaces = namespaces(c, resolve)?;
+    let mut namespaces = namespaces(c, resolve)?;
+    let hostname = hostname.unwrap_or_else(|| name.clone());
+    let network = super::network::network(c, &mut namespaces, resolve, &name, &hostname)?;
     let user_maps = user_maps(c, &namespaces)?;
     let (device_nodes, device_policy) = super::devices::devices(c)?;
     let mut rootfs = super::rootfs::rootfs(c)?;
@@ -85,7 +87,7 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
             cwd,
             tty: f.tty,
         },
-        hostname: hostname.or_else(|| Some(name.clone())),
+        hostname: Some(hostname),
         namespaces,
         user_maps,
         rootfs,
@@ -96,6 +98,7 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
             resources,
         }),
         security: super::security::security(c)?,
+        network,
         timings: false,
     })
 }

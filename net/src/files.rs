@@ -1,0 +1,132 @@
+//! The files a bridged container gets as `/etc/hosts`, `/etc/resolv.conf` and
+//! `/etc/hostname`: written on the host, in the network's directory of the store, and bound
+//! over the container's by the root filesystem layer. `/etc/hosts` names every container of
+//! the network, so it is rewritten in place (the same inode: the container's bind mount
+//! follows) whenever one comes or goes.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::store::Record;
+use crate::Error;
+
+/// Docker's name servers for a container whose host has only loopback ones (a local stub
+/// resolver cannot be reached from another net namespace).
+const FALLBACK_NAMESERVERS: &str = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+
+/// The container's files, and where they go inside it.
+pub const TARGETS: [&str; 3] = ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"];
+
+/// The directory of one container's files.
+pub(crate) fn dir(store: &Path, network: &str, container: &str) -> PathBuf {
+    store.join(network).join(format!("{container}.d"))
+}
+
+fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let (what, path) = (what.to_string(), path.to_path_buf());
+    move |e| Error::Store {
+        what,
+        path,
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+/// Writes `text` into the file at `path`: created when missing, else truncated in place,
+/// never through a link.
+fn write_in_place(path: &Path, text: &str) -> Result<(), Error> {
+    let mut file = File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io_err("open", path))?;
+    file.write_all(text.as_bytes())
+        .map_err(io_err("write", path))
+}
+
+/// Creates the container's three files; returns their paths, in the order of [`TARGETS`].
+pub(crate) fn create(dir: &Path, me: &Record, others: &[Record]) -> Result<[PathBuf; 3], Error> {
+    match fs::DirBuilder::new().mode(0o755).create(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(io_err("create", dir)(e))
+        }
+        _ => {}
+    }
+    let paths = TARGETS.map(|t| dir.join(&t["/etc/".len()..]));
+    write_in_place(&paths[0], &hosts(me, others))?;
+    write_in_place(&paths[1], &resolv_conf())?;
+    write_in_place(&paths[2], &format!("{}\n", me.hostname))?;
+    Ok(paths)
+}
+
+/// Rewrites the hosts file of each of `records` with all the others in it.
+pub(crate) fn rewrite_hosts(records: &[Record]) -> Result<(), Error> {
+    for me in records {
+        let others: Vec<Record> = records
+            .iter()
+            .filter(|r| r.container != me.container)
+            .cloned()
+            .collect();
+        write_in_place(&me.hosts_file, &hosts(me, &others))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn remove(dir: &Path) {
+    let _ = fs::remove_dir_all(dir);
+}
+
+fn hosts(me: &Record, others: &[Record]) -> String {
+    let mut text = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+         fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n\
+         ff02::2\tip6-allrouters\n",
+    );
+    let line = |r: &Record| {
+        if r.hostname == r.container {
+            format!("{}\t{}\n", r.address, r.container)
+        } else {
+            format!("{}\t{} {}\n", r.address, r.hostname, r.container)
+        }
+    };
+    text.push_str(&line(me));
+    for other in others {
+        text.push_str(&line(other));
+    }
+    text
+}
+
+/// The host's resolv.conf without loopback name servers (Docker's fallback when none is left).
+fn resolv_conf() -> String {
+    let mut host = String::new();
+    if let Ok(file) = File::open("/etc/resolv.conf") {
+        let _ = file.take(64 * 1024).read_to_string(&mut host);
+    }
+    let mut text = String::new();
+    let mut servers = 0;
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() == Some("nameserver") {
+            let loopback = words
+                .next()
+                .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+                .map_or(true, |a| a.is_loopback());
+            if loopback {
+                continue;
+            }
+            servers += 1;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    if servers == 0 {
+        text.push_str(FALLBACK_NAMESERVERS);
+    }
+    text
+}

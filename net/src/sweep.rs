@@ -1,0 +1,53 @@
+//! Releasing a container's place on its network, and reclaiming the places of containers
+//! whose box was killed (`kill -9` runs no undo stack): their owner process is gone.
+
+use crate::rtnl::Rtnl;
+use crate::store::{Locked, Record};
+use crate::{files, network, nft, Error};
+
+/// Removes what `record` holds: its veth's host end (the container's end goes with it), its
+/// published ports, its files, its address; the network too when it was the last. Every step
+/// is tried; the first error is returned.
+pub(crate) fn release(
+    store: &Locked,
+    rtnl: &mut Rtnl,
+    net: &str,
+    record: &Record,
+) -> Result<(), Error> {
+    let link = rtnl.delete(&record.host_veth);
+    let rules = if !record.rule_handles.is_empty() {
+        nft::delete_rules("ports", &record.rule_handles)
+    } else if !record.ports.is_empty() {
+        // Killed between adding its rules and recording their handles.
+        nft::rules_with_comment("ports", &nft::port_comment(net, &record.container))
+            .and_then(|handles| nft::delete_rules("ports", &handles))
+    } else {
+        Ok(())
+    };
+    if let Some(dir) = record.hosts_file.parent() {
+        files::remove(dir);
+    }
+    let rec = store.remove_record(net, &record.container);
+    let rest = store.records(net);
+    let rest = match rest {
+        Ok(rest) if rest.is_empty() => network::remove(store, rtnl, net),
+        Ok(rest) => files::rewrite_hosts(&rest),
+        Err(e) => Err(e),
+    };
+    link.and(rules).and(rec).and(rest)
+}
+
+/// Releases every record whose owner is gone, and removes networks left without containers.
+pub(crate) fn stale(store: &Locked, rtnl: &mut Rtnl) -> Result<(), Error> {
+    for net in store.networks()? {
+        let records = store.records(&net)?;
+        let dead: Vec<&Record> = records.iter().filter(|r| !r.owner.alive()).collect();
+        for record in &dead {
+            release(store, rtnl, &net, record)?;
+        }
+        if records.is_empty() && store.network(&net)?.is_some() {
+            network::remove(store, rtnl, &net)?;
+        }
+    }
+    Ok(())
+}
