@@ -94,6 +94,9 @@ const PACKAGES: &[(&str, &str)] = &[
     ("ldd", "libc-bin"),
     ("unshare", "util-linux"),
     ("mount", "mount"),
+    // The network layer's nftables changes, and the network tests' own namespaces.
+    ("nft", "nftables"),
+    ("ip", "iproute2"),
 ];
 
 /// Installs what is missing with apt-get (the tests run as root on a Debian machine).

@@ -67,6 +67,7 @@ pub fn document(root: &Root, name: &Name, entry: &Entry) -> Result<Value> {
         "Namespaces": namespaces,
         "Cgroup": cgroup(state, pid.is_some())?,
         "Security": pid.map(security).transpose()?,
+        "Network": super::network_info::network(state, pid.is_some()),
         "LogPath": root.log_path(name),
         "StateDir": root.dir(name),
     }))

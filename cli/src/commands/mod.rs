@@ -7,6 +7,7 @@ mod exec;
 pub mod foreground;
 mod inspect;
 mod logs;
+mod network_info;
 mod ns;
 mod pidfd;
 mod ps;
