@@ -7,6 +7,15 @@ use box_net::NetMode;
 
 use crate::state::State;
 
+/// A dead container's place on its network (its box was killed before it could undo it),
+/// with every other killed box's: the network layer's sweep.
+pub fn reclaim(state: &State) -> anyhow::Result<()> {
+    if let NetMode::Bridge(b) = &state.spec.network.mode {
+        box_net::sweep(&b.store)?;
+    }
+    Ok(())
+}
+
 pub fn network(state: &State, running: bool) -> Value {
     let net = &state.spec.network;
     let mut block = json!({

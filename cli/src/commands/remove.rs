@@ -1,7 +1,7 @@
 //! `rm [-f]`: the end of a container's entry. A live monitor is ended first (`-f`: its
 //! container is killed, or, while it is still starting, the monitor itself); then, under the
-//! lock and only if no monitor watches it any more, the cgroup it may have left and its
-//! directory go. Entries that are half-written or damaged are removed the same way.
+//! lock and only if no monitor watches it any more, the cgroup and network address it may
+//! have left and its directory go. Entries that are half-written or damaged are removed the same way.
 
 use anyhow::{bail, Result};
 use nix::sys::signal::Signal;
@@ -80,6 +80,9 @@ fn reap(root: &Root, name: &Name) -> Result<bool> {
     }
     // Kept on failure, so that `rm` can be tried again.
     remove_orphan_cgroup(&entry.cgroup_path())?;
+    if let Some(state) = entry.state() {
+        super::network_info::reclaim(state)?;
+    }
     locked.remove()?;
     Ok(true)
 }

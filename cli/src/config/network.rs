@@ -33,8 +33,8 @@ pub fn network(
         c.err(
             &["namespaces", "net"],
             format!(
-                "{:?} contradicts network.mode = {mode_text:?}: remove one of them \
-                 ([network] mode alone says it, as {wanted:?})",
+                "{:?} contradicts network.mode = {mode_text:?}, which means net = {wanted:?}: \
+                 remove one of the two",
                 given.unwrap_or_default()
             ),
         )

@@ -116,14 +116,21 @@ fn check_table(loaded: &Loaded, def: &super::Def, count: usize) -> Result<(), Co
 /// The `container:NAME` references of the file's `index`-th container: kind, key path, NAME.
 fn references(loaded: &Loaded, index: usize) -> Vec<(Kind, Vec<Seg>, String)> {
     let def = &loaded.containers()[index];
-    given(&def.body.namespaces)
+    let mut refs: Vec<_> = given(&def.body.namespaces)
         .into_iter()
         .filter_map(|(kind, value)| {
             let other = value?.strip_prefix(CONTAINER_PREFIX)?;
             let path = Ctx::new(loaded, def).full(&key(&["namespaces", kind.proc_name()]));
             Some((kind, path, other.to_string()))
         })
-        .collect()
+        .collect();
+    // `[network] mode = "container:NAME"` joins NAME's net namespace just the same.
+    let mode = def.body.network.as_ref().and_then(|n| n.mode.as_deref());
+    if let Some(other) = mode.and_then(|m| m.strip_prefix(CONTAINER_PREFIX)) {
+        let path = Ctx::new(loaded, def).full(&key(&["network", "mode"]));
+        refs.push((Kind::Net, path, other.to_string()));
+    }
+    refs
 }
 
 /// The file's containers (indices into [`Loaded::containers`]) in start order: each after

@@ -4,6 +4,7 @@
 //! machine or of namespaces it made, and checks that nothing of its network is left.
 
 mod attacks;
+mod killed;
 mod modes;
 mod outbound;
 mod support;
