@@ -108,6 +108,10 @@ fn resolv_conf() -> String {
     if let Ok(file) = File::open("/etc/resolv.conf") {
         let _ = file.take(64 * 1024).read_to_string(&mut host);
     }
+    without_loopback(&host)
+}
+
+fn without_loopback(host: &str) -> String {
     let mut text = String::new();
     let mut servers = 0;
     for line in host.lines() {
@@ -129,4 +133,63 @@ fn resolv_conf() -> String {
         text.push_str(FALLBACK_NAMESERVERS);
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Owner;
+
+    fn record(name: &str, host: &str, last: u8) -> Record {
+        Record {
+            container: name.into(),
+            hostname: host.into(),
+            address: std::net::Ipv4Addr::new(10, 1, 0, last),
+            owner: Owner { pid: 1, start: 1 },
+            host_veth: "vb".into(),
+            ports: Vec::new(),
+            rule_handles: Vec::new(),
+            hosts_file: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn hosts_name_me_and_the_others() {
+        let text = hosts(&record("web", "web", 2), &[record("db", "dbhost", 3)]);
+        assert!(text.starts_with("127.0.0.1\tlocalhost\n"));
+        assert!(
+            text.ends_with("10.1.0.2\tweb\n10.1.0.3\tdbhost db\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn loopback_name_servers_are_dropped() {
+        let host = "search lan\nnameserver 127.0.0.53\nnameserver ::1\noptions edns0\n";
+        assert_eq!(
+            without_loopback(host),
+            format!("search lan\noptions edns0\n{FALLBACK_NAMESERVERS}")
+        );
+        let host = "nameserver 192.0.2.1\n";
+        assert_eq!(without_loopback(host), host);
+    }
+
+    #[test]
+    fn files_are_rewritten_in_place_never_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut me = record("web", "web", 2);
+        let paths = create(&dir.path().join("web.d"), &me, &[]).unwrap();
+        me.hosts_file = paths[0].clone();
+        use std::os::unix::fs::MetadataExt;
+        let inode = fs::metadata(&paths[0]).unwrap().ino();
+        let mut db = record("db", "db", 3);
+        db.hosts_file = dir.path().join("db-hosts");
+        rewrite_hosts(&[me.clone(), db]).unwrap();
+        let text = fs::read_to_string(&paths[0]).unwrap();
+        assert!(text.contains("10.1.0.3\tdb"), "{text}");
+        assert_eq!(fs::metadata(&paths[0]).unwrap().ino(), inode);
+        fs::remove_file(&paths[0]).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", &paths[0]).unwrap();
+        assert!(rewrite_hosts(&[me]).is_err());
+    }
 }

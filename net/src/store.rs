@@ -260,3 +260,60 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
     file.write_all(&text).map_err(store_err("write", &tmp))?;
     fs::rename(&tmp, path).map_err(store_err("rename", path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owner_is_alive_only_with_its_start_time() {
+        let me = Owner::me().unwrap();
+        assert!(me.alive());
+        assert!(!Owner {
+            start: me.start + 1,
+            ..me
+        }
+        .alive());
+        assert!(!Owner {
+            pid: i32::MAX,
+            ..me
+        }
+        .alive());
+    }
+
+    #[test]
+    fn records_round_trip_and_list_by_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let store = Locked::open(&root).unwrap();
+        let subnet = Subnet::parse("10.1.0.0/24").unwrap();
+        store
+            .create_network("n1", &NetworkRecord { subnet })
+            .unwrap();
+        let record = Record {
+            container: "web".into(),
+            hostname: "web".into(),
+            address: Ipv4Addr::new(10, 1, 0, 2),
+            owner: Owner::me().unwrap(),
+            host_veth: "vb0a010002".into(),
+            ports: vec![PortMap::parse("8080:80").unwrap()],
+            rule_handles: vec![7],
+            hosts_file: root.join("n1/web.d/hosts"),
+        };
+        store.write_record("n1", &record).unwrap();
+        assert_eq!(store.networks().unwrap(), ["n1"]);
+        assert_eq!(store.records("n1").unwrap(), [record]);
+        assert_eq!(store.network("n1").unwrap().unwrap().subnet, subnet);
+        store.remove_record("n1", "web").unwrap();
+        store.remove_network("n1").unwrap();
+        assert!(store.networks().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_store_root_that_is_a_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("store");
+        std::os::unix::fs::symlink("/etc", &link).unwrap();
+        assert!(Locked::open(&link).is_err());
+    }
+}

@@ -9,6 +9,7 @@ mod conmon;
 mod detached;
 mod fleet;
 mod goals;
+mod network;
 mod oci;
 mod prepare;
 mod procs;
@@ -95,32 +96,48 @@ pub fn run(args: &[&str]) -> Result<()> {
         opts.warmup + opts.runs,
         opts.warmup
     );
+    let anchor = network::Anchor::start(&env)?;
     cases::measure(&mut cases, &mut runner, opts.warmup, opts.runs);
 
     eprintln!("bench: box up --timings");
-    let breakdowns: Vec<_> = [cases::BOX_UNCONFINED, cases::BOX_DEFAULT]
-        .iter()
-        .filter_map(|label| {
-            let case = cases
-                .iter()
-                .find(|c| c.variant == "base" && c.runtime == *label)?;
-            let cases::Target::Box { toml } = &case.target else {
-                return None;
-            };
-            let label = format!("base, {label}");
-            Some(breakdown::measure(
-                &env.box_bin,
-                &label,
-                toml,
-                opts.runs,
-                &mut runner.box_pids,
-            ))
-        })
-        .collect();
+    let breakdowns: Vec<_> = [
+        ("base", cases::BOX_UNCONFINED),
+        ("base", cases::BOX_DEFAULT),
+        (network::VARIANT, cases::BOX_UNCONFINED),
+    ]
+    .iter()
+    .filter_map(|(variant, label)| {
+        let case = cases
+            .iter()
+            .find(|c| c.variant == *variant && c.runtime == *label)?;
+        let cases::Target::Box { toml } = &case.target else {
+            return None;
+        };
+        let label = format!("{variant}, {label}");
+        Some(breakdown::measure(
+            &env.box_bin,
+            &label,
+            toml,
+            opts.runs,
+            &mut runner.box_pids,
+        ))
+    })
+    .collect();
+    // The bridged rows measured a network in use; the scale test makes and removes it.
+    drop(anchor);
 
     eprintln!("bench: {} concurrent starts", opts.scale);
     let base_toml = env.work.join("box").join("base-unconfined.toml");
-    let scale = scale::run(&mut runner, &base_toml, opts.scale, opts.scale_rounds);
+    let mut scale = scale::run(&mut runner, &base_toml, opts.scale, opts.scale_rounds);
+    // Bridged: N containers make, share and remove the bench network, N distinct addresses.
+    let (_, bridged_toml) = network::write_tomls(&env)?;
+    scale.push(scale::run_box(
+        &mut runner,
+        &bridged_toml,
+        network::SCALE_LABEL,
+        opts.scale,
+        opts.scale_rounds,
+    ));
 
     // From here on, what a runtime leaves running becomes the bench's child.
     spawn::become_subreaper()?;
@@ -136,6 +153,7 @@ pub fn run(args: &[&str]) -> Result<()> {
     let sizes = check::sizes(&env);
     let mut leftovers = check::leftovers(&env, &runner.box_pids);
     leftovers.extend(check::box_root_left());
+    leftovers.extend(network::leftovers());
     let results = report::Results {
         env: &env,
         opts: &opts,

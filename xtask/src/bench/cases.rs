@@ -95,6 +95,13 @@ pub fn build(env: &Env) -> Result<Vec<Case>> {
             }
         }
     }
+    // box only: the OCI runtimes have no networks of their own (they leave that to CNI).
+    let (bridged, _) = super::network::write_tomls(env)?;
+    cases.push(Case::new(
+        super::network::VARIANT,
+        BOX_UNCONFINED,
+        Target::Box { toml: bridged },
+    ));
     let unshare: Vec<OsString> = ["unshare", "-fpnmuiC", "--mount-proc", "/bin/true"]
         .map(OsString::from)
         .to_vec();

@@ -65,6 +65,14 @@ impl Results<'_> {
                 1.0,
             ));
         }
+        let base = self.median("base", BOX_UNCONFINED);
+        let bridged = self.median(super::network::VARIANT, BOX_UNCONFINED);
+        goals.push(Goal {
+            what: "bridged (one published port) - base (none), box (unconfined)".into(),
+            value: bridged.zip(base).map(|(b, n)| b - n),
+            target: 2.0,
+            unit: " ms",
+        });
         for label in [BOX_UNCONFINED, BOX_DEFAULT] {
             goals.push(Goal::mib(
                 format!("peak RSS of {label}, base"),

@@ -71,6 +71,40 @@ pub fn run(runner: &mut Runner<'_>, box_toml: &Path, n: usize, rounds: usize) ->
     results
 }
 
+/// `rounds` rounds of `n` concurrent box containers of `box_toml`, box alone (the bridged
+/// variant, which the OCI runtimes have no counterpart of).
+pub fn run_box(
+    runner: &mut Runner<'_>,
+    box_toml: &Path,
+    label: &str,
+    n: usize,
+    rounds: usize,
+) -> Scale {
+    let env = runner.env;
+    let mut result = Scale::new(label, n);
+    let errors = env.work.join("scale").join("stderr-box-only");
+    let argv: Vec<OsString> = vec![env.box_bin.clone().into(), "up".into(), box_toml.into()];
+    for _ in 0..rounds {
+        match burst(&vec![(argv.clone(), None); n], &errors) {
+            Ok(b) => {
+                runner.box_pids.extend(&b.pids);
+                result.rounds.push(b.ms);
+                result.failures += b.failed.len();
+                for message in b.failed {
+                    if !result.messages.contains(&message) {
+                        result.messages.push(message);
+                    }
+                }
+            }
+            Err(e) => {
+                result.error = Some(format!("{e:#}"));
+                break;
+            }
+        }
+    }
+    result
+}
+
 fn oci_burst(
     runner: &mut Runner<'_>,
     rt: usize,
@@ -188,7 +222,7 @@ pub fn print(scale: &[Scale]) {
         return;
     };
     println!(
-        "\nscale, foreground: {} concurrent `up`/`run` of /bin/true (base variant), first spawn to last exit, ms",
+        "\nscale, foreground: {} concurrent `up`/`run` of /bin/true (base variant; box (bridged): each on one bridge network), first spawn to last exit, ms",
         first.n
     );
     println!("  (short-lived containers started at once; N containers running at once is \"scale, detached\")");
