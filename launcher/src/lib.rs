@@ -8,11 +8,14 @@
 //! ([`start`] in `start.rs`, the child's in `child.rs`):
 //!
 //! ```text
-//! parent  security::prepare · rootfs::prepare · ns::prepare · cgroup::prepare · exec plan
-//!         cgroup: create (undo: remove)
+//! parent  security::prepare · rootfs::prepare · ns::prepare · net::prepare · cgroup::prepare
+//!         · exec plan
+//!         cgroup: create (undo: remove) · net: create (bridged: network, address, files,
+//!         ports; undo: release)
 //! clone   clone3(CLONE_NEW*, CLONE_INTO_CGROUP)    -> child, PID 1 of its pid namespace
-//! parent  ns: uid/gid maps · cgroup: add the child (v1) · "go"
-//! child   ns: join · close fds · ns: become root · cgroup ns · hostname · rootfs: apply
+//! parent  ns: uid/gid maps · cgroup: add the child (v1) · net: veth into it · "go"
+//! child   ns: join · close fds · ns: become root · cgroup ns · hostname · net: lo, eth0
+//!         · rootfs: apply
 //!         · terminal · open workdir · security: identity · fchdir · signal dispositions
 //!         · close-on-exec · security: capabilities, nnp, seccomp · execve
 //! parent  read the report · forward signals · wait · OOM? · unwind the undo stack

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_NETWORK: &str = "box0";
 /// The subnet of a network whose first container gives none (Podman's default).
 pub const DEFAULT_SUBNET: &str = "10.88.0.0/16";
-/// Where box keeps its networks' address allocations (a tmpfs: gone at reboot, like links).
+/// Where box keeps its networks' address allocations (under /run: gone at reboot, like links).
 pub const DEFAULT_STORE: &str = "/run/box-net";
 
 /// A container's network, as a front end hands it to the launcher.

@@ -4,7 +4,7 @@
 //! concurrent `box up`s never take the same address and a network is made and removed once.
 //!
 //! ```text
-//! /run/box-net/lock
+//! /run/box-net/lock                    (the directories 0711, the records 0600)
 //! /run/box-net/NETWORK/network.json     {"subnet": ...}
 //! /run/box-net/NETWORK/NAME.json        {"address": ..., "owner": {...}, "ports": [...], ...}
 //! ```
@@ -96,9 +96,14 @@ fn store_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     }
 }
 
-/// Refuses a store root or network directory that is a link or not box's own.
+/// Searchable, not listable, by others: a container in a user namespace (an unprivileged uid
+/// on the host) must reach its own files to bind them; the records themselves are 0600.
+const DIR_MODE: u32 = 0o711;
+
+/// Makes (or finds) a store root or network directory, refusing a link or a non-directory.
 fn private_dir(path: &Path) -> Result<(), Error> {
-    match fs::DirBuilder::new().mode(0o700).create(path) {
+    use std::os::unix::fs::PermissionsExt;
+    match fs::DirBuilder::new().mode(DIR_MODE).create(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(store_err("create", path)(e)),
@@ -111,11 +116,15 @@ fn private_dir(path: &Path) -> Result<(), Error> {
             errno: Errno::ENOTDIR,
         });
     }
+    if meta.permissions().mode() & 0o7777 != DIR_MODE {
+        fs::set_permissions(path, fs::Permissions::from_mode(DIR_MODE))
+            .map_err(store_err("chmod", path))?;
+    }
     Ok(())
 }
 
 impl Locked {
-    /// Takes the store's lock, creating the root (0700) when missing.
+    /// Takes the store's lock, creating the root when missing.
     pub fn open(root: &Path) -> Result<Locked, Error> {
         private_dir(root)?;
         let path = root.join("lock");

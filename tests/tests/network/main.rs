@@ -52,7 +52,7 @@ fn two_bridged_containers_reach_each_other_by_address_and_by_name() {
 fn a_published_port_answers_on_127_0_0_1_and_on_the_hosts_addresses() {
     let net = Net::new("pp", 2);
     let mut root = StateRoot::new();
-    let ports = "ports = [\"127.0.0.1:18452:80\", \"18453:80\"]\n";
+    let ports = "ports = [\"127.0.0.1:18452:80\", \"18453:80\", \"127.0.0.1:18457:53/udp\"]\n";
     let web = case(
         "net-web",
         &format!("{}{}", serve("published", "80"), net.table(ports)),
@@ -69,7 +69,14 @@ fn a_published_port_answers_on_127_0_0_1_and_on_the_hosts_addresses() {
         "published"
     );
     let ports = root.field(&name, "{{json .Network.Ports}}");
-    assert_eq!(ports, r#"["127.0.0.1:18452:80/tcp","18453:80/tcp"]"#);
+    assert_eq!(
+        ports,
+        r#"["127.0.0.1:18452:80/tcp","18453:80/tcp","127.0.0.1:18457:53/udp"]"#
+    );
+    // No UDP client or server in the container's tools: the kernel's ruleset says it.
+    let rules = support::nft_ruleset();
+    let udp = format!("ip daddr 127.0.0.1 udp dport 18457 dnat to {ip}:53");
+    assert!(rules.contains(&udp), "{rules}");
     assert_eq!(
         root.field(&name, "{{.Network.Gateway}}"),
         net.gateway().to_string()

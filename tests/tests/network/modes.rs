@@ -50,3 +50,66 @@ fn container_mode_shares_the_other_containers_lo() {
         std::fs::read_link("/proc/self/ns/net").unwrap()
     );
 }
+
+#[test]
+fn a_file_of_several_starts_the_joined_container_first_and_they_share_its_bridge_address() {
+    let net = crate::support::Net::new("cp", 15);
+    let (web, side) = (
+        box_tests::unique_name("cweb"),
+        box_tests::unique_name("cside"),
+    );
+    // Written joiner first: box starts web first all the same.
+    let text = format!(
+        "[containers.{side}]\ncommand = [\"/bin/sleep\", \"60\"]\n[containers.{side}.network]\nmode = \"container:{web}\"\n\n\
+         [containers.{web}]\n{}[containers.{web}.network]\nname = \"{}\"\nsubnet = \"{}\"\n",
+        serve("web-in-file", "80"),
+        net.name,
+        net.subnet()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("box.toml");
+    std::fs::write(&file, text).unwrap();
+    let mut root = StateRoot::new();
+    let up = ok(&root.run(&["up", "-d", file.to_str().unwrap()]));
+    assert_eq!(up, format!("{web}\n{side}\n"), "start order");
+    root.names.extend([web.clone(), side.clone()]);
+    let ns = |name: &str| std::fs::read_link(format!("/proc/{}/ns/net", root.pid(name))).unwrap();
+    assert_eq!(ns(&web), ns(&side));
+    let ip = crate::support::address(&root, &web);
+    assert_eq!(
+        crate::support::http_get(std::net::SocketAddr::from((ip, 80)), "/who"),
+        "web-in-file"
+    );
+    assert_eq!(
+        root.field(&side, "{{.Network.Mode}}"),
+        format!("container:{web}")
+    );
+    ok(&root.run(&["down", "-t", "0", file.to_str().unwrap()]));
+    root.names.clear();
+    drop(root);
+    net.assert_gone();
+}
+
+#[test]
+fn a_bridged_container_in_a_user_namespace_gets_its_address_and_files() {
+    let net = crate::support::Net::new("us", 16);
+    let c = case(
+        "net-userns",
+        &format!(
+            "command = [\"/bin/sh\", \"-c\", \"id -u; ip -o -4 addr show dev eth0; cat /etc/hostname; ip route show default\"]\n\
+             [namespaces]\nuser = \"new\"\n{}",
+            net.table("")
+        ),
+    );
+    let out = ok(&c.up());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    assert!(lines[1].contains("inet 10.203.16.2/24"), "{out}");
+    assert_eq!(lines[2], c.name);
+    assert!(
+        lines[3].starts_with("default via 10.203.16.1 dev eth0"),
+        "{out}"
+    );
+    c.assert_nothing_left();
+    net.assert_gone();
+}
