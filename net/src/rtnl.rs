@@ -21,6 +21,39 @@ use nix::errno::Errno;
 
 use crate::Error;
 
+/// The answer to request `seq` among the messages of `buf`: `Some(Ok)` for its ACK,
+/// `Some(Err(errno))` for its error, `None` when it is not there. Only the header and the
+/// error code are read (`struct nlmsghdr`, then `struct nlmsgerr`'s `int error`): box asks
+/// for nothing else, and parsing every route message type would cost binary size.
+fn acknowledgement(buf: &[u8], seq: u32) -> Option<Result<(), Errno>> {
+    const HEADER: usize = 16;
+    const NLMSG_ERROR: u16 = 2;
+    let mut offset = 0;
+    while offset + HEADER <= buf.len() {
+        let word = |at: usize| u32::from_ne_bytes(buf[at..at + 4].try_into().unwrap_or([0; 4]));
+        let len = word(offset) as usize;
+        let kind = u16::from_ne_bytes([buf[offset + 4], buf[offset + 5]]);
+        let msg_seq = word(offset + 8);
+        if len < HEADER || offset + len > buf.len() {
+            return Some(Err(Errno::EBADMSG));
+        }
+        if kind == NLMSG_ERROR && msg_seq == seq {
+            if len < HEADER + 4 {
+                return Some(Err(Errno::EBADMSG));
+            }
+            let code = word(offset + HEADER) as i32;
+            return Some(if code == 0 {
+                Ok(())
+            } else {
+                Err(Errno::from_raw(-code))
+            });
+        }
+        // Messages are 4-byte aligned (NLMSG_ALIGN).
+        offset += (len + 3) & !3;
+    }
+    None
+}
+
 /// A route netlink socket of the calling process's net namespace (close-on-exec).
 pub(crate) struct Rtnl {
     socket: Socket,
@@ -68,24 +101,8 @@ impl Rtnl {
                 .socket
                 .recv(&mut &mut self.buf[..], 0)
                 .map_err(|e| fail(io_errno(&e)))?;
-            let mut offset = 0;
-            while offset < n {
-                let reply =
-                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf[offset..n])
-                        .map_err(|_| fail(Errno::EBADMSG))?;
-                let len = reply.header.length as usize;
-                if reply.header.sequence_number == self.seq {
-                    if let NetlinkPayload::Error(e) = reply.payload {
-                        return match e.code {
-                            None => Ok(()),
-                            Some(code) => Err(fail(Errno::from_raw(-code.get()))),
-                        };
-                    }
-                }
-                if len == 0 {
-                    break;
-                }
-                offset += len;
+            if let Some(answer) = acknowledgement(&self.buf[..n], self.seq) {
+                return answer.map_err(fail);
             }
         }
     }
@@ -218,5 +235,38 @@ impl Rtnl {
             RouteNetlinkMessage::NewRoute(route),
             NLM_F_CREATE | NLM_F_EXCL,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(kind: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let len = 16 + payload.len() as u32;
+        let mut m = Vec::new();
+        m.extend(len.to_ne_bytes());
+        m.extend(kind.to_ne_bytes());
+        m.extend(0u16.to_ne_bytes());
+        m.extend(seq.to_ne_bytes());
+        m.extend(0u32.to_ne_bytes());
+        m.extend(payload);
+        m
+    }
+
+    #[test]
+    fn the_answer_to_a_request_is_found_by_its_sequence_number() {
+        let ack = message(2, 7, &0i32.to_ne_bytes());
+        let nack = message(2, 8, &(-libc::EEXIST).to_ne_bytes());
+        let other = message(16, 7, &[0; 8]);
+        let mut both = other.clone();
+        both.extend(&ack);
+        assert_eq!(acknowledgement(&both, 7), Some(Ok(())));
+        assert_eq!(acknowledgement(&nack, 8), Some(Err(Errno::EEXIST)));
+        assert_eq!(acknowledgement(&ack, 8), None);
+        assert_eq!(acknowledgement(&ack[..10], 7), None);
+        let mut lying = ack.clone();
+        lying[0] = 200;
+        assert_eq!(acknowledgement(&lying, 7), Some(Err(Errno::EBADMSG)));
     }
 }
