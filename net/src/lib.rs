@@ -24,6 +24,7 @@ mod error;
 mod files;
 mod info;
 mod network;
+mod nfnl;
 mod nft;
 mod prepared;
 mod rtnl;

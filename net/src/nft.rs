@@ -1,6 +1,8 @@
-//! box's nftables table, `ip box`, changed through libnftables' JSON: `nft -j -f -`, one
-//! process and one atomic transaction per change. Rules are data here (serde_json values),
-//! never rule text.
+//! box's nftables table, `ip box`. The table, its chains and each network's rules are made
+//! through libnftables' JSON (`nft -j -f -`: one process, one atomic transaction per change;
+//! rules as serde_json values, never rule text), once per network. A container's published
+//! ports, which every such start and end changes, go over netlink in box's own process
+//! ([`crate::nfnl`]).
 //!
 //! ```text
 //! table ip box {
@@ -64,22 +66,9 @@ fn nft(args: &[&str], input: Option<&Value>) -> Result<String, Error> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Runs one transaction; with `echo`, the added objects come back with their handles.
-fn apply(commands: Vec<Value>, echo: bool) -> Result<Value, Error> {
-    let batch = json!({ "nftables": commands });
-    let args: &[&str] = if echo {
-        &["-e", "-j", "-f", "-"]
-    } else {
-        &["-j", "-f", "-"]
-    };
-    let out = nft(args, Some(&batch))?;
-    if out.trim().is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_str(&out).map_err(|e| Error::Nft {
-        what: "read nft's answer".into(),
-        message: e.to_string(),
-    })
+/// Runs one transaction.
+fn apply(commands: Vec<Value>) -> Result<(), Error> {
+    nft(&["-j", "-f", "-"], Some(&json!({ "nftables": commands }))).map(drop)
 }
 
 fn chain(name: &str, hook: Option<(&str, i32)>) -> Value {
@@ -180,63 +169,35 @@ pub(crate) fn create_table(network: &str, subnet: &Subnet, bridge: &str) -> Resu
         rule("output", None, to_local_jump_ports()),
     ];
     commands.extend(masquerade(subnet, bridge, &network_comment(network)));
-    apply(commands, false).map(drop)
+    apply(commands)
 }
 
 /// Another network, in the existing table.
 pub(crate) fn add_network(network: &str, subnet: &Subnet, bridge: &str) -> Result<(), Error> {
-    apply(
-        masquerade(subnet, bridge, &network_comment(network)).to_vec(),
-        false,
-    )
-    .map(drop)
+    apply(masquerade(subnet, bridge, &network_comment(network)).to_vec())
 }
 
 /// The last network is gone: so is the table (one already gone is fine).
 pub(crate) fn delete_table() -> Result<(), Error> {
     let table = json!({ "table": { "family": FAMILY, "name": TABLE } });
-    apply(
-        vec![json!({ "add": table.clone() }), json!({ "delete": table })],
-        false,
-    )
-    .map(drop)
+    apply(vec![
+        json!({ "add": table.clone() }),
+        json!({ "delete": table }),
+    ])
 }
 
-/// Publishes `ports` to `addr`; returns the rules' handles.
+/// Publishes `ports` to `addr`; returns the rules' handles. Over netlink, in this process.
 pub(crate) fn add_ports(
     comment: &str,
     addr: Ipv4Addr,
     ports: &[PortMap],
 ) -> Result<Vec<u64>, Error> {
-    let commands = ports
-        .iter()
-        .map(|p| {
-            let mut expr = Vec::new();
-            if let Some(ip) = p.host_ip {
-                expr.push(matches("==", payload("ip", "daddr"), json!(ip.to_string())));
-            }
-            expr.push(matches(
-                "==",
-                payload(p.proto.as_str(), "dport"),
-                json!(p.host_port),
-            ));
-            expr.push(json!({ "dnat": { "addr": addr.to_string(), "port": p.container_port } }));
-            rule("ports", Some(comment), expr)
-        })
-        .collect();
-    let echoed = apply(commands, true)?;
-    Ok(handles(&echoed, "add"))
+    crate::nfnl::add_ports(TABLE, "ports", comment, addr, ports)
 }
 
-/// Handles of the rules in an answer (`key`: "add" in an echo, none in a listing).
-fn handles(answer: &Value, key: &str) -> Vec<u64> {
-    let Some(items) = answer["nftables"].as_array() else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|item| item[key]["rule"]["handle"].as_u64())
-        .collect()
+/// Deletes a container's port rules by handle. Over netlink, in this process.
+pub(crate) fn delete_ports(handles: &[u64]) -> Result<(), Error> {
+    crate::nfnl::delete_rules(TABLE, "ports", handles)
 }
 
 /// Deletes rules of `chain` by handle; a rule already gone is fine only when the table is.
@@ -251,7 +212,7 @@ pub(crate) fn delete_rules(chain: &str, handles: &[u64]) -> Result<(), Error> {
                 "family": FAMILY, "table": TABLE, "chain": chain, "handle": h } } })
         })
         .collect();
-    apply(commands, false).map(drop)
+    apply(commands)
 }
 
 /// The handles of the rules of `chain` whose comment is `comment` (none when the table is

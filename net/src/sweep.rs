@@ -16,11 +16,11 @@ pub(crate) fn release(
 ) -> Result<(), Error> {
     let link = rtnl.delete(&record.host_veth);
     let rules = if !record.rule_handles.is_empty() {
-        nft::delete_rules("ports", &record.rule_handles)
+        nft::delete_ports(&record.rule_handles)
     } else if !record.ports.is_empty() {
         // Killed between adding its rules and recording their handles.
         nft::rules_with_comment("ports", &nft::port_comment(net, &record.container))
-            .and_then(|handles| nft::delete_rules("ports", &handles))
+            .and_then(|handles| nft::delete_ports(&handles))
     } else {
         Ok(())
     };

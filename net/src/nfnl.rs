@@ -1,0 +1,397 @@
+//! nf_tables over netlink, in box's own process, for the two changes every container with
+//! published ports makes: adding its DNAT rules to `ip box`'s `ports` chain (their handles
+//! echoed back) and deleting them by handle. No `nft` process on that path. The table, its
+//! chains and a network's rules (made once per network, with the `fib` match) still go
+//! through nft's JSON ([`crate::nft`]).
+//!
+//! A rule is what `nft` itself sends for `[ip daddr A] tcp dport P dnat to B:Q comment "C"`:
+//!
+//! ```text
+//! [ payload load 4b @ network header + 16 => reg 1 ] [ cmp eq reg 1 A ]     (with a host IP)
+//! [ meta load l4proto => reg 1 ]                     [ cmp eq reg 1 6|17 ]
+//! [ payload load 2b @ transport header + 2 => reg 1 ] [ cmp eq reg 1 P ]
+//! [ immediate reg 1 B ] [ immediate reg 2 Q ] [ nat dnat ip addr_min reg 1 proto_min reg 2 ]
+//! userdata: comment C (libnftnl's TLV), so that `nft list` shows it
+//! ```
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use netlink_sys::{Socket, SocketAddr};
+use nix::errno::Errno;
+
+use crate::config::{PortMap, Proto};
+use crate::Error;
+
+const NETLINK_NETFILTER: isize = 12;
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
+const NFNL_MSG_BATCH_END: u16 = 0x11;
+const NFT_MSG_NEWRULE: u16 = 6;
+const NFT_MSG_DELRULE: u16 = 8;
+const NFPROTO_IPV4: u8 = 2;
+const NLMSG_ERROR: u16 = 2;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_ECHO: u16 = 0x8;
+const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_APPEND: u16 = 0x800;
+const NLA_F_NESTED: u16 = 0x8000;
+
+// struct nft_rule attributes (linux/netfilter/nf_tables.h).
+const NFTA_RULE_TABLE: u16 = 1;
+const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_HANDLE: u16 = 3;
+const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_RULE_USERDATA: u16 = 7;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+const NFTA_DATA_VALUE: u16 = 1;
+const NFT_REG_1: u32 = 1;
+const NFT_REG_2: u32 = 2;
+const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
+const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
+const NFT_META_L4PROTO: u32 = 16;
+const NFT_CMP_EQ: u32 = 0;
+const NFT_NAT_DNAT: u32 = 1;
+/// libnftnl's user data type of a rule's comment.
+const NFTNL_UDATA_RULE_COMMENT: u8 = 0;
+
+fn fail(what: &str) -> impl Fn(Errno) -> Error + '_ {
+    move |errno| Error::Netlink {
+        what: format!("nftables: {what}"),
+        errno,
+    }
+}
+
+/// A netlink attribute list being built.
+#[derive(Default)]
+struct Attrs(Vec<u8>);
+
+impl Attrs {
+    fn put(&mut self, kind: u16, value: &[u8]) -> &mut Self {
+        let len = 4 + value.len();
+        self.0.extend((len as u16).to_ne_bytes());
+        self.0.extend(kind.to_ne_bytes());
+        self.0.extend(value);
+        self.0.resize(self.0.len().next_multiple_of(4), 0);
+        self
+    }
+
+    fn u32(&mut self, kind: u16, value: u32) -> &mut Self {
+        self.put(kind, &value.to_be_bytes())
+    }
+
+    fn str(&mut self, kind: u16, value: &str) -> &mut Self {
+        let mut bytes = value.as_bytes().to_vec();
+        bytes.push(0);
+        self.put(kind, &bytes)
+    }
+
+    fn nest(&mut self, kind: u16, inner: &Attrs) -> &mut Self {
+        self.put(kind | NLA_F_NESTED, &inner.0)
+    }
+}
+
+/// One expression: `NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA { data } }`.
+fn expr(list: &mut Attrs, name: &str, data: &Attrs) {
+    let mut e = Attrs::default();
+    e.str(NFTA_EXPR_NAME, name).nest(NFTA_EXPR_DATA, data);
+    list.nest(NFTA_LIST_ELEM, &e);
+}
+
+fn load_payload(list: &mut Attrs, base: u32, offset: u32, len: u32) {
+    let mut d = Attrs::default();
+    d.u32(1, NFT_REG_1).u32(2, base).u32(3, offset).u32(4, len);
+    expr(list, "payload", &d);
+}
+
+fn compare(list: &mut Attrs, value: &[u8]) {
+    let mut data = Attrs::default();
+    data.put(NFTA_DATA_VALUE, value);
+    let mut d = Attrs::default();
+    d.u32(1, NFT_REG_1).u32(2, NFT_CMP_EQ).nest(3, &data);
+    expr(list, "cmp", &d);
+}
+
+fn immediate(list: &mut Attrs, reg: u32, value: &[u8]) {
+    let mut data = Attrs::default();
+    data.put(NFTA_DATA_VALUE, value);
+    let mut d = Attrs::default();
+    d.u32(1, reg).nest(2, &data);
+    expr(list, "immediate", &d);
+}
+
+/// The expressions of one port's rule.
+fn port_rule(port: &PortMap, to: Ipv4Addr) -> Attrs {
+    let mut list = Attrs::default();
+    if let Some(ip) = port.host_ip {
+        load_payload(&mut list, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+        compare(&mut list, &ip.octets());
+    }
+    let mut meta = Attrs::default();
+    meta.u32(1, NFT_REG_1).u32(2, NFT_META_L4PROTO);
+    expr(&mut list, "meta", &meta);
+    let l4: u8 = match port.proto {
+        Proto::Tcp => libc::IPPROTO_TCP as u8,
+        Proto::Udp => libc::IPPROTO_UDP as u8,
+    };
+    compare(&mut list, &[l4]);
+    load_payload(&mut list, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+    compare(&mut list, &port.host_port.to_be_bytes());
+    immediate(&mut list, NFT_REG_1, &to.octets());
+    immediate(&mut list, NFT_REG_2, &port.container_port.to_be_bytes());
+    let mut nat = Attrs::default();
+    nat.u32(1, NFT_NAT_DNAT)
+        .u32(2, u32::from(NFPROTO_IPV4))
+        .u32(3, NFT_REG_1)
+        .u32(5, NFT_REG_2);
+    expr(&mut list, "nat", &nat);
+    list
+}
+
+/// libnftnl's user data: `{ u8 type, u8 len, value }`, the comment with its NUL.
+fn comment(text: &str) -> Vec<u8> {
+    let mut value = text.as_bytes()[..text.len().min(127)].to_vec();
+    value.push(0);
+    let mut tlv = vec![NFTNL_UDATA_RULE_COMMENT, value.len() as u8];
+    tlv.extend(value);
+    tlv
+}
+
+/// A batch of nf_tables messages, each acknowledged.
+struct Batch {
+    buf: Vec<u8>,
+    seqs: Vec<u32>,
+    next: u32,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        let mut batch = Batch {
+            buf: Vec::new(),
+            seqs: Vec::new(),
+            next: 1,
+        };
+        batch.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, &[]);
+        batch
+    }
+
+    fn message(&mut self, kind: u16, flags: u16, family: u8, attrs: &[u8]) -> u32 {
+        let seq = self.next;
+        self.next += 1;
+        let len = 16 + 4 + attrs.len();
+        self.buf.extend((len as u32).to_ne_bytes());
+        self.buf.extend(kind.to_ne_bytes());
+        self.buf.extend(flags.to_ne_bytes());
+        self.buf.extend(seq.to_ne_bytes());
+        self.buf.extend(0u32.to_ne_bytes());
+        // struct nfgenmsg: family, version, res_id (the subsystem, for the batch markers).
+        self.buf.push(family);
+        self.buf.push(0);
+        let res_id = if family == 0 { NFNL_SUBSYS_NFTABLES } else { 0 };
+        self.buf.extend(res_id.to_be_bytes());
+        self.buf.extend(attrs);
+        seq
+    }
+
+    fn rule(&mut self, kind: u16, flags: u16, attrs: &Attrs) {
+        let seq = self.message(
+            (NFNL_SUBSYS_NFTABLES << 8) | kind,
+            NLM_F_REQUEST | NLM_F_ACK | flags,
+            NFPROTO_IPV4,
+            &attrs.0,
+        );
+        self.seqs.push(seq);
+    }
+
+    /// Sends the batch; returns the handles of the rules the kernel echoed.
+    fn send(mut self, what: &str) -> Result<Vec<u64>, Error> {
+        self.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, &[]);
+        let io =
+            |e: std::io::Error| fail(what)(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)));
+        let mut socket = Socket::new(NETLINK_NETFILTER).map_err(io)?;
+        socket.bind_auto().map_err(io)?;
+        socket.connect(&SocketAddr::new(0, 0)).map_err(io)?;
+        set_receive_timeout(&socket, Duration::from_secs(5)).map_err(fail(what))?;
+        socket.send(&self.buf, 0).map_err(io)?;
+        let mut handles = Vec::new();
+        let mut pending = self.seqs.clone();
+        let mut buf = vec![0u8; 64 * 1024];
+        while !pending.is_empty() {
+            let n = socket.recv(&mut &mut buf[..], 0).map_err(io)?;
+            read_answers(&buf[..n], &mut pending, &mut handles).map_err(fail(what))?;
+        }
+        Ok(handles)
+    }
+}
+
+/// A receive that cannot hang box forever if the kernel never answers.
+fn set_receive_timeout(socket: &Socket, timeout: Duration) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_usec: 0,
+    };
+    // SAFETY: setsockopt reads `tv`, a valid timeval of the size passed, for the socket we own.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            std::ptr::addr_of!(tv).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}
+
+/// Reads the messages of `buf`: an ACK or error for one of `pending` (removed from it), or an
+/// echoed new rule (its handle kept).
+fn read_answers(buf: &[u8], pending: &mut Vec<u32>, handles: &mut Vec<u64>) -> Result<(), Errno> {
+    let mut offset = 0;
+    let word =
+        |at: usize| -> u32 { u32::from_ne_bytes(buf[at..at + 4].try_into().unwrap_or([0; 4])) };
+    while offset + 16 <= buf.len() {
+        let len = word(offset) as usize;
+        if len < 16 || offset + len > buf.len() {
+            return Err(Errno::EBADMSG);
+        }
+        let kind = u16::from_ne_bytes([buf[offset + 4], buf[offset + 5]]);
+        let seq = word(offset + 8);
+        let body = &buf[offset + 16..offset + len];
+        if kind == NLMSG_ERROR {
+            if body.len() < 4 {
+                return Err(Errno::EBADMSG);
+            }
+            let code = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
+            if code != 0 {
+                return Err(Errno::from_raw(-code));
+            }
+            pending.retain(|s| *s != seq);
+        } else if kind == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE && body.len() >= 4 {
+            if let Some(handle) = find_u64(&body[4..], NFTA_RULE_HANDLE) {
+                handles.push(handle);
+            }
+        }
+        offset += len.next_multiple_of(4);
+    }
+    Ok(())
+}
+
+/// The big-endian u64 attribute `kind` among `attrs`.
+fn find_u64(attrs: &[u8], kind: u16) -> Option<u64> {
+    let mut at = 0;
+    while at + 4 <= attrs.len() {
+        let len = u16::from_ne_bytes([attrs[at], attrs[at + 1]]) as usize;
+        let this = u16::from_ne_bytes([attrs[at + 2], attrs[at + 3]]) & !NLA_F_NESTED;
+        if len < 4 || at + len > attrs.len() {
+            return None;
+        }
+        if this == kind && len == 12 {
+            return Some(u64::from_be_bytes(attrs[at + 4..at + 12].try_into().ok()?));
+        }
+        at += len.next_multiple_of(4);
+    }
+    None
+}
+
+fn rule_head(table: &str, chain: &str) -> Attrs {
+    let mut attrs = Attrs::default();
+    attrs
+        .str(NFTA_RULE_TABLE, table)
+        .str(NFTA_RULE_CHAIN, chain);
+    attrs
+}
+
+/// Adds one rule per port to `table`'s `chain`, in one transaction; their handles.
+pub(crate) fn add_ports(
+    table: &str,
+    chain: &str,
+    note: &str,
+    to: Ipv4Addr,
+    ports: &[PortMap],
+) -> Result<Vec<u64>, Error> {
+    let mut batch = Batch::new();
+    for port in ports {
+        let mut attrs = rule_head(table, chain);
+        attrs
+            .nest(NFTA_RULE_EXPRESSIONS, &port_rule(port, to))
+            .put(NFTA_RULE_USERDATA, &comment(note));
+        batch.rule(
+            NFT_MSG_NEWRULE,
+            NLM_F_CREATE | NLM_F_APPEND | NLM_F_ECHO,
+            &attrs,
+        );
+    }
+    let handles = batch.send(&format!("publish ports of {note:?}"))?;
+    if handles.len() != ports.len() {
+        return Err(fail("publish ports")(Errno::EBADMSG));
+    }
+    Ok(handles)
+}
+
+/// Deletes rules of `table`'s `chain` by handle, in one transaction.
+pub(crate) fn delete_rules(table: &str, chain: &str, handles: &[u64]) -> Result<(), Error> {
+    if handles.is_empty() {
+        return Ok(());
+    }
+    let mut batch = Batch::new();
+    for handle in handles {
+        let mut attrs = rule_head(table, chain);
+        attrs.put(NFTA_RULE_HANDLE, &handle.to_be_bytes());
+        batch.rule(NFT_MSG_DELRULE, 0, &attrs);
+    }
+    batch.send("delete port rules").map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_padded_and_comments_are_libnftnls_tlv() {
+        let mut a = Attrs::default();
+        a.str(1, "box");
+        assert_eq!(a.0, [8, 0, 1, 0, b'b', b'o', b'x', 0]);
+        a.put(2, &[1]);
+        assert_eq!(a.0.len(), 16);
+        assert_eq!(comment("ab"), [0, 3, b'a', b'b', 0]);
+    }
+
+    #[test]
+    fn handles_come_from_echoed_rules_and_errors_end_the_batch() {
+        let mut msg = Vec::new();
+        let mut attrs = Attrs::default();
+        attrs
+            .str(NFTA_RULE_TABLE, "box")
+            .put(NFTA_RULE_HANDLE, &42u64.to_be_bytes());
+        let len = 16 + 4 + attrs.0.len();
+        msg.extend((len as u32).to_ne_bytes());
+        msg.extend(((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE).to_ne_bytes());
+        msg.extend([0u8; 10]);
+        msg.extend([2, 0, 0, 0]);
+        msg.extend(&attrs.0);
+        let ack = |seq: u32, code: i32| {
+            let mut m = Vec::new();
+            m.extend(20u32.to_ne_bytes());
+            m.extend(NLMSG_ERROR.to_ne_bytes());
+            m.extend(0u16.to_ne_bytes());
+            m.extend(seq.to_ne_bytes());
+            m.extend(0u32.to_ne_bytes());
+            m.extend(code.to_ne_bytes());
+            m
+        };
+        msg.extend(ack(2, 0));
+        let (mut pending, mut handles) = (vec![2, 3], Vec::new());
+        read_answers(&msg, &mut pending, &mut handles).unwrap();
+        assert_eq!((pending.clone(), handles.clone()), (vec![3], vec![42]));
+        let err = read_answers(&ack(3, -libc::ENOENT), &mut pending, &mut handles);
+        assert_eq!(err, Err(Errno::ENOENT));
+    }
+}
