@@ -6,7 +6,8 @@
 //!
 //! Links, addresses and routes go through rtnetlink (`netlink-packet-route` over a
 //! synchronous `netlink-sys` socket: no async runtime, no `ip`); nftables through libnftables'
-//! JSON (`nft -j`), one atomic transaction per change. See docs/network.md.
+//! JSON (`nft -j`) for the table and each network's rules, and over nf_tables netlink for a
+//! container's published ports (no process per start). See docs/network.md.
 //!
 //! The layer's steps, as the launcher calls them:
 //!

@@ -145,7 +145,9 @@ impl Attachment {
     fn create(b: &BridgeConfig, config: &NetConfig) -> Result<Attachment, Error> {
         let store = Locked::open(&b.store)?;
         let mut rtnl = Rtnl::open()?;
-        sweep::stale(&store, &mut rtnl)?;
+        // What killed boxes left: reclaimed here, but never a reason to fail this start (what
+        // could not be released keeps its address, and `box rm` of its container tries again).
+        let _ = sweep::stale(&store, &mut rtnl);
         let network = b.network.clone();
         let subnet = match (store.network(&network)?, b.subnet) {
             (Some(rec), Some(want)) if rec.subnet != want => {

@@ -38,16 +38,23 @@ pub(crate) fn release(
 }
 
 /// Releases every record whose owner is gone, and removes networks left without containers.
+/// Every one is tried; the first error is returned.
 pub(crate) fn stale(store: &Locked, rtnl: &mut Rtnl) -> Result<(), Error> {
+    let mut first = Ok(());
     for net in store.networks()? {
-        let records = store.records(&net)?;
-        let dead: Vec<&Record> = records.iter().filter(|r| !r.owner.alive()).collect();
-        for record in &dead {
-            release(store, rtnl, &net, record)?;
+        let records = match store.records(&net) {
+            Ok(records) => records,
+            Err(e) => {
+                first = first.and(Err(e));
+                continue;
+            }
+        };
+        for record in records.iter().filter(|r| !r.owner.alive()) {
+            first = first.and(release(store, rtnl, &net, record));
         }
-        if records.is_empty() && store.network(&net)?.is_some() {
-            network::remove(store, rtnl, &net)?;
+        if records.is_empty() && store.network(&net).is_ok_and(|n| n.is_some()) {
+            first = first.and(network::remove(store, rtnl, &net));
         }
     }
-    Ok(())
+    first
 }
