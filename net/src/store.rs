@@ -47,16 +47,24 @@ impl Owner {
         Ok(Owner { pid, start })
     }
 
+    /// Whether the owner still runs: its pid has its start time and is not a zombie (a killed
+    /// box whose parent has not reaped it yet will undo nothing).
     pub fn alive(&self) -> bool {
-        start_time(self.pid) == Some(self.start)
+        matches!(stat(self.pid), Some((state, start)) if start == self.start && !matches!(state, 'Z' | 'X'))
     }
 }
 
 fn start_time(pid: i32) -> Option<u64> {
+    stat(pid).map(|(_, start)| start)
+}
+
+/// The state (field 3) and start time (field 22) of `/proc/PID/stat`.
+fn stat(pid: i32) -> Option<(char, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command (field 2) may hold spaces and parentheses: count from the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.nth(18)?.parse().ok()?))
 }
 
 /// A network as its first container made it.

@@ -24,18 +24,19 @@ fn a_killed_boxs_network_is_reclaimed_by_the_next_start() {
     let name = root.up(&c);
     let ip = address(&root, &name);
     assert_eq!(http_get(SocketAddr::from((ip, 80)), "/who"), "doomed");
+    assert!(nft_ruleset().contains(&format!("port {}/{name}", net.name)));
     let monitor: i32 = root.field(&name, "{{.State.MonitorPid}}").parse().unwrap();
     // SAFETY: kill only sends a signal, to box's monitor, which this test started.
     assert_eq!(unsafe { libc::kill(monitor, libc::SIGKILL) }, 0);
-    // Its container died with it (parent-death signal); its rules and address did not.
+    // Its container died with it (parent-death signal); its rules and address wait for a sweep.
     for _ in 0..100 {
         if std::fs::metadata(format!("/proc/{monitor}")).is_err() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(nft_ruleset().contains(&format!("port {}/{name}", net.name)));
-    // The next start, on another network, reclaims them.
+    // The next start, on another network, reclaims them (if another test's start running at
+    // the same time has not already: any bridged start sweeps).
     let next = case(
         "net-next",
         &format!("command = [\"/bin/true\"]\n{}", other.table("")),
