@@ -20,6 +20,8 @@
 //! child      Inside::apply                  lo up · eth0 address, up · default route
 //! ```
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod config;
 mod error;
 mod files;
