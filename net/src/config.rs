@@ -147,6 +147,17 @@ impl Subnet {
         (first..broadcast).map(Ipv4Addr::from)
     }
 
+    /// Every host address, starting after `last` and wrapping around to the first.
+    pub fn hosts_after(&self, last: Option<Ipv4Addr>) -> impl Iterator<Item = Ipv4Addr> {
+        let first = u32::from(self.base) + 2;
+        let broadcast = u32::from(self.base) | !self.mask();
+        let start = last
+            .map(|l| u32::from(l).saturating_add(1))
+            .filter(|s| (first..broadcast).contains(s))
+            .unwrap_or(first);
+        (start..broadcast).chain(first..start).map(Ipv4Addr::from)
+    }
+
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         u32::from(ip) & self.mask() == u32::from(self.base)
     }
@@ -279,6 +290,18 @@ mod tests {
         assert!(p("8080:80").conflicts(&p("127.0.0.1:8080:81")));
         assert!(!p("127.0.0.2:8080:80").conflicts(&p("127.0.0.1:8080:81")));
         assert!(!p("8080:80").conflicts(&p("8080:80/udp")));
+    }
+
+    #[test]
+    fn addresses_are_given_round_robin() {
+        let s = Subnet::parse("10.9.0.0/29").unwrap();
+        let ip = |d| Ipv4Addr::new(10, 9, 0, d);
+        let after = |last| s.hosts_after(last).collect::<Vec<_>>();
+        assert_eq!(after(None), [2, 3, 4, 5, 6].map(ip));
+        assert_eq!(after(Some(ip(4))), [5, 6, 2, 3, 4].map(ip));
+        assert_eq!(after(Some(ip(6))), [2, 3, 4, 5, 6].map(ip));
+        // An address outside the hosts (the network's record is hostile input too).
+        assert_eq!(after(Some(ip(200))), [2, 3, 4, 5, 6].map(ip));
     }
 
     #[test]

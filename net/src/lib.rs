@@ -26,6 +26,7 @@ mod config;
 mod error;
 mod files;
 mod info;
+mod netns;
 mod network;
 mod nfnl;
 mod nft;

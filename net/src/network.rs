@@ -59,7 +59,13 @@ pub(crate) fn create(
         } else {
             nft::create_table(name, subnet, name)?;
         }
-        store.create_network(name, &NetworkRecord { subnet: *subnet })
+        store.create_network(
+            name,
+            &NetworkRecord {
+                subnet: *subnet,
+                last: None,
+            },
+        )
     })();
     if made.is_err() {
         let _ = rtnl.delete(name);

@@ -7,8 +7,10 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use crate::config::{BridgeConfig, NetConfig, NetMode, NetworkName, Subnet, DEFAULT_SUBNET};
+use crate::netns::NetnsId;
 use crate::rtnl::Rtnl;
-use crate::store::{Locked, Owner, Record};
+use crate::store::{Locked, NetworkRecord, Owner, Record};
+use crate::sweep::Link;
 use crate::{files, network, nft, sweep, Error};
 
 /// The name of the container's end of its veth.
@@ -139,6 +141,8 @@ pub struct Attachment {
     record: Record,
     files: [PathBuf; 3],
     released: Cell<bool>,
+    /// The container's net namespace, once attached.
+    netns: Cell<Option<NetnsId>>,
 }
 
 impl Attachment {
@@ -149,7 +153,7 @@ impl Attachment {
         // could not be released keeps its address, and `box rm` of its container tries again).
         let _ = sweep::stale(&store, &mut rtnl);
         let network = b.network.clone();
-        let subnet = match (store.network(&network)?, b.subnet) {
+        let net_record = match (store.network(&network)?, b.subnet) {
             (Some(rec), Some(want)) if rec.subnet != want => {
                 return Err(Error::Network {
                     network,
@@ -159,17 +163,17 @@ impl Attachment {
                     ),
                 })
             }
-            (Some(rec), _) => rec.subnet,
+            (Some(rec), _) => rec,
             (None, want) => {
                 let subnet = match want {
                     Some(s) => s,
                     None => Subnet::parse(DEFAULT_SUBNET).map_err(Error::Invalid)?,
                 };
                 network::create(&store, &mut rtnl, &network, &subnet)?;
-                subnet
+                NetworkRecord { subnet, last: None }
             }
         };
-        let made = Self::join(&store, b, config, subnet);
+        let made = Self::join(&store, b, config, net_record);
         if made.is_err() && store.records(&network)?.is_empty() {
             let _ = network::remove(&store, &mut rtnl, &network);
         }
@@ -181,8 +185,9 @@ impl Attachment {
         store: &Locked,
         b: &BridgeConfig,
         config: &NetConfig,
-        subnet: Subnet,
+        mut net_record: NetworkRecord,
     ) -> Result<Attachment, Error> {
+        let subnet = net_record.subnet;
         let records = store.records(&b.network)?;
         if records.iter().any(|r| r.container == b.container) {
             return Err(Error::NameInUse {
@@ -203,19 +208,21 @@ impl Attachment {
             }
         }
         let address = subnet
-            .hosts()
+            .hosts_after(net_record.last)
             .find(|a| records.iter().all(|r| r.address != *a))
             .ok_or_else(|| Error::Exhausted {
                 network: b.network.clone(),
                 subnet: subnet.to_string(),
             })?;
+        net_record.last = Some(address);
+        store.update_network(&b.network, &net_record)?;
         let dir = files::dir(&b.store, &b.network, &b.container);
         let mut record = Record {
             container: b.container.clone(),
             hostname: b.hostname.clone(),
             address,
             owner: Owner::me()?,
-            host_veth: format!("vb{:08x}", u32::from(address)),
+            host_veth: host_veth_name(address),
             ports: config.ports.clone(),
             rule_handles: Vec::new(),
             hosts_file: dir.join("hosts"),
@@ -229,6 +236,7 @@ impl Attachment {
             files: [PathBuf::new(), PathBuf::new(), PathBuf::new()],
             record: record.clone(),
             released: Cell::new(false),
+            netns: Cell::new(None),
         };
         let published = (|| {
             attachment.files = files::create(&dir, &record, &records)?;
@@ -247,7 +255,13 @@ impl Attachment {
             Ok(()) => Ok(attachment),
             Err(e) => {
                 let mut rtnl = Rtnl::open()?;
-                let _ = sweep::release(store, &mut rtnl, &b.network, &attachment.record);
+                let _ = sweep::release(
+                    store,
+                    &mut rtnl,
+                    &b.network,
+                    &attachment.record,
+                    Link::Delete,
+                );
                 attachment.released.set(true);
                 Err(e)
             }
@@ -257,6 +271,7 @@ impl Attachment {
     /// Parent, after the clone, before "go": the veth, its host end on the bridge and up,
     /// its other end made directly in the container's net namespace as `eth0`.
     pub fn attach(&self, pid: i32) -> Result<(), Error> {
+        self.netns.set(NetnsId::of_pid(pid));
         Rtnl::open()?.add_veth(
             &self.record.host_veth,
             &self.network,
@@ -282,8 +297,26 @@ impl Attachment {
         if self.released.replace(true) {
             return Ok(());
         }
+        // Left to die with the container's namespace when nothing else holds it (see
+        // crate::netns); a namespace never known (no attach) has no veth to delete.
+        let link = match self.netns.get() {
+            Some(ns) if !ns.in_use() => Link::LeftToNamespace,
+            _ => Link::Delete,
+        };
         let store = Locked::open(&self.store)?;
         let mut rtnl = Rtnl::open()?;
-        sweep::release(&store, &mut rtnl, &self.network, &self.record)
+        sweep::release(&store, &mut rtnl, &self.network, &self.record, link)
     }
+}
+
+/// A unique name for a veth's host end: `vb`, the address in hex (so a network's links are
+/// found by its subnet), and 16 random bits, so a new container never meets the link of an
+/// old one with the same address that its namespace is still taking down.
+fn host_veth_name(address: Ipv4Addr) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded from the OS's randomness: no dependency for 16 bits.
+    let nonce = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish() as u16;
+    format!("vb{:08x}{nonce:04x}", u32::from(address))
 }

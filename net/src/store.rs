@@ -71,6 +71,11 @@ fn stat(pid: i32) -> Option<(char, u64)> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NetworkRecord {
     pub subnet: Subnet,
+    /// The address given last: the next container gets the first free one after it (as
+    /// Docker's allocator does), so an address just released is not handed out again while
+    /// its old namespace may still be going away.
+    #[serde(default)]
+    pub last: Option<Ipv4Addr>,
 }
 
 /// One container on one network.
@@ -181,6 +186,11 @@ impl Locked {
         let dir = self.network_dir(network);
         private_dir(&dir)?;
         write_json(&dir.join("network.json"), record)
+    }
+
+    /// Replaces a network's record (the address given last).
+    pub fn update_network(&self, network: &str, record: &NetworkRecord) -> Result<(), Error> {
+        write_json(&self.network_dir(network).join("network.json"), record)
     }
 
     pub fn remove_network(&self, network: &str) -> Result<(), Error> {
@@ -305,7 +315,7 @@ mod tests {
         let store = Locked::open(&root).unwrap();
         let subnet = Subnet::parse("10.1.0.0/24").unwrap();
         store
-            .create_network("n1", &NetworkRecord { subnet })
+            .create_network("n1", &NetworkRecord { subnet, last: None })
             .unwrap();
         let record = Record {
             container: "web".into(),

@@ -5,16 +5,29 @@ use crate::rtnl::Rtnl;
 use crate::store::{Locked, Record};
 use crate::{files, network, nft, Error};
 
-/// Removes what `record` holds: its veth's host end (the container's end goes with it), its
-/// published ports, its files, its address; the network too when it was the last. Every step
-/// is tried; the first error is returned.
+/// What becomes of a released container's veth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// Deleted now (the container's end goes with it).
+    Delete,
+    /// Left to the kernel, which removes the pair with the container's net namespace.
+    LeftToNamespace,
+}
+
+/// Removes what `record` holds: its veth (as `link` says), its published ports, its files,
+/// its address; the network too when it was the last. Every step is tried; the first error is
+/// returned.
 pub(crate) fn release(
     store: &Locked,
     rtnl: &mut Rtnl,
     net: &str,
     record: &Record,
+    link: Link,
 ) -> Result<(), Error> {
-    let link = rtnl.delete(&record.host_veth);
+    let link = match link {
+        Link::Delete => rtnl.delete(&record.host_veth),
+        Link::LeftToNamespace => Ok(()),
+    };
     let rules = if !record.rule_handles.is_empty() {
         nft::delete_ports(&record.rule_handles)
     } else if !record.ports.is_empty() {
@@ -50,7 +63,7 @@ pub(crate) fn stale(store: &Locked, rtnl: &mut Rtnl) -> Result<(), Error> {
             }
         };
         for record in records.iter().filter(|r| !r.owner.alive()) {
-            first = first.and(release(store, rtnl, &net, record));
+            first = first.and(release(store, rtnl, &net, record, Link::Delete));
         }
         if records.is_empty() && store.network(&net).is_ok_and(|n| n.is_some()) {
             first = first.and(network::remove(store, rtnl, &net));

@@ -90,6 +90,43 @@ fn a_file_of_several_starts_the_joined_container_first_and_they_share_its_bridge
     net.assert_gone();
 }
 
+/// A veth is left to die with its container's namespace only when no process is still in
+/// it: here a joiner holds it, so box deletes the link itself, before `rm -f` returns, and the
+/// joiner loses `eth0` (its address may go to the next container).
+#[test]
+fn a_joiner_that_outlives_its_host_container_loses_eth0_at_once() {
+    let net = crate::support::Net::new("jl", 17);
+    let (web, side) = (
+        box_tests::unique_name("jweb"),
+        box_tests::unique_name("jside"),
+    );
+    let text = format!(
+        "[containers.{web}]\ncommand = [\"/bin/sleep\", \"60\"]\n[containers.{web}.network]\nname = \"{}\"\nsubnet = \"{}\"\n\n\
+         [containers.{side}]\ncommand = [\"/bin/sleep\", \"60\"]\n[containers.{side}.network]\nmode = \"container:{web}\"\n",
+        net.name,
+        net.subnet()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("box.toml");
+    std::fs::write(&file, text).unwrap();
+    let mut root = StateRoot::new();
+    ok(&root.run(&["up", "-d", file.to_str().unwrap()]));
+    root.names.extend([web.clone(), side.clone()]);
+    let host_end = root.field(&web, "{{.Network.HostInterface}}");
+    assert!(std::path::Path::new(&format!("/sys/class/net/{host_end}")).exists());
+    ok(&root.run(&["rm", "-f", &web]));
+    assert!(
+        !std::path::Path::new(&format!("/sys/class/net/{host_end}")).exists(),
+        "{host_end} still on the host after rm -f {web}"
+    );
+    let links = ok(&root.run(&["exec", &side, "--", "ls", "/sys/class/net"]));
+    assert_eq!(links, "lo\n");
+    ok(&root.run(&["rm", "-f", &side]));
+    root.names.clear();
+    drop(root);
+    net.assert_gone();
+}
+
 #[test]
 fn a_bridged_container_in_a_user_namespace_gets_its_address_and_files() {
     let net = crate::support::Net::new("us", 16);
