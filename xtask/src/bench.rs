@@ -9,6 +9,7 @@ mod conmon;
 mod detached;
 mod fleet;
 mod goals;
+mod netfleet;
 mod network;
 mod oci;
 mod prepare;
@@ -139,6 +140,9 @@ pub fn run(args: &[&str]) -> Result<()> {
         opts.scale_rounds,
     ));
 
+    eprintln!("bench: {} bridged containers at once", opts.scale);
+    let fleet = netfleet::run(&env, opts.scale, &mut runner.box_pids);
+
     // From here on, what a runtime leaves running becomes the bench's child.
     spawn::become_subreaper()?;
     // Freshly written binaries have dirty page-cache pages, which smaps would count as the
@@ -168,6 +172,17 @@ pub fn run(args: &[&str]) -> Result<()> {
         load: [load_before, loadavg()],
     };
     results.print();
+    let fleet_ok = match &fleet {
+        Ok(seen) => {
+            let (line, ok) = seen.line(opts.scale);
+            println!("\n{line}");
+            ok
+        }
+        Err(e) => {
+            println!("\nbridged containers at once: {e:#}");
+            false
+        }
+    };
     let json_path = env.out_dir.join("results.json");
     std::fs::write(
         &json_path,
@@ -180,6 +195,9 @@ pub fn run(args: &[&str]) -> Result<()> {
     }
     if !leftovers.is_empty() {
         bail!("the bench left things on the host (listed above)");
+    }
+    if !fleet_ok {
+        bail!("bridged containers at once did not each get an address of their own");
     }
     Ok(())
 }

@@ -93,13 +93,26 @@ impl Drop for Anchor {
 }
 
 /// What of the bench network is still on the host: its bridge, a veth of its subnet, its
-/// rules in box's nftables table, its allocations.
+/// rules in box's nftables table, its allocations. A veth goes with its container's net
+/// namespace, which the kernel tears down after the container: waited for, up to 10 s.
 pub fn leftovers() -> Vec<String> {
+    let mut left = leftovers_now();
+    for _ in 0..100 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left = leftovers_now();
+    }
+    left
+}
+
+fn leftovers_now() -> Vec<String> {
     let mut left = Vec::new();
     if Path::new(&format!("/sys/class/net/{NETWORK}")).exists() {
         left.push(format!("bridge {NETWORK}"));
     }
-    // Host ends are named vb + the address in hex: 10.203.250.x is vb0acbfa..
+    // Host ends are named vb + the address in hex + a nonce: 10.203.250.x is vb0acbfa..
     if let Ok(links) = std::fs::read_dir("/sys/class/net") {
         for link in links.flatten() {
             let name = link.file_name().to_string_lossy().to_string();
