@@ -58,7 +58,7 @@ mod validate;
 
 pub use cgroup::{
     check, prepare, remove_orphan, sweep_orphans, Cgroup, CgroupDir, Hierarchy, Prepared, Sweep,
-    DESTROY_TIMEOUT, SWEEP_TIMEOUT,
+    DESTROY_TIMEOUT, FREEZE_TIMEOUT, SWEEP_TIMEOUT,
 };
 pub use devices::{
     device_programs, DeviceAccess, DeviceKind, DeviceRule, DEFAULT_DEVICE_RULES, MAX_MAJOR,

@@ -75,6 +75,16 @@ impl ParentEnds {
         Ok(())
     }
 
+    /// "go", keeping the pipe open: a held child waits on it for its release (one more byte)
+    /// or for box's end (EOF), see [`crate::create`].
+    pub(crate) fn go_and_keep(&mut self) -> Result<Option<OwnedFd>, Error> {
+        if let Some(go) = self.go.take() {
+            write(&go, b"g").map_err(Error::sys("tell the container to go"))?;
+            return Ok(Some(go));
+        }
+        Ok(None)
+    }
+
     /// Reads the child's report until it execs or fails.
     pub(crate) fn read_report(&mut self) -> Result<Report, Error> {
         match self.report.take() {

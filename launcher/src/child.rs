@@ -12,6 +12,7 @@ use nix::unistd::{read, setsid};
 use box_ns::{Kind, Mode};
 use box_rootfs::Workdir;
 
+use crate::hold::Hold;
 use crate::lifeline::Lifeline;
 use crate::protocol::Step;
 use crate::report::Reporter;
@@ -29,6 +30,8 @@ pub(crate) struct Child<'a> {
     pub tty_socket: Option<OwnedFd>,
     /// A pidfd of the parent, to notice it died while the parent-death signal was unset.
     pub lifeline: Lifeline,
+    /// Held before the security filters and `execve` ([`crate::create`]).
+    pub hold: Option<&'a Hold>,
 }
 
 impl Child<'_> {
@@ -40,6 +43,7 @@ impl Child<'_> {
             report,
             tty_socket,
             lifeline,
+            hold,
         } = self;
         let Prepared {
             security,
@@ -53,6 +57,8 @@ impl Child<'_> {
             Some(report.as_raw_fd()),
             tty_socket.as_ref().map(AsRawFd::as_raw_fd),
             lifeline.raw_fd(),
+            hold.map(|_| go.as_raw_fd()),
+            hold.and_then(Hold::raw_fd),
         ]
         .into_iter()
         .flatten()
@@ -65,7 +71,8 @@ impl Child<'_> {
         // namespace may open our /proc/PID/exe (box's binary), cwd or fds until execve.
         steps.run(Step::Start, lifeline.hold());
         steps.run(Step::WaitForBox, wait_for_parent(&go));
-        drop(go);
+        // A held child keeps it: its release comes on it.
+        let go = hold.map(|_| go);
         // Namespaces. Joining a user namespace, or becoming root of one, changes credentials,
         // which clears the parent-death signal: the lifeline re-arms it.
         let joined = namespaces.join().map(|()| true);
@@ -84,6 +91,9 @@ impl Child<'_> {
         );
         // In its net namespace, as its root there: lo up; eth0, its address and route.
         steps.run(Step::NetworkSetup, network_inside.apply());
+        steps.run(Step::Hostname, set_domainname(spec));
+        // Through the host's /proc, which answers for the namespaces just entered.
+        steps.run(Step::Sysctls, box_ns::write_sysctls(&spec.tunables.sysctls));
         // The root filesystem (none to build in a joined mount namespace: `box exec`).
         steps.run(Step::Rootfs, rootfs.as_ref().map_or(Ok(()), |r| r.apply()));
         steps.run(Step::Terminal, attach_terminal(spec, tty_socket));
@@ -100,7 +110,14 @@ impl Child<'_> {
         // Before the filter: it governs the container's program, and a profile without
         // close_range (older than Linux 5.9, or denying it) must not stop box's own step.
         steps.run(Step::CloseOnExec, inherit::close_on_exec());
+        if let (Some(hold), Some(go)) = (hold, go) {
+            let ready = crate::hold::detach(&mut steps.reporter, &go);
+            steps.run(Step::Hold, ready.and_then(|()| hold.wait()));
+        }
         steps.run(Step::Security, security.apply_restrictions());
+        if let Some(mask) = spec.tunables.umask {
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+        }
         steps.run(Step::SignalMask, unblock_signals());
         let errno = exec.exec();
         let message = format!("exec {:?} in container: {}", exec.shown, errno.desc());
@@ -109,8 +126,8 @@ impl Child<'_> {
 }
 
 /// Runs the child's steps: a failure is reported by its step and ends the child.
-struct Steps {
-    reporter: Reporter,
+pub(crate) struct Steps {
+    pub(crate) reporter: Reporter,
     /// Set when timings are wanted: when the current step started.
     clock: Option<Instant>,
 }
@@ -193,6 +210,13 @@ fn workdir_error(spec: &Spec, e: box_rootfs::Error) -> Error {
         step: Step::Workdir,
         errno,
         message: format!("workdir {:?} in container: {why}", spec.process.cwd),
+    }
+}
+
+fn set_domainname(spec: &Spec) -> Result<(), Error> {
+    match (&spec.tunables.domainname, spec.namespaces.mode(Kind::Uts)) {
+        (Some(name), Mode::New) => Ok(box_ns::set_domainname(name)?),
+        _ => Ok(()),
     }
 }
 

@@ -17,6 +17,16 @@ use crate::{Error, Process, Spec};
 /// Starts `process` in the container whose PID 1 is `pid` and which `container` describes, with
 /// the container's user, capabilities, seccomp profile and no_new_privs.
 pub fn exec(container: &Spec, pid: Pid, process: Process) -> Result<Running, Error> {
+    let (spec, cgroup) = exec_spec(container, pid, process)?;
+    launch(&spec, cgroup, None)
+}
+
+/// The spec and cgroup of a process joining the container whose PID 1 is `pid`.
+pub(crate) fn exec_spec(
+    container: &Spec,
+    pid: Pid,
+    process: Process,
+) -> Result<(Spec, CgroupPlan), Error> {
     let mut spec = container.clone();
     spec.namespaces = namespaces_of(pid)?;
     spec.user_maps = None;
@@ -32,7 +42,7 @@ pub fn exec(container: &Spec, pid: Pid, process: Process) -> Result<Running, Err
         // The container has no cgroup: neither does the process (nothing is made).
         None => CgroupPlan::Create,
     };
-    launch(&spec, cgroup)
+    Ok((spec, cgroup))
 }
 
 /// Every namespace of `pid` that is not the caller's own, to join.

@@ -28,6 +28,7 @@ mod channels;
 mod child;
 mod error;
 mod exec;
+mod hold;
 mod inherit;
 mod join;
 mod lifeline;
@@ -41,11 +42,12 @@ mod tty;
 mod undo;
 
 pub use error::Error;
+pub use hold::{create, exec_detached, Created, Hold};
 pub use join::exec;
 pub use protocol::{exit_code, ChildMessage, MonitorMessage, Step};
 pub use report::Timing;
 pub use running::Running;
-pub use spec::{CgroupSpec, Process, Spec, UserMaps, DEFAULT_PATH};
+pub use spec::{CgroupSpec, Process, Spec, Tunables, UserMaps, DEFAULT_PATH};
 pub use start::start;
 pub use supervise::{ExitStatus, Outcome, Output};
 

@@ -47,6 +47,7 @@ pub enum Step {
     CgroupNamespace,
     Hostname,
     NetworkSetup,
+    Sysctls,
     Rootfs,
     Terminal,
     Workdir,
@@ -54,13 +55,14 @@ pub enum Step {
     Chdir,
     SignalDispositions,
     CloseOnExec,
+    Hold,
     Security,
     SignalMask,
     Exec,
 }
 
 impl Step {
-    const ALL: [Step; 25] = [
+    const ALL: [Step; 27] = [
         Step::Prepare,
         Step::Cgroup,
         Step::Network,
@@ -76,6 +78,7 @@ impl Step {
         Step::CgroupNamespace,
         Step::Hostname,
         Step::NetworkSetup,
+        Step::Sysctls,
         Step::Rootfs,
         Step::Terminal,
         Step::Workdir,
@@ -83,6 +86,7 @@ impl Step {
         Step::Chdir,
         Step::SignalDispositions,
         Step::CloseOnExec,
+        Step::Hold,
         Step::Security,
         Step::SignalMask,
         Step::Exec,
@@ -106,6 +110,7 @@ impl Step {
             Step::CgroupNamespace => "cgroup namespace",
             Step::Hostname => "hostname",
             Step::NetworkSetup => "network setup",
+            Step::Sysctls => "sysctls",
             Step::Rootfs => "rootfs",
             Step::Terminal => "terminal",
             Step::Workdir => "workdir",
@@ -113,6 +118,7 @@ impl Step {
             Step::Chdir => "chdir",
             Step::SignalDispositions => "signal dispositions",
             Step::CloseOnExec => "close-on-exec",
+            Step::Hold => "hold",
             Step::Security => "security",
             Step::SignalMask => "signal mask",
             Step::Exec => "exec",
@@ -143,6 +149,9 @@ pub enum ChildMessage {
         errno: Errno,
         message: String,
     },
+    /// Held before `execve` ([`crate::create`]): everything up to the security filters is
+    /// done, the child closes the pipe after this and waits to be started.
+    Ready,
 }
 
 /// How a container that never ran its command failed: by step, for the exit code.
@@ -190,11 +199,15 @@ impl ChildMessage {
                 *errno as i32,
                 one_line(message)
             ),
+            ChildMessage::Ready => "R\n".into(),
         }
     }
 
     pub fn decode(line: &str) -> Result<ChildMessage, BadMessage> {
         let bad = || BadMessage { line: line.into() };
+        if line == "R" {
+            return Ok(ChildMessage::Ready);
+        }
         let mut fields = line.splitn(4, '\t');
         let (tag, step) = (fields.next(), fields.next().and_then(Step::from_str));
         match (tag, step, fields.next(), fields.next()) {
@@ -262,6 +275,7 @@ mod tests {
                 errno: Errno::ENOENT,
                 message: "exec \"/bin/nope\": No such file".into(),
             },
+            ChildMessage::Ready,
         ] {
             let line = msg.encode();
             assert_eq!(ChildMessage::decode(line.trim_end()), Ok(msg));

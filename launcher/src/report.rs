@@ -18,29 +18,50 @@ pub struct Timing {
     pub elapsed: Duration,
 }
 
-/// The child's end.
-pub(crate) struct Reporter(std::fs::File);
+/// The child's end: the pipe, or, once a held child told box it is ready and box went away,
+/// nothing (a failure is then written to the container's stderr, for its engine's log).
+pub(crate) struct Reporter(Option<std::fs::File>);
 
 impl Reporter {
     pub(crate) fn new(fd: OwnedFd) -> Reporter {
-        Reporter(fd.into())
+        Reporter(Some(fd.into()))
     }
 
     pub(crate) fn timing(&mut self, step: Step, elapsed: Duration) {
         // Losing a timing line is harmless; the parent would only show fewer rows.
-        let _ = self
-            .0
-            .write_all(ChildMessage::Timing { step, elapsed }.encode().as_bytes());
+        if let Some(pipe) = self.0.as_mut() {
+            let _ = pipe.write_all(ChildMessage::Timing { step, elapsed }.encode().as_bytes());
+        }
+    }
+
+    /// Tells the parent the child is held before `execve`, and closes the pipe: the parent
+    /// reads EOF and goes its way.
+    pub(crate) fn ready(&mut self) -> Result<(), Error> {
+        if let Some(mut pipe) = self.0.take() {
+            pipe.write_all(ChildMessage::Ready.encode().as_bytes())
+                .map_err(|e| Error::Sys {
+                    step: "tell box the container is ready",
+                    errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+                })?;
+        }
+        Ok(())
     }
 
     /// Reports a failed step and ends the child.
     pub(crate) fn fail(&mut self, step: Step, errno: Errno, message: &str) -> ! {
+        let Some(pipe) = self.0.as_mut() else {
+            // Nobody reads the pipe any more (a held container was started): the engine's log
+            // gets the reason, the exit code says which kind of failure it was.
+            let _ = std::io::stderr().write_all(format!("box: {}\n", message).as_bytes());
+            // SAFETY: as below.
+            unsafe { libc::_exit(crate::protocol::start_failure_code(step, errno)) }
+        };
         let failed = ChildMessage::Failed {
             step,
             errno,
             message: message.to_string(),
         };
-        let _ = self.0.write_all(failed.encode().as_bytes());
+        let _ = pipe.write_all(failed.encode().as_bytes());
         // SAFETY: _exit ends this process at once, without running the parent's destructors
         // or atexit handlers that the forked copy inherited.
         unsafe { libc::_exit(crate::exit_code::CANNOT_START) }
@@ -52,6 +73,8 @@ impl Reporter {
 pub(crate) struct Report {
     pub timings: Vec<Timing>,
     pub failure: Option<Error>,
+    /// The child is held before `execve` ([`ChildMessage::Ready`]).
+    pub ready: bool,
 }
 
 /// Reads until the child execs (EOF) or fails.
@@ -82,6 +105,7 @@ fn parse(text: &str) -> Result<Report, Error> {
                     message,
                 })
             }
+            ChildMessage::Ready => report.ready = true,
         }
     }
     Ok(report)

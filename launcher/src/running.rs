@@ -27,6 +27,8 @@ pub struct Running {
     /// start fails or the container ends.
     pub(crate) undo: UndoStack,
     pub(crate) tty_master: Option<OwnedFd>,
+    /// A held child's "go" pipe, on which it waits for its release ([`crate::create`]).
+    pub(crate) release: Option<OwnedFd>,
     /// Signals box reads from a signalfd instead of dying of them.
     pub(crate) signals: SigSet,
     pub timings: Vec<Timing>,
@@ -61,9 +63,16 @@ impl Running {
             owns_cgroup: false,
             undo: UndoStack::default(),
             tty_master: None,
+            release: None,
             signals,
             timings: Vec::new(),
         }
+    }
+
+    /// Takes the container's terminal (its pty master) to hand it on, e.g. to an OCI
+    /// console socket: supervising then copies no terminal.
+    pub fn take_tty_master(&mut self) -> Option<OwnedFd> {
+        self.tty_master.take()
     }
 
     /// Undoes a failed start: the child (if any) is killed and reaped, everything the start

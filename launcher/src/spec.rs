@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use box_cgroup::Resources;
@@ -25,8 +26,27 @@ pub struct Spec {
     /// The container's network (`none`: its own net namespace with `lo` up).
     #[serde(default)]
     pub network: NetConfig,
+    /// Kernel settings of the container's namespaces and process (OCI's `linux.sysctl`,
+    /// `domainname`, `process.oomScoreAdj`); box.toml sets none.
+    #[serde(default)]
+    pub tunables: Tunables,
     /// Report how long each step of the start sequence took (`box up --timings`).
     pub timings: bool,
+}
+
+/// Kernel settings beyond the layers' configs.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Tunables {
+    /// Set in the new uts namespace, beside the hostname.
+    pub domainname: Option<String>,
+    /// Namespaced sysctls (`net.*`, IPC's `kernel.*`, `fs.mqueue.*`), written in the
+    /// container's own namespaces.
+    pub sysctls: BTreeMap<String, String>,
+    /// The container process's `/proc/PID/oom_score_adj`, written by box after the clone.
+    pub oom_score_adj: Option<i32>,
+    /// The process's file mode creation mask, set just before `execve` (else inherited).
+    pub umask: Option<u32>,
 }
 
 /// The process the container runs.

@@ -19,6 +19,7 @@ use box_ns::{clone_child, CloneOptions, Cloned, Kind, Mode};
 use crate::channels::Channels;
 use crate::child::Child;
 use crate::exec::ExecPlan;
+use crate::hold::Hold;
 use crate::lifeline::Lifeline;
 use crate::protocol::Step;
 use crate::running::{supervised_signals, Running};
@@ -27,13 +28,17 @@ use crate::{Error, Spec, Timing};
 /// Creates the container and starts its command. Everything created is removed again when a
 /// step fails.
 pub fn start(spec: &Spec) -> Result<Running, Error> {
-    launch(spec, CgroupPlan::Create)
+    launch(spec, CgroupPlan::Create, None)
 }
 
 /// Where the process's cgroup comes from.
 pub(crate) enum CgroupPlan {
     /// Create `spec.cgroup` (none when the spec has none), removed when the process ends.
     Create,
+    /// Create `spec.cgroup` for a container that outlives this process ([`crate::create`]):
+    /// no sweep of its parent, whose other cgroups have no live creator either, and kept
+    /// when the start succeeds (the OCI `delete` removes it).
+    Keep,
     /// An existing cgroup (`box exec`), left in place when the process ends.
     Join(Cgroup),
 }
@@ -52,7 +57,11 @@ pub(crate) struct Prepared {
 
 /// The start sequence, for a new container or for a process joining a running one (whose
 /// spec joins every namespace, so that no root filesystem is built).
-pub(crate) fn launch(spec: &Spec, cgroup: CgroupPlan) -> Result<Running, Error> {
+pub(crate) fn launch(
+    spec: &Spec,
+    cgroup: CgroupPlan,
+    hold: Option<&Hold>,
+) -> Result<Running, Error> {
     let mut timer = Timer::new(spec.timings);
     // Parent, before the clone: every layer resolves, opens, compiles and checks.
     let security = box_security::prepare(&spec.security)?;
@@ -60,6 +69,7 @@ pub(crate) fn launch(spec: &Spec, cgroup: CgroupPlan) -> Result<Running, Error> 
     let namespaces = box_ns::prepare(&spec.namespaces)?;
     let new_netns = *spec.namespaces.mode(Kind::Net) == Mode::New;
     let network = box_net::prepare(&spec.network, new_netns)?;
+    box_ns::check_sysctls(&spec.tunables.sysctls, &spec.namespaces)?;
     let cgroup = prepare_cgroup(spec, cgroup)?;
     let exec = ExecPlan::new(&spec.process)
         .map_err(|nul| Error::InvalidSpec(format!("{:?} holds a NUL byte", nul.0)))?;
@@ -79,7 +89,7 @@ pub(crate) fn launch(spec: &Spec, cgroup: CgroupPlan) -> Result<Running, Error> 
         .thread_block()
         .map_err(Error::sys("block signals"))?;
     let mut running = Running::new(&spec.name, signals);
-    match create_and_spawn(spec, &mut layers, cgroup, &mut running, &mut timer) {
+    match create_and_spawn(spec, &mut layers, cgroup, hold, &mut running, &mut timer) {
         Ok(()) => {
             running.timings = timer.rows;
             Ok(running)
@@ -95,6 +105,7 @@ pub(crate) fn launch(spec: &Spec, cgroup: CgroupPlan) -> Result<Running, Error> 
 enum PreparedCgroup {
     None,
     Create(box_cgroup::Prepared),
+    Keep(box_cgroup::Prepared),
     Join(Cgroup),
 }
 
@@ -104,7 +115,10 @@ fn prepare_cgroup(spec: &Spec, plan: CgroupPlan) -> Result<PreparedCgroup, Error
         (CgroupPlan::Create, Some(cg)) => {
             PreparedCgroup::Create(box_cgroup::prepare(&cg.path, &cg.resources)?)
         }
-        (CgroupPlan::Create, None) => PreparedCgroup::None,
+        (CgroupPlan::Keep, Some(cg)) => {
+            PreparedCgroup::Keep(box_cgroup::prepare(&cg.path, &cg.resources)?)
+        }
+        (CgroupPlan::Create | CgroupPlan::Keep, None) => PreparedCgroup::None,
     })
 }
 
@@ -152,19 +166,32 @@ fn create_and_spawn(
     spec: &Spec,
     layers: &mut Prepared,
     cgroup: PreparedCgroup,
+    hold: Option<&Hold>,
     running: &mut Running,
     timer: &mut Timer,
 ) -> Result<(), Error> {
-    match cgroup {
-        PreparedCgroup::None => {}
-        PreparedCgroup::Create(prepared) => {
-            let own = Arc::new(prepared.create()?);
+    let created = match (cgroup, &spec.cgroup) {
+        (PreparedCgroup::Create(prepared), _) => Some(prepared.create()?),
+        (PreparedCgroup::Keep(prepared), Some(cg)) => Some(box_cgroup::Cgroup::create(
+            prepared.layout(),
+            &cg.path,
+            &cg.resources,
+        )?),
+        (PreparedCgroup::Join(cg), _) => {
+            running.cgroup = Some(Arc::new(cg));
+            None
+        }
+        _ => None,
+    };
+    match created {
+        None => {}
+        Some(created) => {
+            let own = Arc::new(created);
             running.undo.push(own.clone());
             running.cgroup = Some(own);
             running.owns_cgroup = true;
             timer.lap(Step::Cgroup);
         }
-        PreparedCgroup::Join(cg) => running.cgroup = Some(Arc::new(cg)),
     }
     let network = layers.network.create()?.map(Arc::new);
     if let Some(attachment) = &network {
@@ -198,6 +225,7 @@ fn create_and_spawn(
                 report,
                 tty_socket,
                 lifeline,
+                hold,
             };
             // A panic must not unwind into box's own code in this copy of it: that would run
             // the parent's cleanup in the container's process, and drop fds the child closed.
@@ -226,7 +254,14 @@ fn create_and_spawn(
         attachment.attach(pid.as_raw())?;
         timer.lap(Step::NetworkAttach);
     }
-    channels.go()?;
+    if let Some(adj) = spec.tunables.oom_score_adj {
+        write_oom_score_adj(pid, adj)?;
+    }
+    if hold.is_some() {
+        running.release = channels.go_and_keep()?;
+    } else {
+        channels.go()?;
+    }
     if let Some(socket) = &channels.tty_socket {
         running.tty_master = crate::tty::receive_master(socket.as_fd())?;
     }
@@ -235,11 +270,22 @@ fn create_and_spawn(
     timer.last = Instant::now();
     match report.failure {
         Some(failure) => Err(failure),
+        // Held, it must have said so; EOF alone means it died.
+        None if hold.is_some() && !report.ready => Err(Error::ChildVanished),
         None => {
             timer.lap(Step::Exec);
             Ok(())
         }
     }
+}
+
+/// Through the host's `/proc`, before "go": the child runs nothing of its own yet.
+fn write_oom_score_adj(pid: nix::unistd::Pid, adj: i32) -> Result<(), Error> {
+    std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string()).map_err(|e| {
+        Error::sys("write oom_score_adj")(nix::errno::Errno::from_raw(
+            e.raw_os_error().unwrap_or(0),
+        ))
+    })
 }
 
 struct Timer {

@@ -27,6 +27,10 @@ pub enum Error {
     BecomeRoot { step: &'static str, errno: Errno },
     #[error("sethostname: {errno}")]
     Hostname { errno: Errno },
+    #[error("setdomainname: {errno}")]
+    Domainname { errno: Errno },
+    #[error("sysctl {key}: {why}")]
+    Sysctl { key: String, why: String },
     #[error("invalid id mapping: {0}")]
     InvalidIdMap(String),
 }

@@ -20,6 +20,7 @@ mod identity;
 mod idmap;
 mod kind;
 mod prepared;
+mod sysctl;
 
 pub use clone::{clone_child, CloneOptions, Cloned};
 pub use config::{Joins, Mode, NsConfig};
@@ -28,3 +29,4 @@ pub use identity::{compare, Comparison, NsId};
 pub use idmap::{become_root, write_id_maps, IdMap};
 pub use kind::Kind;
 pub use prepared::{check, prepare, Prepared};
+pub use sysctl::{check_sysctls, set_domainname, write_sysctls};

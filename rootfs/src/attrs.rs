@@ -21,6 +21,7 @@ fn step(m: &Mount) -> &'static str {
         MountType::Tmpfs => "mount tmpfs",
         MountType::Devpts => "mount devpts",
         MountType::Mqueue => "mount mqueue",
+        MountType::Cgroup2 => "mount cgroup2",
     }
 }
 

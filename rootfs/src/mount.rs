@@ -37,6 +37,9 @@ pub enum MountType {
     Devpts,
     /// POSIX message queues of its IPC namespace.
     Mqueue,
+    /// The cgroup2 hierarchy as the container's cgroup namespace shows it: its own cgroup
+    /// as the root (OCI's `cgroup` type, which box always mounts this way, read-only).
+    Cgroup2,
 }
 
 const TYPES: &[(&str, MountType)] = &[
@@ -46,6 +49,7 @@ const TYPES: &[(&str, MountType)] = &[
     ("tmpfs", MountType::Tmpfs),
     ("devpts", MountType::Devpts),
     ("mqueue", MountType::Mqueue),
+    ("cgroup2", MountType::Cgroup2),
 ];
 
 impl MountType {

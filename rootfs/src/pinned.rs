@@ -102,6 +102,7 @@ pub(crate) fn describe(kind: MountType) -> (&'static str, Option<FsType>) {
         MountType::Tmpfs => ("tmpfs", Some(TMPFS_MAGIC)),
         MountType::Devpts => ("devpts", Some(DEVPTS_SUPER_MAGIC)),
         MountType::Mqueue => ("mqueue", Some(MQUEUE_MAGIC)),
+        MountType::Cgroup2 => ("cgroup2", Some(nix::sys::statfs::CGROUP2_SUPER_MAGIC)),
     }
 }
 

@@ -2,12 +2,14 @@
 
 mod create;
 mod destroy;
+mod freeze;
 mod lock;
 mod open;
 mod prepared;
 mod sweep;
 
 pub use destroy::DESTROY_TIMEOUT;
+pub use freeze::FREEZE_TIMEOUT;
 pub use prepared::{check, prepare, Prepared};
 pub use sweep::{remove_orphan, sweep_orphans, Sweep, SWEEP_TIMEOUT};
 

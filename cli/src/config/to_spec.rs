@@ -99,6 +99,7 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
         }),
         security: super::security::security(c)?,
         network,
+        tunables: Default::default(),
         timings: false,
     })
 }

@@ -1,0 +1,5 @@
+pub mod control;
+pub mod exec;
+pub mod info;
+pub mod lifecycle;
+pub mod query;
