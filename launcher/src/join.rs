@@ -31,6 +31,9 @@ pub(crate) fn exec_spec(
     spec.namespaces = namespaces_of(pid)?;
     spec.user_maps = None;
     spec.rootfs.console = false;
+    // The container's namespaces already have them (and its /proc/sys is read-only).
+    spec.tunables.sysctls.clear();
+    spec.tunables.domainname = None;
     spec.process = process;
     // The container's network is there already: joined with its net namespace.
     spec.network = box_net::NetConfig {

@@ -124,7 +124,12 @@ pub fn run(g: &Global, c: &Create, detach: bool, keep: bool) -> Result<i32> {
 }
 
 pub fn delete(g: &Global, id: &str, force: bool) -> Result<i32> {
-    let locked = Root(g.root.clone()).open(id)?;
+    let root = Root(g.root.clone());
+    // As runc: forcing the removal of what is already gone succeeds (the shim's cleanup).
+    if force && crate::state::check_id(id).is_ok() && !root.dir(id).exists() {
+        return Ok(0);
+    }
+    let locked = root.open(id)?;
     let record = match locked.read() {
         Ok(r) => r,
         // A create killed before it recorded anything: its directory is all there is.

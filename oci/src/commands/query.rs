@@ -39,7 +39,7 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> Result<i32> {
                 println!(
                     "{:<20} {:<8} {:<10} {:<40} {}",
                     s["id"].as_str().unwrap_or_default(),
-                    s["pid"],
+                    s["pid"].as_i64().unwrap_or_default(),
                     s["status"].as_str().unwrap_or_default(),
                     s["bundle"].as_str().unwrap_or_default(),
                     s["created"].as_str().unwrap_or_default()
