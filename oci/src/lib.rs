@@ -3,6 +3,8 @@
 //! `create` leaves the container's process held before `execve` ([`box_launcher::create`]),
 //! `start` lets it go. docs/oci.md says what each field and command does.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod cgroup;
 pub mod cli;
 pub mod commands;

@@ -2,6 +2,8 @@
 //! argv[0]: engines take a path to a runtime, the command line is runc's and not box's, and a
 //! small binary that does not carry box.toml's front end starts faster on every call.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use clap::Parser;
 
 use box_oci::cli::{Cli, Command};
