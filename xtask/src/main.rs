@@ -97,15 +97,26 @@ const PACKAGES: &[(&str, &str)] = &[
     // The network layer's nftables changes, and the network tests' own namespaces.
     ("nft", "nftables"),
     ("ip", "iproute2"),
+    // The engines tests/tests/oci runs box-runc under (podman with conmon, containerd with
+    // ctr and its runc shim, Docker's dockerd and client), and tar to hand them a root.
+    ("tar", "tar"),
+    ("podman", "podman"),
+    ("conmon", "conmon"),
+    ("containerd", "containerd"),
+    ("ctr", "containerd"),
+    ("containerd-shim-runc-v2", "containerd"),
+    ("dockerd", "docker.io"),
 ];
 
 /// Installs what is missing with apt-get (the tests run as root on a Debian machine).
 fn ensure_packages() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES
+    let mut missing: Vec<&str> = PACKAGES
         .iter()
         .filter(|(bin, _)| !in_path(bin))
         .map(|(_, pkg)| *pkg)
         .collect();
+    // One package may bring several commands (containerd: containerd, ctr, the shim).
+    missing.dedup();
     if missing.is_empty() {
         return Ok(());
     }

@@ -1,0 +1,18 @@
+//! box as an OCI runtime (box-runc), end to end: driven directly on a bundle, then under
+//! podman, containerd and Docker, each started by its test with its own state, socket and
+//! cgroup subtree, and stopped with everything it made removed.
+
+#[path = "oci/support.rs"]
+mod support;
+
+#[path = "oci/direct.rs"]
+mod direct;
+
+#[path = "oci/podman.rs"]
+mod podman;
+
+#[path = "oci/docker.rs"]
+mod docker;
+
+#[path = "oci/containerd.rs"]
+mod containerd;
