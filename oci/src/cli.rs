@@ -79,7 +79,7 @@ pub enum Command {
         id: String,
         #[arg(short, long, default_value = "table")]
         format: String,
-        /// Options for ps(1), accepted and ignored: box lists pids itself.
+        /// Options for ps(1) (after `--`): its lines for the container's processes.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         ps_args: Vec<String>,
     },

@@ -47,7 +47,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Delete { id, force } => lifecycle::delete(g, &id, force),
         Command::State { id } => query::state(g, &id),
         Command::List { format, quiet } => query::list(g, &format, quiet),
-        Command::Ps { id, format, .. } => query::ps(g, &id, &format),
+        Command::Ps {
+            id,
+            format,
+            ps_args,
+        } => query::ps(g, &id, &format, &ps_args),
         Command::Kill { id, signal, all } => control::kill(g, &id, &signal, all),
         Command::Pause { id } => control::pause(g, &id, true),
         Command::Resume { id } => control::pause(g, &id, false),

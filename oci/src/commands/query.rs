@@ -1,6 +1,8 @@
 //! `state`, `list`, `ps`: read from the record and the kernel, never from the config alone.
 
-use anyhow::{bail, Result};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
 
 use crate::cli::Global;
 use crate::commands::lifecycle::oci_state;
@@ -51,14 +53,18 @@ pub fn list(g: &Global, format: &str, quiet: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// The pids of the container's cgroup (every process of it, host pids).
-pub fn ps(g: &Global, id: &str, format: &str) -> Result<i32> {
+/// The pids of the container's cgroup (every process of it, host pids). With `ps_args`
+/// (`box-runc ps ID -- -ef`), as runc: ps(1) with those options, its header and the lines
+/// whose PID column is one of the container's.
+pub fn ps(g: &Global, id: &str, format: &str, ps_args: &[String]) -> Result<i32> {
     let locked = Root(g.root.clone()).open(id)?;
     let record = locked.read()?;
     let cg = crate::cgroup::open(&record.spec)?;
     let pids: Vec<i32> = cg.procs()?.into_iter().map(|p| p.as_raw()).collect();
     match format {
+        "json" if !ps_args.is_empty() => bail!("ps options go with --format table only"),
         "json" => println!("{}", serde_json::to_string(&pids)?),
+        "table" if !ps_args.is_empty() => print_ps(ps_args, &pids)?,
         "table" => {
             println!("{:>8} CMD", "PID");
             for pid in pids {
@@ -76,4 +82,36 @@ pub fn ps(g: &Global, id: &str, format: &str) -> Result<i32> {
         other => bail!("unknown --format {other:?}: use table or json"),
     }
     Ok(0)
+}
+
+fn print_ps(ps_args: &[String], pids: &[i32]) -> Result<()> {
+    let out = Command::new("ps")
+        .args(ps_args)
+        .output()
+        .context("run ps")?;
+    if !out.status.success() {
+        bail!(
+            "ps {}: {}",
+            ps_args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().context("ps printed nothing")?;
+    let column = header
+        .split_whitespace()
+        .position(|h| h == "PID")
+        .context("ps printed no PID column")?;
+    println!("{header}");
+    for line in lines {
+        let pid = line
+            .split_whitespace()
+            .nth(column)
+            .and_then(|p| p.parse().ok());
+        if pid.is_some_and(|p: i32| pids.contains(&p)) {
+            println!("{line}");
+        }
+    }
+    Ok(())
 }

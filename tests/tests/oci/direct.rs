@@ -199,6 +199,11 @@ fn exec_ps_pause_resume_update_on_a_running_container() {
     expect_code(&out, 0);
     let pids: Vec<i32> = serde_json::from_str(&text(&out)).unwrap();
     assert_eq!(pids, [pid]);
+    // With ps(1)'s options: its header and the container's lines only.
+    let out = b.runc(&["ps", id, "--", "-o", "pid,args"]);
+    expect_code(&out, 0);
+    let lines: Vec<String> = text(&out).lines().map(|l| l.trim().to_string()).collect();
+    assert_eq!(lines, ["PID COMMAND", &format!("{pid} sleep 1000")]);
 
     expect_code(&b.runc(&["pause", id]), 0);
     assert_eq!(b.state(id)["status"], "paused");
