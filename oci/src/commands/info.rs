@@ -54,6 +54,7 @@ pub fn features() -> Result<i32> {
         .iter()
         .map(|c| c.to_string())
         .collect();
+    let lsm = box_security::detect_lsms(Path::new("/"));
     let doc = json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": oci_spec::runtime::VERSION,
@@ -71,8 +72,9 @@ pub fn features() -> Result<i32> {
                               "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
                 "archs": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
             },
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false },
+            // Applied when this host has them (the security layer checks each label).
+            "apparmor": { "enabled": lsm.apparmor },
+            "selinux": { "enabled": lsm.selinux },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": false } },
         },
@@ -92,7 +94,9 @@ pub fn spec(bundle: &Path, rootless: bool) -> Result<i32> {
     if path.exists() {
         bail!("{} exists: remove it first", path.display());
     }
-    let spec = oci_spec::runtime::Spec::default();
+    let mut spec = oci_spec::runtime::Spec::default();
+    // oci-spec's template names its own runtime.
+    spec.set_hostname(Some("box".into()));
     let text = serde_json::to_string_pretty(&spec)?;
     std::fs::write(&path, text + "\n").with_context(|| format!("write {}", path.display()))?;
     Ok(0)

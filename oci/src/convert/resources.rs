@@ -44,6 +44,18 @@ pub fn resources(r: &LinuxResources, at: &str) -> Result<Resources, ConvertError
                 "box sets no swappiness",
             ));
         }
+        if m.use_hierarchy() == Some(false) {
+            return Err(unsupported(
+                &field("memory.useHierarchy"),
+                "hierarchical accounting is the only mode of cgroup2 and of current kernels",
+            ));
+        }
+        if m.check_before_update() == Some(true) {
+            return Err(unsupported(
+                &field("memory.checkBeforeUpdate"),
+                "box does not compare the usage with a new limit before it writes it",
+            ));
+        }
         if m.disable_oom_killer() == Some(true) {
             return Err(unsupported(
                 &field("memory.disableOOMKiller"),

@@ -228,6 +228,16 @@ fn what_box_cannot_honour_is_refused_by_name() {
             "resources",
             json!({"cpu": {"quota": 50000, "period": 250000}}),
         ),
+        with(
+            "/linux",
+            "resources",
+            json!({"memory": {"useHierarchy": false}}),
+        ),
+        with(
+            "/linux",
+            "resources",
+            json!({"memory": {"checkBeforeUpdate": true}}),
+        ),
         with("/linux", "rootfsPropagation", json!("shared")),
         with(
             "/linux",
