@@ -62,6 +62,7 @@ impl Child<'_> {
         ]
         .into_iter()
         .flatten()
+        .chain(preserved_fds(spec))
         .collect();
         let mut steps = Steps {
             reporter: Reporter::new(report),
@@ -109,7 +110,10 @@ impl Child<'_> {
         );
         // Before the filter: it governs the container's program, and a profile without
         // close_range (older than Linux 5.9, or denying it) must not stop box's own step.
-        steps.run(Step::CloseOnExec, inherit::close_on_exec());
+        steps.run(
+            Step::CloseOnExec,
+            inherit::close_on_exec(3 + spec.tunables.preserve_fds),
+        );
         if let (Some(hold), Some(go)) = (hold, go) {
             let ready = crate::hold::detach(&mut steps.reporter, &go);
             steps.run(Step::Hold, ready.and_then(|()| hold.wait()));
@@ -211,6 +215,12 @@ fn workdir_error(spec: &Spec, e: box_rootfs::Error) -> Error {
         errno,
         message: format!("workdir {:?} in container: {why}", spec.process.cwd),
     }
+}
+
+/// The caller's fds the command gets (`--preserve-fds`), right above stderr.
+fn preserved_fds(spec: &Spec) -> impl Iterator<Item = RawFd> {
+    let count = RawFd::try_from(spec.tunables.preserve_fds).unwrap_or(RawFd::MAX - 3);
+    3..3 + count
 }
 
 fn set_domainname(spec: &Spec) -> Result<(), Error> {

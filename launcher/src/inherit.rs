@@ -32,10 +32,12 @@ pub(crate) fn close_all_but(keep: &[RawFd]) -> Result<(), Error> {
     close_range(first, u32::MAX, 0)
 }
 
-/// Marks every fd above stderr close-on-exec: anything a step opened since
-/// [`close_all_but`] without `O_CLOEXEC` still does not reach the command.
-pub(crate) fn close_on_exec() -> Result<(), Error> {
-    close_range(3, u32::MAX, CLOSE_RANGE_CLOEXEC)
+/// Marks every fd from `first` up close-on-exec: anything a step opened since
+/// [`close_all_but`] without `O_CLOEXEC` still does not reach the command. (`first` is 3, or
+/// above the fds the caller asked to pass on, which box's own fds never are: those numbers
+/// were taken when box opened its own.)
+pub(crate) fn close_on_exec(first: u32) -> Result<(), Error> {
+    close_range(first, u32::MAX, CLOSE_RANGE_CLOEXEC)
 }
 
 fn close_range(first: u32, last: u32, flags: libc::c_uint) -> Result<(), Error> {

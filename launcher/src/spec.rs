@@ -47,6 +47,9 @@ pub struct Tunables {
     pub oom_score_adj: Option<i32>,
     /// The process's file mode creation mask, set just before `execve` (else inherited).
     pub umask: Option<u32>,
+    /// fds 3 to 3+N-1 of box's caller, passed on to the command as they are (OCI's
+    /// `--preserve-fds`): the caller vouches for them, every other fd is closed.
+    pub preserve_fds: u32,
 }
 
 /// The process the container runs.

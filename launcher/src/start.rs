@@ -62,6 +62,7 @@ pub(crate) fn launch(
     cgroup: CgroupPlan,
     hold: Option<&Hold>,
 ) -> Result<Running, Error> {
+    check_preserved_fds(spec.tunables.preserve_fds)?;
     let mut timer = Timer::new(spec.timings);
     // Parent, before the clone: every layer resolves, opens, compiles and checks.
     let security = box_security::prepare(&spec.security)?;
@@ -277,6 +278,23 @@ fn create_and_spawn(
             Ok(())
         }
     }
+}
+
+/// The fds to pass on must be open: a gap would let one of box's own (a pipe, a lock) take
+/// that number and reach the container. (The caller checks before it opens anything of its
+/// own; this catches a caller that did not.)
+fn check_preserved_fds(count: u32) -> Result<(), Error> {
+    for fd in 3..3u32.saturating_add(count) {
+        let fd =
+            i32::try_from(fd).map_err(|_| Error::InvalidSpec("too many fds to pass on".into()))?;
+        // SAFETY: F_GETFD only reads the flags of an fd of this process.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err(Error::InvalidSpec(format!(
+                "fd {fd} is to be passed on to the container, and it is not open"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Through the host's `/proc`, before "go": the child runs nothing of its own yet.

@@ -24,6 +24,14 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let g = &cli.global;
+    // Before box-runc opens anything: a gap in the fds to pass on would be filled by one of
+    // its own (a lock, the exec fifo), which would then reach the container.
+    let preserve = match &cli.command {
+        Some(Command::Create(c)) | Some(Command::Run { create: c, .. }) => c.preserve_fds,
+        Some(Command::Exec(e)) => e.preserve_fds,
+        _ => 0,
+    };
+    check_preserved_fds(preserve)?;
     if g.version {
         return Ok(info::version());
     }
@@ -60,4 +68,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Features => info::features(),
         Command::Spec { bundle, rootless } => info::spec(&bundle, rootless),
     }
+}
+
+fn check_preserved_fds(count: u32) -> anyhow::Result<()> {
+    for fd in 3..3u32.saturating_add(count) {
+        let raw = i32::try_from(fd)?;
+        // SAFETY: F_GETFD only reads the flags of an fd of this process.
+        if unsafe { libc::fcntl(raw, libc::F_GETFD) } < 0 {
+            anyhow::bail!("--preserve-fds {count}: fd {fd} is not open");
+        }
+    }
+    Ok(())
 }

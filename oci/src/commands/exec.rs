@@ -15,9 +15,6 @@ use crate::convert::process;
 use crate::state::{Root, Status};
 
 pub fn exec(g: &Global, e: &Exec) -> Result<i32> {
-    if e.preserve_fds > 0 {
-        bail!("--preserve-fds: box passes no fds beyond stdio to a container");
-    }
     let locked = Root(g.root.clone()).open(&e.id)?;
     let record = locked.read()?;
     match record.status(&locked.dir) {
@@ -126,6 +123,8 @@ fn process_spec(container: &Spec, e: &Exec) -> Result<ExecPlan> {
     if let Some(l) = &e.process_label {
         spec.security.selinux_label = Some(l.clone());
     }
+    // This exec's own, not the container's.
+    spec.tunables.preserve_fds = e.preserve_fds;
     // No terminal of the container's own for an exec: its console stays PID 1's.
     spec.rootfs.console = false;
     Ok((spec, proc, size))

@@ -26,11 +26,9 @@ fn create_held(g: &Global, c: &Create) -> Result<i32> {
     if c.no_pivot {
         bail!("--no-pivot: box always enters the container's root with pivot_root");
     }
-    if c.preserve_fds > 0 {
-        bail!("--preserve-fds: box passes no fds beyond stdio to a container");
-    }
     let bundle = Bundle::load(&c.bundle)?;
-    let container = convert(&bundle, &c.id)?;
+    let mut container = convert(&bundle, &c.id)?;
+    container.spec.tunables.preserve_fds = c.preserve_fds;
     if container.spec.process.tty != c.console_socket.is_some() {
         bail!("process.terminal and --console-socket go together: give both or neither");
     }

@@ -129,6 +129,8 @@ pub fn convert(bundle: &Bundle, id: &str) -> Result<Container, ConvertError> {
             .collect(),
         oom_score_adj: parts.oom_score_adj,
         umask: parts.umask,
+        // A command-line flag, not the bundle's: set by `create`.
+        preserve_fds: 0,
     };
     let network = linux::network(&namespaces);
     let spec = Spec {

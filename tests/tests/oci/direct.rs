@@ -336,3 +336,70 @@ fn receive_fd(sock: i32) -> OwnedFd {
         OwnedFd::from_raw_fd(fd)
     }
 }
+
+#[test]
+fn preserve_fds_passes_the_callers_fds_and_no_other() {
+    let b = Bundle::new("fds", |c| {
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "echo to-three >&3; echo to-four >&4; ls /proc/self/fd"
+        ]);
+    });
+    let three = b.dir().join("three");
+    let four = b.dir().join("four");
+    let files = [
+        std::fs::File::create(&three).unwrap(),
+        std::fs::File::create(&four).unwrap(),
+    ];
+    let raw = [files[0].as_raw_fd(), files[1].as_raw_fd()];
+    let with_fds = |count: &str| {
+        let mut cmd = Command::new(box_runc());
+        cmd.arg("--root").arg(&b.root).args([
+            "run",
+            "--bundle",
+            b.dir().to_str().unwrap(),
+            "--preserve-fds",
+            count,
+            &format!("fds{count}"),
+        ]);
+        // SAFETY: between fork and exec only fcntl and dup2, which are async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                // Out of the way first (a file may already be 3 or 4), then into place; dup2's
+                // copy is not close-on-exec.
+                let mut high = [0; 2];
+                for (i, fd) in raw.iter().enumerate() {
+                    high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 100);
+                    if high[i] < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                for (i, fd) in high.iter().enumerate() {
+                    if libc::dup2(*fd, 3 + i as i32) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        run(&mut cmd, LIMIT)
+    };
+    let out = with_fds("2");
+    expect_code(&out, 0);
+    assert_eq!(std::fs::read_to_string(&three).unwrap(), "to-three\n");
+    assert_eq!(std::fs::read_to_string(&four).unwrap(), "to-four\n");
+    // ls's own: stdio, the two passed on, and the directory it reads; nothing of box's.
+    let listed = text(&out);
+    let fds: Vec<&str> = listed.split_whitespace().collect();
+    assert_eq!(fds[..5], ["0", "1", "2", "3", "4"], "{fds:?}");
+    assert_eq!(fds.len(), 6, "{fds:?}");
+
+    // Asking for more than the caller has open is refused before anything is made.
+    let out = with_fds("3");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fd 5 is not open"), "{err}");
+    assert!(!b.root.join("fds3").exists());
+    assert!(b.scratch.cgroup_dirs().iter().all(|d| !d.ends_with("fds3")));
+}
