@@ -13,7 +13,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
   test         install what the tests need, then run every test, the ignored ones too
                (cargo test --workspace -- --include-ignored; as root)
-  e2e          build box and run the end-to-end tests only
+  e2e          build box and box-runc and run the end-to-end tests only
   rootfs DIR   build a small busybox root filesystem in DIR
   bench ...    box against runc and crun, side by side (cargo xtask bench --help)
   chaos ...    box under concurrency, kill -9, damaged state and a full disk (--help)
@@ -42,7 +42,8 @@ fn run() -> Result<()> {
         }
         ["e2e"] => {
             ensure_packages()?;
-            cargo(&["build", "-p", "box-cli"])?;
+            // box and box-runc: the end-to-end tests drive both binaries.
+            cargo(&["build", "-p", "box-cli", "-p", "box-oci"])?;
             cargo(&["test", "-p", "box-tests", "--", "--include-ignored"])
         }
         ["rootfs", dir] => {
