@@ -40,6 +40,14 @@ fn run_one(kind: &str, hook: &Hook, state: &serde_json::Value) -> Result<()> {
         // A hook that does not read its stdin is not an error.
         let _ = stdin.write_all(state.to_string().as_bytes());
     }
+    // Read while it runs: a hook that fills the pipe would otherwise block until its timeout.
+    let stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut err);
+            err
+        })
+    });
     let timeout = hook
         .timeout()
         .filter(|&t| t > 0)
@@ -61,10 +69,9 @@ fn run_one(kind: &str, hook: &Hook, state: &serde_json::Value) -> Result<()> {
         std::thread::sleep(Duration::from_millis(5));
     };
     if !status.success() {
-        let mut err = String::new();
-        if let Some(mut stderr) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
-        }
+        let err = stderr
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default();
         bail!(
             "{kind} hook {} failed ({status}): {}",
             path.display(),
