@@ -28,6 +28,7 @@ mod channels;
 mod child;
 mod error;
 mod exec;
+mod for_children;
 mod hold;
 mod inherit;
 mod join;

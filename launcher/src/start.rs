@@ -19,6 +19,7 @@ use box_ns::{clone_child, CloneOptions, Cloned, Kind, Mode};
 use crate::channels::Channels;
 use crate::child::Child;
 use crate::exec::ExecPlan;
+use crate::for_children::Saved;
 use crate::hold::Hold;
 use crate::lifeline::Lifeline;
 use crate::protocol::Step;
@@ -208,6 +209,7 @@ fn create_and_spawn(
     // it joins can open its /proc/PID/exe (box's binary), cwd or fds before it execs. box stays
     // so too, for containers that share the host's pid namespace.
     prctl::set_dumpable(false).map_err(Error::sys("prctl(PR_SET_DUMPABLE)"))?;
+    let saved = Saved::before_joins(spec)?;
     layers.namespaces.enter_for_children()?;
     let opts = CloneOptions {
         flags: layers.namespaces.clone_flags(),
@@ -216,7 +218,11 @@ fn create_and_spawn(
     };
     // SAFETY: box is single-threaded when it starts a container (no thread is ever started
     // before this point), so the child may allocate and run the layer crates.
-    let (pid, pidfd) = match unsafe { clone_child(opts) }? {
+    let cloned = unsafe { clone_child(opts) };
+    if let Ok(Cloned::Parent { .. }) | Err(_) = &cloned {
+        saved.restore()?;
+    }
+    let (pid, pidfd) = match cloned? {
         Cloned::Child => {
             let (go, report, tty_socket) = channels.into_child();
             let child = Child {
