@@ -28,7 +28,8 @@ pub struct Spec {
     pub network: NetConfig,
     /// Kernel settings of the container's namespaces and process (OCI's `linux.sysctl`,
     /// `domainname`, `process.oomScoreAdj`); box.toml sets none.
-    #[serde(default)]
+    // Left out when unset (box.toml sets none): `box inspect` shows what box.toml can say.
+    #[serde(default, skip_serializing_if = "Tunables::is_unset")]
     pub tunables: Tunables,
     /// Report how long each step of the start sequence took (`box up --timings`).
     pub timings: bool,
@@ -50,6 +51,12 @@ pub struct Tunables {
     /// fds 3 to 3+N-1 of box's caller, passed on to the command as they are (OCI's
     /// `--preserve-fds`): the caller vouches for them, every other fd is closed.
     pub preserve_fds: u32,
+}
+
+impl Tunables {
+    pub fn is_unset(&self) -> bool {
+        *self == Tunables::default()
+    }
 }
 
 /// The process the container runs.
