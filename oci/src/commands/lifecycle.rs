@@ -89,6 +89,18 @@ pub fn start(g: &Global, id: &str) -> Result<i32> {
         Status::Created => {}
         other => bail!("container {id:?} is {}, not created", other.as_str()),
     }
+    if !record.hooks.start_container.is_empty() {
+        let pid = record
+            .live_pid()
+            .context("the container's process is gone")?;
+        let st = oci_state(&record, Status::Created);
+        let hooks = &record.hooks.start_container;
+        if let Err(e) = hooks::in_container::run("startContainer", hooks, &st, &record.spec, pid) {
+            // As a failed start: the container's process never runs its command.
+            let _ = kill(pid, Signal::SIGKILL);
+            return Err(e);
+        }
+    }
     state::write_fifo(&locked.fifo())?;
     std::fs::remove_file(locked.fifo()).context("remove exec.fifo")?;
     let st = oci_state(&record, Status::Running);

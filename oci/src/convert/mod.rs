@@ -82,6 +82,9 @@ pub struct Hooks {
     /// Deprecated by the spec, run with `create_runtime`, first.
     pub prestart: Vec<Hook>,
     pub create_runtime: Vec<Hook>,
+    /// Run by `start` in the container's namespaces and cgroup, before its process runs.
+    #[serde(default)]
+    pub start_container: Vec<Hook>,
     pub poststart: Vec<Hook>,
     pub poststop: Vec<Hook>,
 }
@@ -171,22 +174,17 @@ fn hooks(c: &OciSpec) -> Result<Hooks, ConvertError> {
     let Some(h) = c.hooks() else {
         return Ok(Hooks::default());
     };
-    let in_container = [
-        ("hooks.createContainer", h.create_container()),
-        ("hooks.startContainer", h.start_container()),
-    ];
-    for (field, list) in in_container {
-        if list.as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err(unsupported(
-                field,
-                "box runs no program inside the container before its process",
-            ));
-        }
+    if h.create_container().as_ref().is_some_and(|l| !l.is_empty()) {
+        return Err(unsupported(
+            "hooks.createContainer",
+            "box runs no program in the container's mount namespace before pivot_root",
+        ));
     }
     let list = |l: &Option<Vec<Hook>>| l.clone().unwrap_or_default();
     Ok(Hooks {
         prestart: list(h.prestart()),
         create_runtime: list(h.create_runtime()),
+        start_container: list(h.start_container()),
         poststart: list(h.poststart()),
         poststop: list(h.poststop()),
     })

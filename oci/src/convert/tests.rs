@@ -210,7 +210,7 @@ fn what_box_cannot_honour_is_refused_by_name() {
         with(
             "",
             "hooks",
-            json!({"startContainer": [{"path": "/bin/true"}]}),
+            json!({"createContainer": [{"path": "/bin/true"}]}),
         ),
         with("/linux", "intelRdt", json!({"closID": "x"})),
         with(

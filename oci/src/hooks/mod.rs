@@ -1,4 +1,5 @@
-//! OCI hooks, run by box-runc in the runtime's namespaces with the container's state JSON on
+//! OCI hooks, run by box-runc in the runtime's namespaces (`startContainer`'s in the
+//! container's: [`in_container`]) with the container's state JSON on
 //! their stdin; a hook past its `timeout` (seconds) is killed and is an error.
 
 use std::io::Write;
@@ -8,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::Hook;
+
+pub mod in_container;
 
 /// Runs `hooks` in order; the first failure stops the rest and is returned.
 pub fn run(kind: &str, hooks: &[Hook], state: &serde_json::Value) -> Result<()> {

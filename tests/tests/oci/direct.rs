@@ -403,3 +403,82 @@ fn preserve_fds_passes_the_callers_fds_and_no_other() {
     assert!(!b.root.join("fds3").exists());
     assert!(b.scratch.cgroup_dirs().iter().all(|d| !d.ends_with("fds3")));
 }
+
+#[test]
+fn start_container_hooks_run_inside_the_container_before_its_command() {
+    let b = Bundle::new("hooks", |c| {
+        c["hostname"] = json!("hooked");
+        c["process"]["args"] = json!(["sh", "-c", "cat /hook-host > /seen-by-command"]);
+    });
+    let write_config = |hooks: Value, id: &str| {
+        let path = b.dir().join("config.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config["hooks"] = hooks;
+        config["linux"]["cgroupsPath"] = json!(b.cgroups_path(id));
+        std::fs::write(&path, config.to_string()).unwrap();
+    };
+    // Its path and its files are the container's: /bin/sh of the busybox root, / its root.
+    write_config(
+        json!({"startContainer": [{
+            "path": "/bin/sh",
+            "args": ["sh", "-c", "cat > /hook-state; hostname > /hook-host"],
+            "timeout": 30
+        }]}),
+        "hook1",
+    );
+    let pid = b.create("hook1");
+    assert!(
+        !b.scratch.rootfs.join("hook-host").exists(),
+        "ran before start"
+    );
+    expect_code(&b.runc(&["start", "hook1"]), 0);
+    wait_for("the command", LIMIT, || {
+        b.scratch.rootfs.join("seen-by-command").exists()
+    });
+    // The command saw what the hook wrote, in the container's uts namespace.
+    wait_for("the command's write", LIMIT, || {
+        std::fs::read_to_string(b.scratch.rootfs.join("seen-by-command")).unwrap() == "hooked\n"
+    });
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(b.scratch.rootfs.join("hook-state")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["id"], "hook1");
+    assert_eq!(state["pid"], pid);
+    wait_for("stopped", LIMIT, || b.state("hook1")["status"] == "stopped");
+    expect_code(&b.runc(&["delete", "hook1"]), 0);
+
+    // A failing hook fails start, and the command never runs.
+    std::fs::remove_file(b.scratch.rootfs.join("seen-by-command")).unwrap();
+    write_config(json!({"startContainer": [{"path": "/bin/false"}]}), "hook2");
+    let pid = b.create("hook2");
+    let out = b.runc(&["start", "hook2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("startContainer hook /bin/false"));
+    wait_for("the held process to die", LIMIT, || {
+        std::fs::metadata(format!("/proc/{pid}")).is_err()
+    });
+    assert!(!b.scratch.rootfs.join("seen-by-command").exists());
+    expect_code(&b.runc(&["delete", "hook2"]), 0);
+
+    // One past its timeout is killed, and fails start.
+    write_config(
+        json!({"startContainer": [{"path": "/bin/sleep", "args": ["sleep", "1000"], "timeout": 1}]}),
+        "hook3",
+    );
+    b.create("hook3");
+    let out = b.runc(&["start", "hook3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("timed out"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect_code(&b.runc(&["delete", "hook3"]), 0);
+    assert!(b.scratch.cgroup_dirs().iter().all(|d| !d
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("hook")));
+}
