@@ -3,9 +3,11 @@
 //! the runtime's privileges rather than the container process's (root, the host's bounding
 //! set, no seccomp filter); the state JSON on its stdin, killed past its timeout.
 
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use nix::fcntl::{fcntl, FcntlArg};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{dup, dup2_stdin, pipe, write, Pid};
 use oci_spec::runtime::Hook;
@@ -51,18 +53,28 @@ fn run_one(hook: &Hook, state: &serde_json::Value, container: &Spec, pid: Pid) -
         .timeout()
         .filter(|&t| t > 0)
         .map(|t| Duration::from_secs(t as u64));
+    // A watchdog thread, ended and joined before the next hook: the launcher clones, which
+    // only a single-threaded process may do safely.
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
     let watchdog = timeout.map(|t| {
         std::thread::spawn(move || {
-            std::thread::sleep(t);
-            // Not yet reaped (`supervise` reaps it after this), so the pid is still the hook's.
-            let _ = kill(hook_pid, Signal::SIGKILL);
+            // Disconnected: the hook ended (and is reaped) in time.
+            let expired = matches!(wait_done.recv_timeout(t), Err(RecvTimeoutError::Timeout));
+            if expired {
+                // Not yet reaped (`supervise` reaps it), so the pid is still the hook's.
+                let _ = kill(hook_pid, Signal::SIGKILL);
+            }
+            expired
         })
     });
-    let code = running.supervise()?.exit_code();
+    let outcome = running.supervise();
+    drop(done);
+    let timed_out = watchdog.is_some_and(|w| w.join().unwrap_or(false));
+    let code = outcome?.exit_code();
+    if timed_out {
+        bail!("timed out after {:?}", timeout.unwrap_or_default());
+    }
     if code != 0 {
-        if watchdog.as_ref().is_some_and(|w| w.is_finished()) {
-            bail!("timed out after {:?}", timeout.unwrap_or_default());
-        }
         bail!("failed with exit code {code}");
     }
     Ok(())
@@ -93,21 +105,24 @@ fn runtime_privileges() -> Result<SecurityConfig> {
 }
 
 /// Calls `f` with stdin replaced by a pipe holding `input` (the process `f` starts inherits
-/// it), then puts box-runc's stdin back.
+/// it), then puts box-runc's stdin back. The pipe is filled first, without a writer thread:
+/// the launcher clones, which only a single-threaded process may do safely.
 fn with_stdin<T>(input: Vec<u8>, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let (read_end, write_end) = pipe().context("pipe for the hook's stdin")?;
-    // A writer of its own: a state larger than the pipe must not block box-runc. It ends once
-    // all is written or the hook is gone (EPIPE).
-    std::thread::spawn(move || {
-        let mut rest = &input[..];
-        while !rest.is_empty() {
-            match write(&write_end, rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(_) => break,
-            }
+    if input.len() > DEFAULT_PIPE_SIZE {
+        let size = i32::try_from(input.len()).context("the state is too large")?;
+        fcntl(&write_end, FcntlArg::F_SETPIPE_SZ(size))
+            .context("make the hook's stdin pipe hold the state")?;
+    }
+    let mut rest = &input[..];
+    while !rest.is_empty() {
+        match write(&write_end, rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e).context("write the state for the hook"),
         }
-    });
+    }
+    drop(write_end);
     let saved = dup(std::io::stdin()).context("save stdin")?;
     dup2_stdin(&read_end).context("hand the state to the hook's stdin")?;
     drop(read_end);
@@ -117,3 +132,6 @@ fn with_stdin<T>(input: Vec<u8>, f: impl FnOnce() -> Result<T>) -> Result<T> {
     restored?;
     Ok(value)
 }
+
+/// Linux's default pipe capacity: a larger state needs F_SETPIPE_SZ.
+const DEFAULT_PIPE_SIZE: usize = 65536;

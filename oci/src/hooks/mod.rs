@@ -63,6 +63,9 @@ fn run_one(kind: &str, hook: &Hook, state: &serde_json::Value) -> Result<()> {
         if timeout.is_some_and(|t| started.elapsed() >= t) {
             let _ = child.kill();
             let _ = child.wait();
+            if let Some(reader) = stderr {
+                let _ = reader.join();
+            }
             bail!(
                 "{kind} hook {} timed out after {:?}",
                 path.display(),
@@ -71,10 +74,12 @@ fn run_one(kind: &str, hook: &Hook, state: &serde_json::Value) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    // Joined whatever the outcome: box-runc may clone again after (`run` starts the
+    // container's startContainer hooks), which only a single-threaded process may do.
+    let err = stderr
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
     if !status.success() {
-        let err = stderr
-            .and_then(|reader| reader.join().ok())
-            .unwrap_or_default();
         bail!(
             "{kind} hook {} failed ({status}): {}",
             path.display(),
