@@ -113,20 +113,16 @@ pub fn start(g: &Global, id: &str) -> Result<i32> {
 
 pub fn run(g: &Global, c: &Create, detach: bool, keep: bool) -> Result<i32> {
     let pid = create_held(g, c)?;
+    // Blocked before the command runs (and after create, whose launcher unblocks its own):
+    // none of them is lost between start and the wait.
+    let signals = (!detach).then(block_forwarded).transpose()?;
     start(g, &c.id)?;
-    if detach {
+    let Some(signals) = signals else {
         return Ok(0);
-    }
-    // The held process is box-runc's own child until box-runc exits: wait for it here.
-    let code = loop {
-        match waitpid(nix::unistd::Pid::from_raw(pid), None) {
-            Ok(WaitStatus::Exited(_, code)) => break code,
-            Ok(WaitStatus::Signaled(_, sig, _)) => break 128 + sig as i32,
-            Ok(_) => continue,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e).context("wait for the container"),
-        }
     };
+    // The held process is box-runc's own child until box-runc exits: wait for it here,
+    // passing on the signals box-runc gets, as runc does.
+    let code = wait_forwarding(nix::unistd::Pid::from_raw(pid), &signals)?;
     if !keep {
         delete(g, &c.id, true)?;
     }
@@ -214,4 +210,52 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::write(&aside, pid.to_string())
         .with_context(|| format!("write {}", aside.display()))?;
     std::fs::rename(&aside, path).with_context(|| format!("write {}", path.display()))
+}
+
+/// The signals a foreground `run` passes on (^C, a terminal hangup, `kill` of box-runc) and
+/// SIGCHLD, blocked and readable from a signalfd.
+fn block_forwarded() -> Result<nix::sys::signalfd::SignalFd> {
+    use nix::sys::signal::SigSet;
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+    let mut set = SigSet::empty();
+    for sig in [
+        Signal::SIGCHLD,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        set.add(sig);
+    }
+    set.thread_block().context("block the signals to pass on")?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).context("signalfd")
+}
+
+/// Waits for `pid`, sending it the signals read from `signals`; its exit status as a shell
+/// reports it.
+fn wait_forwarding(pid: nix::unistd::Pid, signals: &nix::sys::signalfd::SignalFd) -> Result<i32> {
+    use nix::sys::wait::WaitPidFlag;
+
+    loop {
+        // Also first: a SIGCHLD from before the block was discarded.
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e).context("wait for the container"),
+        }
+        let Some(info) = signals.read_signal().context("read a signal")? else {
+            continue;
+        };
+        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+            continue;
+        };
+        if sig != Signal::SIGCHLD {
+            // Gone already: its exit is read on the next turn.
+            let _ = kill(pid, sig);
+        }
+    }
 }

@@ -35,6 +35,8 @@ impl Bundle {
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         config["process"]["terminal"] = json!(false);
         config["root"]["readonly"] = json!(false);
+        // Below the test's own subtree (the default would be box/oci/ID, shared by all).
+        config["linux"]["cgroupsPath"] = json!(format!("/{}/{what}", b.scratch.cgroup_parent));
         edit(&mut config);
         std::fs::write(&path, config.to_string()).unwrap();
         b
@@ -401,7 +403,7 @@ fn preserve_fds_passes_the_callers_fds_and_no_other() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("fd 5 is not open"), "{err}");
     assert!(!b.root.join("fds3").exists());
-    assert!(b.scratch.cgroup_dirs().iter().all(|d| !d.ends_with("fds3")));
+    assert!(b.scratch.cgroup_dirs().iter().all(|d| !d.ends_with("fds")));
 }
 
 #[test]
@@ -481,4 +483,34 @@ fn start_container_hooks_run_inside_the_container_before_its_command() {
         .unwrap()
         .to_string_lossy()
         .starts_with("hook")));
+}
+
+#[test]
+fn run_waits_passes_on_its_signals_and_deletes() {
+    let b = Bundle::new("run", |c| {
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "trap 'exit 9' TERM; touch /running; while true; do sleep 0.05; done"
+        ]);
+    });
+    let mut runner = Command::new(box_runc())
+        .arg("--root")
+        .arg(&b.root)
+        .args(["run", "--bundle", b.dir().to_str().unwrap(), "run1"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the command", LIMIT, || {
+        b.scratch.rootfs.join("running").exists()
+    });
+    assert_eq!(b.state("run1")["status"], "running");
+    // SIGTERM to box-runc reaches the container's trap; run exits with its code, deleted.
+    // SAFETY: kill takes a pid and a signal.
+    unsafe { libc::kill(runner.id() as i32, libc::SIGTERM) };
+    let status = runner.wait().unwrap();
+    assert_eq!(status.code(), Some(9));
+    assert!(!b.root.join("run1").exists(), "run deleted the container");
+    assert!(b.scratch.cgroup_dirs().iter().all(|d| !d.ends_with("run")));
 }
