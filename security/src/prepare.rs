@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::lsm::{self, LsmPlan};
 use crate::rlimit::{self, Rlimit};
-use crate::seccomp::{Arch, Compiled, KernelVersion, Profile};
+use crate::seccomp::{self, Arch, Compiled, KernelVersion, Profile};
 
 /// The outcome of [`prepare`]: what the child applies. Cheap to clone, holds no fds.
 #[derive(Debug, Clone)]
@@ -86,7 +86,13 @@ fn build(cfg: &SecurityConfig, emit_filter: bool) -> Result<Prepared> {
         |profile: &Profile| filter(profile, capabilities.bounding, host.kernel, emit_filter);
     let (seccomp, warnings) = match &cfg.seccomp {
         SeccompConfig::Unconfined => (None, Vec::new()),
-        SeccompConfig::Default => filter(&Profile::docker_default())?,
+        // The default profile is compiled ahead of time for the usual container.
+        SeccompConfig::Default => match Arch::native()
+            .and_then(|arch| seccomp::ready_default(capabilities.bounding, arch, host.kernel))
+        {
+            Some(ready) => (emit_filter.then_some(ready), Vec::new()),
+            None => filter(&Profile::docker_default())?,
+        },
         SeccompConfig::Path(path) => filter(&Profile::load(path)?)?,
         SeccompConfig::Inline(profile) => filter(profile)?,
     };

@@ -1,4 +1,4 @@
-//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | bench | chaos | fuzz`.
+//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | bench | chaos | fuzz | seccomp`.
 
 mod bench;
 mod chaos;
@@ -17,7 +17,9 @@ const USAGE: &str = "usage: cargo xtask <command>
   rootfs DIR   build a small busybox root filesystem in DIR
   bench ...    box against runc and crun, side by side (cargo xtask bench --help)
   chaos ...    box under concurrency, kill -9, damaged state and a full disk (--help)
-  fuzz ...     a short run of each fuzz target from its corpus (--help)";
+  fuzz ...     a short run of each fuzz target from its corpus (--help)
+  seccomp      regenerate security/src/seccomp/default_x86_64.rs, the default seccomp
+               profile compiled ahead of time (after changing the profile)";
 
 fn main() {
     if let Err(e) = run() {
@@ -63,6 +65,15 @@ fn run() -> Result<()> {
         }
         ["chaos", rest @ ..] => chaos::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
+        ["seccomp"] => {
+            let arch = box_security::seccomp::Arch::X86_64;
+            let path = workspace_root().join("security/src/seccomp/default_x86_64.rs");
+            let text = box_security::seccomp::render_ready_default(arch)
+                .context("the default profile does not compile without warnings")?;
+            std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+            println!("wrote {}", path.display());
+            Ok(())
+        }
         _ => bail!("{USAGE}"),
     }
 }

@@ -28,6 +28,7 @@ mod model;
 mod plan;
 #[cfg(test)]
 mod plan_tests;
+mod ready;
 mod resolve;
 mod selfcheck;
 mod tables;
@@ -45,6 +46,10 @@ pub use json_form::INLINE_ORIGIN;
 pub use model::{
     Action, Applicability, ArchMapEntry, ArgCondition, CmpOp, KernelVersion, Profile, SyscallRule,
 };
+pub(crate) use ready::default_filter as ready_default;
+/// The source of the ready-made default filter (`cargo xtask seccomp` writes it).
+#[doc(hidden)]
+pub use ready::render as render_ready_default;
 pub use seccompiler::sock_filter;
 
 use crate::error::{Error, Result};
