@@ -73,33 +73,54 @@ impl SeccompData {
 /// Runs `program` on `data` the way the kernel would; `Err` names the first thing the
 /// interpreter does not understand (box never emits it).
 pub(super) fn run(program: &[sock_filter], data: &SeccompData) -> Result<u32, String> {
-    let mut acc: u32 = 0;
-    let mut pc: usize = 0;
-    while let Some(insn) = program.get(pc) {
-        pc += 1;
-        let skip = |taken: bool| usize::from(if taken { insn.jt } else { insn.jf });
-        match insn.code {
-            BPF_LD_W_ABS => {
-                acc = data
-                    .word(insn.k)
-                    .ok_or_else(|| format!("load from bad offset {}", insn.k))?
-            }
-            BPF_ALU_AND_K => acc &= insn.k,
-            BPF_JMP_JA => pc += insn.k as usize,
-            BPF_JMP_JEQ_K => pc += skip(acc == insn.k),
-            BPF_JMP_JGT_K => pc += skip(acc > insn.k),
-            BPF_JMP_JGE_K => pc += skip(acc >= insn.k),
-            BPF_JMP_JSET_K => pc += skip(acc & insn.k != 0),
-            BPF_RET_K => return Ok(insn.k),
-            other => {
-                return Err(format!(
-                    "unsupported instruction code {other:#x} at {}",
-                    pc - 1
-                ))
+    walk(program, data).0
+}
+
+/// How many instructions `program` runs for syscall `nr` of ABI `arch` (arguments 0).
+#[cfg(test)]
+pub(super) fn steps(program: &[sock_filter], nr: u32, arch: u32) -> usize {
+    let data = SeccompData {
+        nr,
+        arch,
+        ..SeccompData::default()
+    };
+    walk(program, &data).1
+}
+
+/// [`run`], and the number of instructions it ran.
+fn walk(program: &[sock_filter], data: &SeccompData) -> (Result<u32, String>, usize) {
+    let mut steps = 0;
+    let result = (|| {
+        let mut acc: u32 = 0;
+        let mut pc: usize = 0;
+        while let Some(insn) = program.get(pc) {
+            steps += 1;
+            pc += 1;
+            let skip = |taken: bool| usize::from(if taken { insn.jt } else { insn.jf });
+            match insn.code {
+                BPF_LD_W_ABS => {
+                    acc = data
+                        .word(insn.k)
+                        .ok_or_else(|| format!("load from bad offset {}", insn.k))?
+                }
+                BPF_ALU_AND_K => acc &= insn.k,
+                BPF_JMP_JA => pc += insn.k as usize,
+                BPF_JMP_JEQ_K => pc += skip(acc == insn.k),
+                BPF_JMP_JGT_K => pc += skip(acc > insn.k),
+                BPF_JMP_JGE_K => pc += skip(acc >= insn.k),
+                BPF_JMP_JSET_K => pc += skip(acc & insn.k != 0),
+                BPF_RET_K => return Ok(insn.k),
+                other => {
+                    return Err(format!(
+                        "unsupported instruction code {other:#x} at {}",
+                        pc - 1
+                    ))
+                }
             }
         }
-    }
-    Err("program ran off its end".to_string())
+        Err("program ran off its end".to_string())
+    })();
+    (result, steps)
 }
 
 #[cfg(test)]

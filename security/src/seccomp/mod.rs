@@ -24,6 +24,8 @@ mod default;
 mod json;
 mod json_form;
 mod link;
+#[cfg(test)]
+mod link_tests;
 mod model;
 mod plan;
 #[cfg(test)]
