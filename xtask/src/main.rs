@@ -1,4 +1,5 @@
-//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | bench | chaos | fuzz | seccomp`.
+//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | dist | bench | chaos | fuzz |
+//! seccomp`.
 
 mod bench;
 mod chaos;
@@ -15,6 +16,7 @@ const USAGE: &str = "usage: cargo xtask <command>
                (cargo test --workspace -- --include-ignored; as root)
   e2e          build box and box-runc and run the end-to-end tests only
   rootfs DIR   build a small busybox root filesystem in DIR
+  dist         build box for release, statically linked: target/release/box
   bench ...    box against runc and crun, side by side (cargo xtask bench --help)
   chaos ...    box under concurrency, kill -9, damaged state and a full disk (--help)
   fuzz ...     a short run of each fuzz target from its corpus (--help)
@@ -52,6 +54,11 @@ fn run() -> Result<()> {
             ensure_packages()?;
             let root = busybox_rootfs(Path::new(dir))?;
             println!("busybox root filesystem in {}", root.display());
+            Ok(())
+        }
+        ["dist"] => {
+            let bin = bench::build_box()?;
+            println!("{}", bin.display());
             Ok(())
         }
         ["bench", "--help"] => {
