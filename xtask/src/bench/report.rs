@@ -152,7 +152,7 @@ impl Results<'_> {
         super::resident::print(self.resident, self.opts.scale_rounds);
         println!("  {}", super::conmon::NOT_MEASURED);
         super::detached::print(self.detached, self.opts.scale_rounds);
-        println!("\ngoals of issue 6 (value vs target; ratios of medians from this run)");
+        println!("\ngoals of issue 15 (value vs target; ratios of medians from this run)");
         for g in self.goals() {
             match g.value {
                 Some(v) => println!(
