@@ -20,6 +20,8 @@ use crate::capabilities::CapSet;
 mod x86_64;
 
 /// What a ready program was compiled for, and the program.
+// Other architectures have none yet: they compile at run time.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(super) struct Ready {
     /// The capabilities any rule of the profile depends on.
     pub(super) caps_mask: u64,
@@ -35,6 +37,7 @@ pub(super) struct Ready {
 }
 
 /// One instruction, as the generated file writes it.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(super) const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> seccompiler::sock_filter {
     seccompiler::sock_filter { code, jt, jf, k }
 }
