@@ -40,6 +40,9 @@ fn run() -> Result<()> {
     {
         ["test"] => {
             ensure_packages()?;
+            // The end-to-end tests drive box and box-runc, which `cargo test` builds only for
+            // their own crates' tests (box-oci has none that need its binary).
+            cargo(&["build", "-p", "box-cli", "-p", "box-oci"])?;
             // Tests that need root are #[ignore]d where a crate's other tests do not (so that
             // `cargo test -p box-ns` works unprivileged); here, as root, they all run.
             cargo(&["test", "--workspace", "--", "--include-ignored"])

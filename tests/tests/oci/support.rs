@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use box_tests::{box_bin, busybox_rootfs_at, require_root, unique_name};
 
-/// The box-runc binary next to box (cargo builds both for `cargo test --workspace`).
+/// The box-runc binary next to box (`cargo xtask test` and `cargo xtask e2e` build both; a
+/// plain `cargo test` builds only box).
 pub fn box_runc() -> PathBuf {
     let bin = box_bin().with_file_name("box-runc");
     assert!(
         bin.exists(),
-        "{} is missing: run `cargo test --workspace`",
+        "{} is missing: build it with `cargo build -p box-oci` (cargo xtask test does)",
         bin.display()
     );
     bin
