@@ -6,6 +6,7 @@
 //!   file:line:col and the key.
 //! - [`template`]: the Go-template subset of `box inspect --format`, rendered against a JSON
 //!   value.
+//! - [`run`]: `box run`'s options, turned into the box.toml they mean.
 //! - [`name`]: container names, the one rule every name from outside is checked by.
 
 // Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
@@ -13,6 +14,7 @@
 
 pub mod config;
 pub mod name;
+pub mod run;
 pub mod template;
 
 #[doc(hidden)]

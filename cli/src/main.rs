@@ -55,6 +55,9 @@ enum Command {
         #[arg(short, long, default_value_t = 10)]
         time: u64,
     },
+    /// Run a container from Docker's options: `box run -it --rootfs DIR sh`, `box run -d --name
+    /// c1 --rootfs host sleep 1000` (`--dry-run` prints the equivalent box.toml).
+    Run(Box<box_cli::run::RunArgs>),
     /// Check a box.toml without running anything.
     Validate {
         /// The container definition.
@@ -67,7 +70,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(parse_error(e)),
+    };
     let root = state::Root::new(cli.root);
     let code = match cli.command {
         Command::Up {
@@ -78,10 +84,28 @@ fn main() -> ExitCode {
         } => up(&root, &file, tty, timings, detach),
         Command::Down { file, time } => commands::compose::down(&root, &file, time),
         Command::Validate { file } => validate(&root, &file),
+        Command::Run(args) => commands::run::run(&root, &args),
         Command::Lifecycle(cmd) => commands::run(cmd, &root),
         Command::Stats(args) => stats::run(&args),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+/// Prints a command line error; returns the exit code. An option `box run` does not know is
+/// most likely one of Docker's: it is named, and pointed at the table of what box has.
+fn parse_error(e: clap::Error) -> u8 {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let in_run = matches!(e.get(ContextKind::Usage), Some(ContextValue::StyledStr(u)) if u.to_string().contains("box run"));
+    if let (ErrorKind::UnknownArgument, true, Some(ContextValue::String(option))) =
+        (e.kind(), in_run, e.get(ContextKind::InvalidArg))
+    {
+        eprintln!(
+            "box: run: unknown option {option}: box run has no such option (docs/docker.md maps Docker's options to box's; `box run --help` lists them)"
+        );
+        return CANNOT_START as u8;
+    }
+    let _ = e.print();
+    e.exit_code().clamp(0, 255) as u8
 }
 
 /// The file's containers, checked, in start order (one, for the single-container form).

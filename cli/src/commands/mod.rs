@@ -12,6 +12,7 @@ mod ns;
 mod pidfd;
 mod ps;
 mod remove;
+pub mod run;
 mod settle;
 mod signal;
 mod trim;

@@ -16,8 +16,8 @@ mod to_spec;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use locate::Seg;
-use locate::{line_col, render, suggest, Spans};
+use locate::{line_col, suggest, Spans};
+pub use locate::{render, Seg};
 pub use plan::{plan, start_order, Planned};
 
 /// A problem in a box.toml, with where it is.

@@ -19,7 +19,11 @@ pub fn run_box_with(
 ) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).expect("write file");
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("make the file's directory");
+        }
+        std::fs::write(path, text).expect("write file");
     }
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_box"));
     cmd.arg("--root")

@@ -1,0 +1,292 @@
+//! `box run`'s options → the box.toml they mean ([`Doc`]), with, for each key written, the
+//! option it came from: an error about the key is then told about the option.
+
+use std::path::Path;
+
+use super::args::RunArgs;
+use super::doc::{Doc, Network};
+use super::parse::{self, SecurityOpt};
+use super::RunError;
+
+/// A `box run` line as a box.toml, and where each of its keys came from.
+#[derive(Debug, Default)]
+pub struct Translated {
+    pub doc: Doc,
+    /// (key path as `config` renders it, the option that set it), in the order given.
+    pub origins: Vec<(String, String)>,
+}
+
+impl Translated {
+    fn set(&mut self, key: impl Into<String>, flag: &str, value: &str) {
+        self.origins.push((key.into(), show(flag, value)));
+    }
+}
+
+/// The option as the user gave it, for messages: `--memory 10x`.
+pub fn show(flag: &str, value: &str) -> String {
+    if value.is_empty() {
+        flag.to_string()
+    } else {
+        format!("{flag} {value}")
+    }
+}
+
+/// Where the process is: the caller's environment (for `-e KEY` and `TERM`) and directory
+/// (relative paths are made absolute, so the printed box.toml works from anywhere).
+pub struct Caller<'a> {
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub cwd: &'a Path,
+}
+
+/// `IMAGE`: the key `image = ...` of box.toml, once the image store is on this branch. Wiring
+/// it is this function: `doc.image = Some(image.into()); Ok(())`.
+fn image(_doc: &mut Doc, image: &str) -> Result<(), RunError> {
+    Err(RunError::flag(
+        image,
+        "images are not supported yet: use --rootfs DIR (or --rootfs host)",
+    ))
+}
+
+pub fn translate(a: &RunArgs, caller: &Caller<'_>) -> Result<Translated, RunError> {
+    let mut t = Translated::default();
+    process(a, caller, &mut t)?;
+    namespaces(a, &mut t);
+    network(a, &mut t);
+    resources(a, &mut t)?;
+    security(a, caller, &mut t)?;
+    mounts(a, caller, &mut t)?;
+    for flag in [
+        ("--init", a.init.then_some("")),
+        ("--stop-signal", a.stop_signal.as_deref()),
+        ("--stop-timeout", a.stop_timeout.as_deref()),
+    ] {
+        if let (name, Some(value)) = flag {
+            return Err(RunError::flag(&show(name, value), "not supported yet"));
+        }
+    }
+    Ok(t)
+}
+
+/// The image or root, the command, and the process keys.
+fn process(a: &RunArgs, caller: &Caller<'_>, t: &mut Translated) -> Result<(), RunError> {
+    let mut rest = a.rest.iter();
+    match &a.rootfs {
+        Some(dir) => {
+            let dir = if dir == "host" {
+                dir.clone()
+            } else {
+                parse::absolute(dir, caller.cwd)
+            };
+            t.set("rootfs", "--rootfs", &dir);
+            t.doc.rootfs = Some(dir);
+        }
+        None => match rest.next() {
+            Some(name) => image(&mut t.doc, name)?,
+            None => {
+                return Err(RunError::plain(
+                    "give an IMAGE, or --rootfs DIR|host and a command (see `box run --help`)",
+                ))
+            }
+        },
+    }
+    let command: Vec<String> = a.entrypoint.iter().chain(rest).cloned().collect();
+    if command.is_empty() {
+        return Err(RunError::plain(
+            "--rootfs: a root filesystem has no default command: give one after the options",
+        ));
+    }
+    t.origins.push(("command".into(), "the command".into()));
+    t.doc.command = command;
+    let d = &mut t.doc;
+    d.name.clone_from(&a.name);
+    d.hostname.clone_from(&a.hostname);
+    d.workdir.clone_from(&a.workdir);
+    d.user.clone_from(&a.user);
+    d.tty = a.tty;
+    d.devices.clone_from(&a.device);
+    if a.tty {
+        t.set("tty", "--tty", "");
+    }
+    for (key, flag, value) in [
+        ("name", "--name", &a.name),
+        ("hostname", "--hostname", &a.hostname),
+        ("workdir", "--workdir", &a.workdir),
+        ("user", "--user", &a.user),
+    ] {
+        if let Some(v) = value {
+            t.set(key, flag, v);
+        }
+    }
+    for (i, dev) in a.device.iter().enumerate() {
+        t.set(format!("devices[{i}]"), "--device", dev);
+    }
+    for file in &a.env_file {
+        let entries = parse::env_file(&Path::new(caller.cwd).join(file), caller.env)
+            .map_err(|m| RunError::flag(&show("--env-file", &file.display().to_string()), m))?;
+        for key in entries.keys() {
+            t.set(env_key(key), "--env-file", &file.display().to_string());
+        }
+        t.doc.env.extend(entries);
+    }
+    for text in &a.env {
+        if let Some((k, v)) = parse::env_entry(text, caller.env) {
+            t.set(env_key(&k), "--env", text);
+            t.doc.env.insert(k, v);
+        }
+    }
+    if a.tty && !t.doc.env.contains_key("TERM") {
+        let term = (caller.env)("TERM").unwrap_or_else(|| "xterm".into());
+        t.doc.env.insert("TERM".into(), term);
+    }
+    Ok(())
+}
+
+fn env_key(key: &str) -> String {
+    crate::config::render(&[
+        crate::config::Seg::Key("env".into()),
+        crate::config::Seg::Key(key.into()),
+    ])
+}
+
+/// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns`: Docker's words for box's modes.
+fn namespaces(a: &RunArgs, t: &mut Translated) {
+    for (kind, flag, value) in [
+        ("pid", "--pid", &a.pid),
+        ("ipc", "--ipc", &a.ipc),
+        ("uts", "--uts", &a.uts),
+        ("user", "--userns", &a.userns),
+        ("cgroup", "--cgroupns", &a.cgroupns),
+    ] {
+        let Some(value) = value else { continue };
+        let mode = match value.as_str() {
+            "private" | "shareable" => "new",
+            other => other,
+        };
+        t.set(format!("namespaces.{kind}"), flag, value);
+        t.doc.namespaces.insert(kind.into(), mode.into());
+    }
+}
+
+/// `--network` and `-p`: published ports need a bridge, which `-p` alone implies (Docker's
+/// default network is a bridge; box's, without either, is a namespace with only `lo`).
+fn network(a: &RunArgs, t: &mut Translated) {
+    if a.network.is_none() && a.publish.is_empty() {
+        return;
+    }
+    let (mode, name) = match a.network.as_deref() {
+        None | Some("bridge" | "default") => ("bridge".to_string(), None),
+        Some(m @ ("none" | "host")) => (m.to_string(), None),
+        Some(m) if m.starts_with("container:") => (m.to_string(), None),
+        Some(other) => ("bridge".to_string(), Some(other.to_string())),
+    };
+    if let Some(value) = &a.network {
+        t.set("network.mode", "--network", value);
+        t.set("network.name", "--network", value);
+    }
+    for (i, port) in a.publish.iter().enumerate() {
+        t.set(format!("network.ports[{i}]"), "--publish", port);
+    }
+    if a.network.is_none() {
+        t.set("network", "--publish", &a.publish.join(" "));
+    }
+    t.doc.network = Some(Network {
+        mode,
+        name,
+        ports: a.publish.clone(),
+    });
+}
+
+/// `[resources]`: numbers as TOML numbers, sizes as given (box.toml reads Docker's units).
+fn resources(a: &RunArgs, t: &mut Translated) -> Result<(), RunError> {
+    for (key, flag, value) in [
+        ("memory", "--memory", &a.memory),
+        ("memory_swap", "--memory-swap", &a.memory_swap),
+        (
+            "memory_reservation",
+            "--memory-reservation",
+            &a.memory_reservation,
+        ),
+        ("cpus", "--cpus", &a.cpus),
+        ("cpu_shares", "--cpu-shares", &a.cpu_shares),
+        ("cpuset_cpus", "--cpuset-cpus", &a.cpuset_cpus),
+        ("cpuset_mems", "--cpuset-mems", &a.cpuset_mems),
+        ("pids", "--pids-limit", &a.pids_limit),
+    ] {
+        let Some(text) = value else { continue };
+        let bad = |what: &str| RunError::flag(&show(flag, text), format!("expected {what}"));
+        let value = match key {
+            "cpus" => toml::Value::Float(text.parse().map_err(|_| bad("a number of CPUs (1.5)"))?),
+            "cpu_shares" | "pids" => {
+                toml::Value::Integer(text.parse().map_err(|_| bad("an integer"))?)
+            }
+            "cpuset_cpus" | "cpuset_mems" => toml::Value::String(text.clone()),
+            // A size: bytes as a number (-1 is unlimited), else Docker's units as text.
+            _ => text
+                .parse::<i64>()
+                .map_or_else(|_| toml::Value::String(text.clone()), toml::Value::Integer),
+        };
+        t.set(format!("resources.{key}"), flag, text);
+        t.doc.resources.insert(key.into(), value);
+    }
+    Ok(())
+}
+
+fn security(a: &RunArgs, caller: &Caller<'_>, t: &mut Translated) -> Result<(), RunError> {
+    for (list, flag, caps) in [
+        ("add", "--cap-add", &a.cap_add),
+        ("drop", "--cap-drop", &a.cap_drop),
+    ] {
+        for (i, cap) in caps.iter().enumerate() {
+            t.set(format!("security.capabilities.{list}[{i}]"), flag, cap);
+        }
+    }
+    let s = &mut t.doc.security;
+    s.capabilities.add.clone_from(&a.cap_add);
+    s.capabilities.drop.clone_from(&a.cap_drop);
+    s.readonly_rootfs = a.read_only;
+    if a.read_only {
+        t.set("security.readonly_rootfs", "--read-only", "");
+    }
+    for text in &a.security_opt {
+        let opt = parse::security_opt(text, caller.cwd)
+            .map_err(|m| RunError::flag(&show("--security-opt", text), m))?;
+        let key = match opt {
+            SecurityOpt::Seccomp(v) => {
+                t.doc.security.seccomp = Some(v);
+                "security.seccomp"
+            }
+            SecurityOpt::NoNewPrivileges(v) => {
+                t.doc.security.no_new_privileges = Some(v);
+                "security.no_new_privileges"
+            }
+            SecurityOpt::Apparmor(v) => {
+                t.doc.security.apparmor = Some(v);
+                "security.apparmor"
+            }
+        };
+        t.set(key, "--security-opt", text);
+    }
+    for text in &a.ulimit {
+        let (name, value) =
+            parse::ulimit(text).map_err(|m| RunError::flag(&show("--ulimit", text), m))?;
+        t.set(format!("security.rlimits.{name}"), "--ulimit", text);
+        t.doc.security.rlimits.insert(name, value);
+    }
+    Ok(())
+}
+
+/// `-v` then `--tmpfs`, in the order given: `[[mounts]]` in that order.
+fn mounts(a: &RunArgs, caller: &Caller<'_>, t: &mut Translated) -> Result<(), RunError> {
+    for text in &a.volume {
+        let mount = parse::volume(text, caller.cwd)
+            .map_err(|m| RunError::flag(&show("--volume", text), m))?;
+        t.set(format!("mounts[{}]", t.doc.mounts.len()), "--volume", text);
+        t.doc.mounts.push(mount);
+    }
+    for text in &a.tmpfs {
+        let mount = parse::tmpfs(text).map_err(|m| RunError::flag(&show("--tmpfs", text), m))?;
+        t.set(format!("mounts[{}]", t.doc.mounts.len()), "--tmpfs", text);
+        t.doc.mounts.push(mount);
+    }
+    Ok(())
+}
