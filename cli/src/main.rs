@@ -162,6 +162,11 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
     if tty {
         spec.process.tty = true;
         spec.rootfs.console = true;
+        // As `tty = true` gives it, unless the file sets one: the caller's, else xterm.
+        if !spec.process.env.iter().any(|e| e.starts_with("TERM=")) {
+            let term = std::env::var("TERM").unwrap_or_else(|_| "xterm".into());
+            spec.process.env.push(format!("TERM={term}"));
+        }
     }
     spec.timings = timings;
     if detach {

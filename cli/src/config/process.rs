@@ -47,9 +47,9 @@ pub fn hostname(c: &Ctx<'_>) -> Result<Option<String>, ConfigError> {
 }
 
 /// `env` → `KEY=value` strings, with Docker's additions: `PATH` when missing, `HOSTNAME`
-/// when a hostname is given, `TERM` with a terminal. A key is never empty and has no `=`
+/// (the container's, `hostname`), `TERM` with a terminal. A key is never empty and has no `=`
 /// (the kernel's environment has no other way to tell key from value); nothing holds NUL.
-pub fn env(c: &Ctx<'_>) -> Result<Vec<String>, ConfigError> {
+pub fn env(c: &Ctx<'_>, hostname: &str) -> Result<Vec<String>, ConfigError> {
     let f = c.file;
     for (key, value) in &f.env {
         let problem = if key.is_empty() {
@@ -71,9 +71,7 @@ pub fn env(c: &Ctx<'_>) -> Result<Vec<String>, ConfigError> {
         env.insert(0, format!("PATH={DEFAULT_PATH}"));
     }
     if !f.env.contains_key("HOSTNAME") {
-        if let Some(h) = &f.hostname {
-            env.push(format!("HOSTNAME={h}"));
-        }
+        env.push(format!("HOSTNAME={hostname}"));
     }
     if f.tty && !f.env.contains_key("TERM") {
         env.push("TERM=xterm".to_string());

@@ -62,11 +62,10 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
             .to_string(),
         None => format!("box-{}", std::process::id()),
     };
-    let hostname = process::hostname(c)?;
-    let env = process::env(c)?;
+    let hostname = process::hostname(c)?.unwrap_or_else(|| name.clone());
+    let env = process::env(c, &hostname)?;
     let cwd = process::workdir(c)?;
     let mut namespaces = namespaces(c, resolve)?;
-    let hostname = hostname.unwrap_or_else(|| name.clone());
     let network = super::network::network(c, &mut namespaces, resolve, &name, &hostname)?;
     let user_maps = user_maps(c, &namespaces)?;
     let (device_nodes, device_policy) = super::devices::devices(c)?;
