@@ -65,7 +65,8 @@ enum Command {
     },
     #[command(flatten)]
     Lifecycle(commands::Lifecycle),
-    /// Show a running container's memory, CPU and pids usage and limits, read from its cgroup.
+    /// Show running containers' memory, CPU and pids usage and limits, read from their cgroups
+    /// (every running container without a name).
     Stats(stats::StatsArgs),
 }
 
@@ -86,7 +87,7 @@ fn main() -> ExitCode {
         Command::Validate { file } => validate(&root, &file),
         Command::Run(args) => commands::run::run(&root, &args),
         Command::Lifecycle(cmd) => commands::run(cmd, &root),
-        Command::Stats(args) => stats::run(&args),
+        Command::Stats(args) => stats::run(&args, &root),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }

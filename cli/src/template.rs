@@ -117,33 +117,44 @@ fn field_path(text: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-fn lookup<'a>(dot: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(dot, |v, key| v.get(key.as_str()))
+/// The value at `path`; a key that is not there is an error, as Go's templates make it
+/// for a map (`docker inspect --format '{{.Nope}}'`): a typo must not print a blank.
+fn lookup<'a>(dot: &'a Value, path: &[String]) -> Result<&'a Value> {
+    path.iter().enumerate().try_fold(dot, |v, (i, key)| {
+        v.get(key.as_str()).ok_or_else(|| {
+            anyhow!(
+                "template: executing at <.{}>: {} has no field {key:?}",
+                path[..=i].join("."),
+                match i {
+                    0 => ".".to_string(),
+                    _ => format!(".{}", path[..i].join(".")),
+                }
+            )
+        })
+    })
 }
 
 fn render(nodes: &[Node], dot: &Value, out: &mut String) -> Result<()> {
     for node in nodes {
         match node {
             Node::Text(t) | Node::Literal(t) => out.push_str(t),
-            Node::Field { json, path } => match (lookup(dot, path), json) {
-                (Some(v), true) => out.push_str(&serde_json::to_string(v)?),
-                (None, true) => out.push_str("null"),
-                (Some(v), false) => out.push_str(&plain(v)),
-                (None, false) => out.push_str("<no value>"),
+            Node::Field { json, path } => match (lookup(dot, path)?, json) {
+                (v, true) => out.push_str(&serde_json::to_string(v)?),
+                (v, false) => out.push_str(&plain(v)),
             },
-            Node::Range { path, body } => match lookup(dot, path) {
-                Some(Value::Array(items)) => {
+            Node::Range { path, body } => match lookup(dot, path)? {
+                Value::Array(items) => {
                     for item in items {
                         render(body, item, out)?;
                     }
                 }
-                Some(Value::Object(map)) => {
+                Value::Object(map) => {
                     for item in map.values() {
                         render(body, item, out)?;
                     }
                 }
-                Some(Value::Null) | None => {}
-                Some(other) => bail!("template: range over {other}, which is not a list"),
+                Value::Null => {}
+                other => bail!("template: range over {other}, which is not a list"),
             },
         }
     }
@@ -188,7 +199,13 @@ mod tests {
             ),
             "net=false\nuts=true\n"
         );
-        assert_eq!(render("{{.Nope}}", &v), "<no value>");
+        let t = Template::parse("{{.State.Nope}}").unwrap();
+        assert_eq!(
+            t.render(&v).unwrap_err().to_string(),
+            "template: executing at <.State.Nope>: .State has no field \"Nope\""
+        );
+        let t = Template::parse("{{json .Nope}}").unwrap();
+        assert!(t.render(&v).is_err());
     }
 
     #[test]

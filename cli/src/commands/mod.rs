@@ -33,7 +33,10 @@ pub enum Lifecycle {
         /// Show every container, not only running ones.
         #[arg(short, long)]
         all: bool,
-        /// `table` (default) or `json`.
+        /// Only the names.
+        #[arg(short, long)]
+        quiet: bool,
+        /// `table` (default), `json`, or a Go template per row: `{{.Name}} {{.Pid}}`.
         #[arg(long, default_value = "table")]
         format: String,
     },
@@ -90,8 +93,9 @@ pub enum Lifecycle {
         #[arg(short, long)]
         workdir: Option<String>,
         name: String,
-        /// The command and its arguments, after `--`.
-        #[arg(required = true, last = true)]
+        /// The command and its arguments (after `--` too, as before): options after the
+        /// command are the command's.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
     /// Compare the namespaces of two containers, or of a container and the host, as the kernel
@@ -107,7 +111,7 @@ pub enum Lifecycle {
 /// Runs one lifecycle command; returns the exit code.
 pub fn run(cmd: Lifecycle, root: &Root) -> i32 {
     let result = match cmd {
-        Lifecycle::Ps { all, format } => ps::ps(root, all, &format),
+        Lifecycle::Ps { all, quiet, format } => ps::ps(root, all, quiet, &format),
         Lifecycle::Inspect { names, format } => inspect::inspect(root, &names, format.as_deref()),
         Lifecycle::Logs { name, follow, tail } => {
             parse(&name).and_then(|name| logs::logs(root, &name, follow, tail))

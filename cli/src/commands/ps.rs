@@ -3,6 +3,7 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
+use super::template::Template;
 use crate::state::{Entry, Root, Status};
 
 /// One row of `box ps`, also its JSON form.
@@ -48,7 +49,9 @@ impl Row {
     }
 }
 
-pub fn ps(root: &Root, all: bool, format: &str) -> Result<i32> {
+/// `box ps [-a] [-q] [--format table|json|TEMPLATE]`. `-q` prints only the names (box's
+/// containers have no other id); a template is rendered once per row, as Docker's.
+pub fn ps(root: &Root, all: bool, quiet: bool, format: &str) -> Result<i32> {
     let mut rows = Vec::new();
     for name in root.names()? {
         // Removed since the listing: not a container any more.
@@ -72,10 +75,26 @@ pub fn ps(root: &Root, all: bool, format: &str) -> Result<i32> {
         }
         rows.push(Row::of(&entry));
     }
+    if quiet {
+        let names: String = rows.iter().map(|r| format!("{}\n", r.name)).collect();
+        super::print(&names);
+        return Ok(0);
+    }
     match format {
         "json" => super::print(&format!("{}\n", serde_json::to_string_pretty(&rows)?)),
         "table" => super::print(&table(&rows)),
-        other => bail!("unknown format {other:?}: use `table` or `json`"),
+        t if t.contains("{{") => {
+            let template = Template::parse(t)?;
+            let mut out = String::new();
+            for row in &rows {
+                out.push_str(&template.render(&serde_json::to_value(row)?)?);
+                out.push('\n');
+            }
+            super::print(&out);
+        }
+        other => {
+            bail!("unknown format {other:?}: use `table`, `json` or a template ({{{{.Name}}}})")
+        }
     }
     Ok(0)
 }
