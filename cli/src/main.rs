@@ -4,6 +4,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod commands;
+mod generate;
 mod state;
 mod stats;
 
@@ -14,7 +15,7 @@ use box_cli::{config, name};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use box_launcher::exit_code::CANNOT_START;
 
@@ -65,6 +66,17 @@ enum Command {
     },
     #[command(flatten)]
     Lifecycle(commands::Lifecycle),
+    /// Print shell completions: `box completion bash > /etc/bash_completion.d/box`.
+    Completion {
+        /// bash, zsh, fish (or elvish, powershell).
+        shell: clap_complete::Shell,
+    },
+    /// Write a man page per command into DIR (`cargo xtask man` does).
+    #[command(hide = true)]
+    Man {
+        /// Where the pages go.
+        dir: PathBuf,
+    },
     /// Show running containers' memory, CPU and pids usage and limits, read from their cgroups
     /// (every running container without a name).
     Stats(stats::StatsArgs),
@@ -88,6 +100,11 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&root, &args),
         Command::Lifecycle(cmd) => commands::run(cmd, &root),
         Command::Stats(args) => stats::run(&args, &root),
+        Command::Completion { shell } => generate::completion(Cli::command(), shell),
+        Command::Man { dir } => generate::man(Cli::command(), &dir).unwrap_or_else(|e| {
+            eprintln!("box: man: {e:#}");
+            1
+        }),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }

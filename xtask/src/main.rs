@@ -1,5 +1,5 @@
-//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | dist | bench | chaos | fuzz |
-//! seccomp`.
+//! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | man [DIR] | dist | bench |
+//! chaos | fuzz | seccomp`.
 
 mod bench;
 mod chaos;
@@ -17,6 +17,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   e2e          build box and box-runc and run the end-to-end tests only
   rootfs DIR   build a small busybox root filesystem in DIR
   dist         build box for release, statically linked: target/release/box
+  man [DIR]    build box and write a man page per command into DIR (default target/man)
   bench ...    box against runc and crun, side by side (cargo xtask bench --help)
   chaos ...    box under concurrency, kill -9, damaged state and a full disk (--help)
   fuzz ...     a short run of each fuzz target from its corpus (--help)
@@ -59,6 +60,8 @@ fn run() -> Result<()> {
             println!("busybox root filesystem in {}", root.display());
             Ok(())
         }
+        ["man"] => man(&workspace_root().join("target/man")),
+        ["man", dir] => man(Path::new(dir)),
         ["dist"] => {
             let bin = bench::build_box()?;
             println!("{}", bin.display());
@@ -86,6 +89,23 @@ fn run() -> Result<()> {
         }
         _ => bail!("{USAGE}"),
     }
+}
+
+/// The pages come from box itself (`box man DIR`, clap_mangen over its own command line), so
+/// they describe exactly the binary built.
+fn man(dir: &Path) -> Result<()> {
+    cargo(&["build", "-p", "box-cli"])?;
+    let bin = workspace_root().join("target/debug/box");
+    let status = Command::new(&bin)
+        .arg("man")
+        .arg(dir)
+        .status()
+        .with_context(|| format!("run {}", bin.display()))?;
+    if !status.success() {
+        bail!("{} man {}: {status}", bin.display(), dir.display());
+    }
+    println!("man pages in {}", dir.display());
+    Ok(())
 }
 
 fn workspace_root() -> PathBuf {
