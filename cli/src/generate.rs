@@ -23,7 +23,11 @@ pub fn man(cmd: Command, dir: &Path) -> Result<i32> {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("box-{}", sub.get_name());
         // A page's NAME and SYNOPSIS say `box-run`, as git's pages do for `git run`.
-        page(&sub.clone().name(name.clone()).display_name(name.clone()), &name, dir)?;
+        page(
+            &sub.clone().name(name.clone()).display_name(name.clone()),
+            &name,
+            dir,
+        )?;
     }
     Ok(0)
 }
