@@ -73,7 +73,7 @@ fn two_detached_sleeps_are_host_processes_with_their_own_namespaces() {
     let p1 = w.detached(&c1, &[], &["sleep", "1000"]);
     let p2 = w.detached(&c2, &[], &["sleep", "1000"]);
     let cmdline = std::fs::read_to_string(format!("/proc/{p1}/cmdline")).unwrap();
-    assert_eq!(cmdline, "sleep\01000\0");
+    assert_eq!(cmdline, "sleep\u{0}1000\u{0}");
     assert_ne!(ns_link(p1, "net"), ns_link(p2, "net"));
     assert_ne!(
         ns_link(p1, "net"),
