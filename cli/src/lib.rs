@@ -13,6 +13,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod config;
+pub mod init;
 pub mod name;
 pub mod run;
 pub mod template;

@@ -236,3 +236,60 @@ fn run_it_gives_a_terminal_with_the_callers_term_and_size() {
     );
     assert_eq!(out.status.code(), Some(7), "{text}");
 }
+
+/// `--init`: box-init is PID 1 and forwards SIGTERM, so `box stop` of `sleep` ends it with
+/// SIGTERM's 143, not SIGKILL's 137 after the timeout.
+#[test]
+fn init_forwards_sigterm_so_sleep_stops() {
+    let mut w = Walk::new();
+    let name = unique("run-init");
+    let pid = w.detached(&name, &["--init"], &["sleep", "1000"]);
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    assert_eq!(cmdline, "/dev/init\u{0}--\u{0}sleep\u{0}1000\u{0}");
+    ok(&w.state.run(&["stop", "-t", "600", &name]));
+    assert_eq!(w.state.field(&name, "{{.State.ExitCode}}"), "143");
+}
+
+/// box-init reaps and passes the exit code on; it is a read-only copy of box-init, never box's
+/// binary, and the container cannot write it: the host's copy is unchanged afterwards.
+#[test]
+fn init_is_a_read_only_copy_the_container_cannot_touch() {
+    let w = Walk::new();
+    let attack = "readlink /proc/1/exe; \
+        echo x > /proc/1/exe && echo wrote-exe; \
+        echo x > /dev/init && echo wrote-init; \
+        mount -o remount,rw /dev/init && echo remounted; \
+        grep ' /dev/init ' /proc/self/mountinfo | grep -q ' ro,' && echo read-only; \
+        sleep 1000 & exit 9";
+    let out = w.run(&["--init"], &["sh", "-c", attack]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/dev/init\nread-only\n"
+    );
+    let copy = std::fs::read_dir("/var/lib/box/init")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("box-init-")
+        })
+        .unwrap();
+    let bytes = std::fs::read(&copy).unwrap();
+    assert!(bytes.starts_with(b"\x7fELF"));
+    // Named by its content's hash (FNV-1a, as cli/build.rs computes it): unchanged.
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
+    assert!(
+        copy.ends_with(format!("box-init-{hash:016x}")),
+        "{}",
+        copy.display()
+    );
+    assert_ne!(bytes, std::fs::read(box_bin()).unwrap());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o555);
+}

@@ -58,6 +58,7 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
         )));
     }
     let name = Name::parse(&spec.name).map_err(|e| failed(e.into()))?;
+    super::install_init(&spec).map_err(failed)?;
     let report = spawn_monitor(root, file, &name, spec).map_err(failed)?;
     match MonitorMessage::decode(&report) {
         Ok(MonitorMessage::Running) => Ok(name.to_string()),

@@ -19,6 +19,10 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
             return CANNOT_START;
         }
     };
+    if let Err(e) = super::install_init(&spec) {
+        eprintln!("box: {e:#}");
+        return CANNOT_START;
+    }
     let Some(me) = ProcessId::of(std::process::id() as i32) else {
         eprintln!("box: read /proc/self/stat");
         return CANNOT_START;

@@ -151,6 +151,21 @@ pub(crate) fn oom_message(name: &Name) -> String {
     format!("a process of container {name} was killed by the kernel's OOM killer (memory limit reached)")
 }
 
+/// Installs box-init's host copy when `spec` runs it (`init = true`): before the start, so
+/// the bind of it finds it.
+pub(crate) fn install_init(spec: &box_launcher::Spec) -> anyhow::Result<()> {
+    let host = box_cli::init::host_path();
+    if spec
+        .rootfs
+        .mounts
+        .iter()
+        .any(|m| m.source.as_ref() == Some(&host))
+    {
+        box_cli::init::install().map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
 /// A name from the command line, checked before any path is built from it.
 pub(crate) fn parse(text: &str) -> anyhow::Result<Name> {
     Ok(Name::parse(text)?)

@@ -21,6 +21,9 @@ pub struct Container {
     pub user: Option<String>,
     #[serde(default)]
     pub tty: bool,
+    /// box-init as PID 1, as `docker run --init`.
+    #[serde(default)]
+    pub init: bool,
     #[serde(default)]
     pub namespaces: Namespaces,
     pub user_namespace: Option<UserNamespace>,

@@ -55,7 +55,7 @@ pub fn key(path: &[&str]) -> Vec<Seg> {
 /// a `[containers.NAME]` table, checked by the caller).
 pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<Spec, ConfigError> {
     let f = c.file;
-    let args = process::command(c)?;
+    let mut args = process::command(c)?;
     let name = match name.or(f.name.as_deref()) {
         Some(n) => Name::parse(n)
             .map_err(|e| c.err(&["name"], e.to_string()))?
@@ -72,6 +72,16 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
     let mut rootfs = super::rootfs::rootfs(c)?;
     super::host_root::check_mount_targets(c)?;
     rootfs.devices = device_nodes;
+    if f.init {
+        // After the checks of user mounts: box's own bind, into box's own /dev.
+        let init = crate::init::IN_CONTAINER;
+        rootfs.mounts.push(box_rootfs::Mount::bind(
+            crate::init::host_path(),
+            init,
+            true,
+        ));
+        args.splice(0..0, [init.to_string(), "--".to_string()]);
+    }
     let mut resources = match &f.resources {
         Some(r) => super::resources::resources(c, r)?,
         None => Default::default(),

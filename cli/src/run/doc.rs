@@ -26,6 +26,8 @@ pub struct Doc {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub tty: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub init: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

@@ -56,7 +56,6 @@ pub fn translate(a: &RunArgs, caller: &Caller<'_>) -> Result<Translated, RunErro
     security(a, caller, &mut t)?;
     mounts(a, caller, &mut t)?;
     for flag in [
-        ("--init", a.init.then_some("")),
         ("--stop-signal", a.stop_signal.as_deref()),
         ("--stop-timeout", a.stop_timeout.as_deref()),
     ] {
@@ -103,9 +102,13 @@ fn process(a: &RunArgs, caller: &Caller<'_>, t: &mut Translated) -> Result<(), R
     d.workdir.clone_from(&a.workdir);
     d.user.clone_from(&a.user);
     d.tty = a.tty;
+    d.init = a.init;
     d.devices.clone_from(&a.device);
     if a.tty {
         t.set("tty", "--tty", "");
+    }
+    if a.init {
+        t.set("init", "--init", "");
     }
     for (key, flag, value) in [
         ("name", "--name", &a.name),
