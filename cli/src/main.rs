@@ -188,7 +188,7 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
     }
     spec.timings = timings;
     if detach {
-        return commands::up_detached(root, file, spec);
+        return commands::up_detached(root, file, spec, false);
     }
     commands::foreground::up(root, file, spec)
 }

@@ -293,3 +293,22 @@ fn init_is_a_read_only_copy_the_container_cannot_touch() {
     let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
     assert_eq!(mode & 0o7777, 0o555);
 }
+
+/// `-d --rm`: once it has ended, nothing of the container is left — no state, no cgroup.
+#[test]
+fn detached_with_rm_is_removed_once_it_ends() {
+    let w = Walk::new();
+    let name = unique("run-rm");
+    let out = w.run(
+        &["-d", "--rm", "--init", "--name", &name],
+        &["sleep", "1000"],
+    );
+    assert_eq!(ok(&out), format!("{name}\n"));
+    assert_eq!(ok(&w.state.run(&["ps", "-q"])), format!("{name}\n"));
+    ok(&w.state.run(&["stop", &name]));
+    assert_eq!(ok(&w.state.run(&["ps", "-a", "-q"])), "");
+    assert!(!w.state.dir.path().join(&name).exists());
+    for dir in cgroup_dirs(&name) {
+        assert!(!dir.exists(), "{}", dir.display());
+    }
+}

@@ -118,7 +118,7 @@ fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<Name>, 
         let result = planned
             .resolve(&|other| container_pid(root, other))
             .map_err(|m| (CANNOT_START, m))
-            .and_then(|spec| detach::start(root, file, spec));
+            .and_then(|spec| detach::start(root, file, spec, false));
         if let Err((code, message)) = result {
             eprintln!("box: container {name}: {message}");
             remove_all(root, started.iter().rev(), true);

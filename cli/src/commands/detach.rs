@@ -35,9 +35,10 @@ use box_launcher::{MonitorMessage, Output, Spec};
 use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
-/// Starts `spec` detached; prints its name once it runs. Returns the exit code.
-pub fn up_detached(root: &Root, file: &Path, spec: Spec) -> i32 {
-    match start(root, file, spec) {
+/// Starts `spec` detached; prints its name once it runs. Returns the exit code. With
+/// `remove` (`box run -d --rm`) the monitor removes the container once it has ended.
+pub fn up_detached(root: &Root, file: &Path, spec: Spec, remove: bool) -> i32 {
+    match start(root, file, spec, remove) {
         Ok(name) => {
             println!("{name}");
             0
@@ -50,7 +51,12 @@ pub fn up_detached(root: &Root, file: &Path, spec: Spec) -> i32 {
 }
 
 /// Starts `spec` detached; its name, or Docker's exit code and a message.
-pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32, String)> {
+pub(crate) fn start(
+    root: &Root,
+    file: &Path,
+    spec: Spec,
+    remove: bool,
+) -> Result<String, (i32, String)> {
     let failed = |e: anyhow::Error| (CANNOT_START, format!("{e:#}"));
     if spec.process.tty {
         return Err(failed(anyhow!(
@@ -59,7 +65,7 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
     }
     let name = Name::parse(&spec.name).map_err(|e| failed(e.into()))?;
     super::install_init(&spec).map_err(failed)?;
-    let report = spawn_monitor(root, file, &name, spec).map_err(failed)?;
+    let report = spawn_monitor(root, file, &name, spec, remove).map_err(failed)?;
     match MonitorMessage::decode(&report) {
         Ok(MonitorMessage::Running) => Ok(name.to_string()),
         Ok(MonitorMessage::Failed { code, message }) => Err((code, message)),
@@ -72,7 +78,13 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
 }
 
 /// Forks the monitor and reads its one report, a [`MonitorMessage`].
-fn spawn_monitor(root: &Root, file: &Path, name: &Name, spec: Spec) -> Result<String> {
+fn spawn_monitor(
+    root: &Root,
+    file: &Path,
+    name: &Name,
+    spec: Spec,
+    remove: bool,
+) -> Result<String> {
     let null = OpenOptions::new()
         .read(true)
         .write(true)
@@ -91,6 +103,7 @@ fn spawn_monitor(root: &Root, file: &Path, name: &Name, spec: Spec) -> Result<St
                 name,
                 report: Some(write_end),
                 parent,
+                remove,
             };
             std::process::exit(monitor.run(file, spec, null.into()))
         }
@@ -113,6 +126,8 @@ struct Monitor<'a> {
     report: Option<OwnedFd>,
     /// `box up -d`, which the monitor dies with until it reports the container running.
     parent: Pid,
+    /// Remove the container once it has ended (`box run -d --rm`), instead of recording it.
+    remove: bool,
 }
 
 impl Monitor<'_> {
@@ -223,6 +238,13 @@ impl Monitor<'_> {
                     .map(|why| format!("ended, but removing it failed: {why}"));
             }
             Err(e) => state.error = Some(e.to_string()),
+        }
+        if self.remove {
+            // As `docker run -d --rm`: state, log and all. (Its cgroup went with it.)
+            return match owned.release() {
+                Ok(()) => 0,
+                Err(_) => 1,
+            };
         }
         // Said in the log, the one place left to say it (it may be full too).
         match owned.record_exit(&state) {

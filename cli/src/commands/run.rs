@@ -46,7 +46,7 @@ fn start(root: &Root, args: &RunArgs) -> Result<i32, String> {
     let spec = planned.spec;
     let file = pseudo_path(&cwd);
     if args.detach {
-        return Ok(super::up_detached(root, &file, spec));
+        return Ok(super::up_detached(root, &file, spec, args.rm));
     }
     if !args.interactive && !args.tty {
         stdin_from_null()?;
