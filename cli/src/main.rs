@@ -173,7 +173,7 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
         return commands::compose::up(root, file, plan, flags);
     }
     // One container: no joins within the file are left to resolve.
-    let Some(mut spec) = plan.pop().map(|p| p.spec) else {
+    let Some((mut spec, stop)) = plan.pop().map(|p| (p.spec, p.stop)) else {
         eprintln!("box: {}: defines no container", file.display());
         return CANNOT_START;
     };
@@ -188,7 +188,7 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
     }
     spec.timings = timings;
     if detach {
-        return commands::up_detached(root, file, spec, false);
+        return commands::up_detached(root, file, spec, stop, false);
     }
-    commands::foreground::up(root, file, spec)
+    commands::foreground::up(root, file, spec, stop)
 }

@@ -100,6 +100,11 @@ fn every_option_with_a_key() {
         "host",
         "--cgroupns",
         "private",
+        "--init",
+        "--stop-signal",
+        "QUIT",
+        "--stop-timeout",
+        "3",
         "--entrypoint",
         "/bin/echo",
         "--rootfs",
@@ -150,6 +155,9 @@ fn bad_options_are_named() {
     insta::assert_snapshot!(err(&["--rootfs", "host", "--pid", "sideways", "true"]));
     insta::assert_snapshot!(err(&["--rootfs", "/nonexistent", "true"]));
     insta::assert_snapshot!(err(&["--rootfs", "host"]));
+    insta::assert_snapshot!(err(&["--rootfs", "host", "--stop-signal", "NOPE", "true"]));
+    insta::assert_snapshot!(err(&["--rootfs", "host", "--stop-signal", "STOP", "true"]));
+    insta::assert_snapshot!(err(&["--rootfs", "host", "--stop-timeout", "-1", "true"]));
     insta::assert_snapshot!(err(&["busybox", "sh"]));
     insta::assert_snapshot!(err(&[]));
 }

@@ -312,3 +312,17 @@ fn detached_with_rm_is_removed_once_it_ends() {
         assert!(!dir.exists(), "{}", dir.display());
     }
 }
+
+/// `--stop-signal` and `--stop-timeout` are the container's own: `box stop` sends SIGINT
+/// (box-init forwards it; `sleep` dies of it: 130), and inspect shows both.
+#[test]
+fn stop_signal_and_timeout_are_what_box_stop_uses() {
+    let mut w = Walk::new();
+    let name = unique("run-stopsig");
+    let options = ["--init", "--stop-signal", "INT", "--stop-timeout", "600"];
+    w.detached(&name, &options, &["sleep", "1000"]);
+    let stop = w.state.field(&name, "{{json .Config.Stop}}");
+    assert_eq!(stop, r#"{"signal":2,"timeout":600}"#);
+    ok(&w.state.run(&["stop", &name]));
+    assert_eq!(w.state.field(&name, "{{.State.ExitCode}}"), "130");
+}

@@ -115,10 +115,11 @@ fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<Name>, 
                 return Err(CANNOT_START);
             }
         };
+        let stop = planned.stop;
         let result = planned
             .resolve(&|other| container_pid(root, other))
             .map_err(|m| (CANNOT_START, m))
-            .and_then(|spec| detach::start(root, file, spec, false));
+            .and_then(|spec| detach::start(root, file, spec, stop, false));
         if let Err((code, message)) = result {
             eprintln!("box: container {name}: {message}");
             remove_all(root, started.iter().rev(), true);

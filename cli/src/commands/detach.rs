@@ -32,13 +32,14 @@ use nix::unistd::{
 use box_launcher::exit_code::CANNOT_START;
 use box_launcher::{MonitorMessage, Output, Spec};
 
+use crate::config::Stop;
 use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
 /// Starts `spec` detached; prints its name once it runs. Returns the exit code. With
 /// `remove` (`box run -d --rm`) the monitor removes the container once it has ended.
-pub fn up_detached(root: &Root, file: &Path, spec: Spec, remove: bool) -> i32 {
-    match start(root, file, spec, remove) {
+pub fn up_detached(root: &Root, file: &Path, spec: Spec, stop: Stop, remove: bool) -> i32 {
+    match start(root, file, spec, stop, remove) {
         Ok(name) => {
             println!("{name}");
             0
@@ -55,6 +56,7 @@ pub(crate) fn start(
     root: &Root,
     file: &Path,
     spec: Spec,
+    stop: Stop,
     remove: bool,
 ) -> Result<String, (i32, String)> {
     let failed = |e: anyhow::Error| (CANNOT_START, format!("{e:#}"));
@@ -65,7 +67,7 @@ pub(crate) fn start(
     }
     let name = Name::parse(&spec.name).map_err(|e| failed(e.into()))?;
     super::install_init(&spec).map_err(failed)?;
-    let report = spawn_monitor(root, file, &name, spec, remove).map_err(failed)?;
+    let report = spawn_monitor(root, file, &name, (spec, stop), remove).map_err(failed)?;
     match MonitorMessage::decode(&report) {
         Ok(MonitorMessage::Running) => Ok(name.to_string()),
         Ok(MonitorMessage::Failed { code, message }) => Err((code, message)),
@@ -82,7 +84,7 @@ fn spawn_monitor(
     root: &Root,
     file: &Path,
     name: &Name,
-    spec: Spec,
+    (spec, stop): (Spec, Stop),
     remove: bool,
 ) -> Result<String> {
     let null = OpenOptions::new()
@@ -105,7 +107,7 @@ fn spawn_monitor(
                 parent,
                 remove,
             };
-            std::process::exit(monitor.run(file, spec, null.into()))
+            std::process::exit(monitor.run(file, (spec, stop), null.into()))
         }
         ForkResult::Parent { .. } => {
             drop((write_end, null));
@@ -150,7 +152,7 @@ impl Monitor<'_> {
 
     /// The monitor's whole life: claim the name, start the container, record it, wait, record
     /// how it ended.
-    fn run(mut self, file: &Path, spec: Spec, null: OwnedFd) -> i32 {
+    fn run(mut self, file: &Path, (spec, stop): (Spec, Stop), null: OwnedFd) -> i32 {
         // Until the container runs, the start belongs to `box up -d`: killed, it takes the
         // monitor (and the container, the monitor's child) with it, so that a start nobody
         // waits for any more never goes on behind a `box rm -f` that found nothing yet.
@@ -164,7 +166,7 @@ impl Monitor<'_> {
             Some(me) => me,
             None => return self.fail(None, CANNOT_START, "read /proc/self/stat"),
         };
-        let mut state = State::created(self.name, file, spec, me);
+        let mut state = State::created(self.name, file, spec, stop, me);
         let owned = match self.root.claim(&state) {
             Ok(owned) => owned,
             Err(e) => return self.fail(None, CANNOT_START, &format!("{e:#}")),

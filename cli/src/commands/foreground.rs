@@ -7,11 +7,13 @@ use std::path::Path;
 use box_launcher::exit_code::CANNOT_START;
 use box_launcher::{Outcome, Spec};
 
+use crate::config::Stop;
+
 use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
 /// Runs `spec` until it exits; returns the exit code for box.
-pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
+pub fn up(root: &Root, file: &Path, spec: Spec, stop: Stop) -> i32 {
     let name = match Name::parse(&spec.name) {
         Ok(name) => name,
         Err(e) => {
@@ -27,7 +29,7 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
         eprintln!("box: read /proc/self/stat");
         return CANNOT_START;
     };
-    let state = State::created(&name, file, spec, me);
+    let state = State::created(&name, file, spec, stop, me);
     let owned = match root.claim(&state) {
         Ok(owned) => owned,
         Err(e) => {

@@ -63,7 +63,7 @@ pub fn document(root: &Root, name: &Name, entry: &Entry) -> Result<Value> {
             "FinishedAt": state.finished_at,
             "StateError": entry.note,
         },
-        "Config": { "File": state.file, "Spec": state.spec },
+        "Config": { "File": state.file, "Spec": state.spec, "Stop": state.stop },
         "Namespaces": namespaces,
         "Cgroup": cgroup(state, pid.is_some())?,
         "Security": pid.map(security).transpose()?,

@@ -58,13 +58,13 @@ pub enum Lifecycle {
         #[arg(short = 'n', long)]
         tail: Option<usize>,
     },
-    /// Stop containers: SIGTERM, then SIGKILL after the timeout.
+    /// Stop containers: SIGTERM (or their stop signal), then SIGKILL after the timeout.
     Stop {
         #[arg(required = true)]
         names: Vec<String>,
-        /// Seconds to wait after SIGTERM before SIGKILL.
-        #[arg(short, long, default_value_t = 10)]
-        time: u64,
+        /// Seconds to wait before SIGKILL (default: the container's stop_timeout, else 10).
+        #[arg(short, long)]
+        time: Option<u64>,
     },
     /// Send a signal to containers' PID 1 (default SIGKILL).
     Kill {

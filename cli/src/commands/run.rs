@@ -43,15 +43,15 @@ fn start(root: &Root, args: &RunArgs) -> Result<i32, String> {
     if args.tty && !args.detach && !std::io::stdin().is_terminal() {
         return Err("run: --tty: stdin is not a terminal: drop -t (or run box from one)".into());
     }
-    let spec = planned.spec;
+    let (spec, stop) = (planned.spec, planned.stop);
     let file = pseudo_path(&cwd);
     if args.detach {
-        return Ok(super::up_detached(root, &file, spec, args.rm));
+        return Ok(super::up_detached(root, &file, spec, stop, args.rm));
     }
     if !args.interactive && !args.tty {
         stdin_from_null()?;
     }
-    Ok(super::foreground::up(root, &file, spec))
+    Ok(super::foreground::up(root, &file, spec, stop))
 }
 
 /// Without `-i`, the container reads nothing, as with Docker: its stdin (box's, which it

@@ -3,7 +3,6 @@
 //! running, or fails) before it is signalled; one whose record is damaged is found through
 //! the kernel (its cgroup, its monitor).
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
@@ -30,25 +29,27 @@ pub(crate) fn for_each(names: &[String], mut each: impl FnMut(&Name) -> Result<(
     Ok(code)
 }
 
-pub fn stop(root: &Root, names: &[String], seconds: u64) -> Result<i32> {
-    for_each(names, |name| {
-        stop_one(root, name, Duration::from_secs(seconds))
-    })
+/// `seconds`: `box stop -t`; otherwise the container's own `stop_timeout` (default 10).
+pub fn stop(root: &Root, names: &[String], seconds: Option<u64>) -> Result<i32> {
+    for_each(names, |name| stop_one(root, name, seconds))
 }
 
-/// SIGTERM to PID 1, SIGKILL after `timeout`, then the wait for the monitor to record the end.
-/// As Docker's, stopping a stopped container is no error.
-fn stop_one(root: &Root, name: &Name, timeout: Duration) -> Result<()> {
+/// The container's stop signal (SIGTERM unless `stop_signal` says otherwise) to PID 1, SIGKILL
+/// after the timeout, then the wait for the monitor to record the end. As Docker's, stopping
+/// a stopped container is no error.
+fn stop_one(root: &Root, name: &Name, seconds: Option<u64>) -> Result<()> {
     root.entry(name)?;
     let Some(entry) = past_start(root, name, START_WAIT)? else {
         return Ok(()); // its start failed: nothing runs
     };
+    let policy = entry.state().map(|s| s.stop).unwrap_or_default();
+    let timeout = Duration::from_secs(seconds.unwrap_or(policy.timeout()));
     if entry.starting() {
         // Its start hangs: the container never ran its command, as far as box knows.
         kill_monitor(name, &entry)?;
     } else if let Some(pid) = entry.container_process() {
         // PID 1 ignores SIGTERM unless it handles it: then only the timeout ends it.
-        if send(&pid, Signal::SIGTERM)? && !wait_gone(&pid, timeout)? {
+        if send(&pid, policy.signal())? && !wait_gone(&pid, timeout)? {
             send(&pid, Signal::SIGKILL)?;
             wait_gone(&pid, SETTLE)?;
         }
@@ -117,16 +118,7 @@ pub fn wait(root: &Root, name: &Name) -> Result<i32> {
 }
 
 fn parse_signal(text: &str) -> Result<Signal> {
-    if let Ok(n) = text.parse::<i32>() {
-        return Signal::try_from(n).map_err(|_| anyhow!("invalid signal number {n}"));
-    }
-    let upper = text.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    Signal::from_str(&full).map_err(|_| anyhow!("unknown signal {text:?}"))
+    crate::config::parse_signal(text).map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]

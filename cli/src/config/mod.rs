@@ -11,6 +11,7 @@ mod resources;
 mod rootfs;
 mod schema;
 mod security;
+mod stop;
 mod to_spec;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use locate::{line_col, suggest, Spans};
 pub use locate::{render, Seg};
 pub use plan::{plan, start_order, Planned};
+pub use stop::{parse_signal, Stop};
 
 /// A problem in a box.toml, with where it is.
 #[derive(Debug)]

@@ -14,6 +14,8 @@ use crate::name::Name;
 #[derive(Debug)]
 pub struct Planned {
     pub spec: Spec,
+    /// How `box stop` ends it: `stop_signal`, `stop_timeout`.
+    pub stop: super::Stop,
     /// Its place in the file (0 for the first container the file defines).
     pub index: usize,
     /// Namespaces it joins from containers of the same file, which do not run yet: each
@@ -78,6 +80,7 @@ pub fn plan(
             let c = Ctx::new(loaded, def);
             let name = if several { def.name.as_deref() } else { None };
             let spec = to_spec(&c, name, &resolve)?;
+            let stop = super::stop::stop(&c)?;
             let joins = references(loaded, i)
                 .into_iter()
                 .filter(|(_, _, other)| in_file(other))
@@ -85,6 +88,7 @@ pub fn plan(
                 .collect();
             Ok(Planned {
                 spec,
+                stop,
                 index: i,
                 joins,
             })

@@ -21,6 +21,9 @@ pub struct Container {
     pub user: Option<String>,
     #[serde(default)]
     pub tty: bool,
+    /// What `box stop` sends first (default SIGTERM), and how long it waits for SIGKILL.
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<u64>,
     /// box-init as PID 1, as `docker run --init`.
     #[serde(default)]
     pub init: bool,

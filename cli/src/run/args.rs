@@ -133,7 +133,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
     /// Seconds `box stop` waits before SIGKILL (default 10).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
     pub stop_timeout: Option<String>,
     /// IMAGE (or, with --rootfs, the command), then the command and its arguments.
     #[arg(

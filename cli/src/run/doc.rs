@@ -28,6 +28,10 @@ pub struct Doc {
     pub tty: bool,
     #[serde(skip_serializing_if = "is_false")]
     pub init: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

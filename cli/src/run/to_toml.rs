@@ -55,14 +55,7 @@ pub fn translate(a: &RunArgs, caller: &Caller<'_>) -> Result<Translated, RunErro
     resources(a, &mut t)?;
     security(a, caller, &mut t)?;
     mounts(a, caller, &mut t)?;
-    for flag in [
-        ("--stop-signal", a.stop_signal.as_deref()),
-        ("--stop-timeout", a.stop_timeout.as_deref()),
-    ] {
-        if let (name, Some(value)) = flag {
-            return Err(RunError::flag(&show(name, value), "not supported yet"));
-        }
-    }
+    stop(a, &mut t)?;
     Ok(t)
 }
 
@@ -274,6 +267,25 @@ fn security(a: &RunArgs, caller: &Caller<'_>, t: &mut Translated) -> Result<(), 
             parse::ulimit(text).map_err(|m| RunError::flag(&show("--ulimit", text), m))?;
         t.set(format!("security.rlimits.{name}"), "--ulimit", text);
         t.doc.security.rlimits.insert(name, value);
+    }
+    Ok(())
+}
+
+/// `--stop-signal`, `--stop-timeout`: what `box stop` does to this container.
+fn stop(a: &RunArgs, t: &mut Translated) -> Result<(), RunError> {
+    if let Some(signal) = &a.stop_signal {
+        t.set("stop_signal", "--stop-signal", signal);
+        t.doc.stop_signal = Some(signal.clone());
+    }
+    if let Some(text) = &a.stop_timeout {
+        let seconds = text.parse().map_err(|_| {
+            RunError::flag(
+                &show("--stop-timeout", text),
+                "expected a number of seconds",
+            )
+        })?;
+        t.set("stop_timeout", "--stop-timeout", text);
+        t.doc.stop_timeout = Some(seconds);
     }
     Ok(())
 }

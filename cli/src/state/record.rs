@@ -47,6 +47,10 @@ pub struct State {
     /// The box.toml it came from.
     pub file: PathBuf,
     pub spec: box_launcher::Spec,
+    /// How `box stop` ends it (`stop_signal`, `stop_timeout`); records older than it have
+    /// none, which is Docker's default.
+    #[serde(default)]
+    pub stop: crate::config::Stop,
 }
 
 /// A container's status as `ps` and `inspect` show it: the record checked against the kernel.
@@ -81,6 +85,7 @@ impl State {
         name: &Name,
         file: &Path,
         spec: box_launcher::Spec,
+        stop: crate::config::Stop,
         monitor: ProcessId,
     ) -> State {
         State {
@@ -96,6 +101,7 @@ impl State {
             error: None,
             file: std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()),
             spec,
+            stop,
         }
     }
 

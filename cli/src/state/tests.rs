@@ -39,7 +39,13 @@ fn spec(dir: &Path, name: &str) -> box_launcher::Spec {
 fn setup(text: &str, monitor: ProcessId) -> (tempfile::TempDir, Root, State) {
     let tmp = tempfile::tempdir().unwrap();
     let root = Root::new(Some(tmp.path().join("state")));
-    let state = State::created(&name(text), tmp.path(), spec(tmp.path(), text), monitor);
+    let state = State::created(
+        &name(text),
+        tmp.path(),
+        spec(tmp.path(), text),
+        Default::default(),
+        monitor,
+    );
     (tmp, root, state)
 }
 
