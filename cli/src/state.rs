@@ -107,6 +107,15 @@ impl Root {
         files::create_fresh(&self.log_path(name)).with_context(|| format!("container {name}"))
     }
 
+    /// Creates the times of the container's log lines afresh, as [`Root::create_log`].
+    pub fn create_times(&self, name: &Name) -> Result<File> {
+        files::create_fresh(&self.times_path(name)).with_context(|| format!("container {name}"))
+    }
+
+    pub fn times_path(&self, name: &Name) -> PathBuf {
+        self.dir(name).join(crate::commands::logtimes::TIMES)
+    }
+
     /// Locks the container's directory (see [`Create`]). Fails when the directory was removed
     /// while we waited for the lock: our lock is then on a file nobody else will lock again.
     ///

@@ -326,3 +326,38 @@ fn stop_signal_and_timeout_are_what_box_stop_uses() {
     ok(&w.state.run(&["stop", &name]));
     assert_eq!(w.state.field(&name, "{{.State.ExitCode}}"), "130");
 }
+
+/// `box logs --timestamps` and `--since`: each line behind the time it was written; `--since`
+/// a time after the first line leaves it out.
+#[test]
+fn logs_have_each_lines_time() {
+    let mut w = Walk::new();
+    let name = unique("run-logs");
+    w.detached(&name, &["--init"], &["sh", "-c", "echo one; sleep 1000"]);
+    // The line is written once the shell runs: wait for it (a bounded wait, not a timing).
+    let first = (0..3000)
+        .map(|_| ok(&w.state.run(&["logs", "--timestamps", &name])))
+        .find(|out| {
+            !out.is_empty() || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                false
+            }
+        })
+        .expect("the container's first line in its log");
+    let (stamp, line) = first.split_once(' ').unwrap();
+    assert_eq!(line, "one\n");
+    let at = humantime::parse_rfc3339(stamp).unwrap();
+    let age = std::time::SystemTime::now().duration_since(at).unwrap();
+    assert!(age.as_secs() < 600, "{stamp}");
+    // Since a moment after that line: nothing; since that very line: it.
+    let later = humantime::format_rfc3339_nanos(at + std::time::Duration::from_nanos(1));
+    assert_eq!(
+        ok(&w.state.run(&["logs", "--since", &later.to_string(), &name])),
+        ""
+    );
+    assert_eq!(
+        ok(&w.state.run(&["logs", "--since", stamp, &name])),
+        "one\n"
+    );
+    assert_eq!(ok(&w.state.run(&["logs", "--since", "1h", &name])), "one\n");
+}

@@ -223,10 +223,25 @@ impl Monitor<'_> {
         // Hold no directory of the caller's busy (say, a test's temporary directory).
         let _ = std::env::set_current_dir("/");
         super::trim::release_code_pages();
-        let outcome = running.supervise_output(Output {
-            pipe,
-            sink: log.into(),
-        });
+        // Each line stamped with its time on the way (`box logs --timestamps`); without the
+        // stamps (they failed to start), straight into the log.
+        let stamped = self
+            .root
+            .create_times(self.name)
+            .and_then(|times| Ok((log.try_clone()?, times)))
+            .and_then(|(log, times)| super::logtimes::start(log, times));
+        let (sink, stamper) = match stamped {
+            Ok((sink, stamper)) => (sink, Some(stamper)),
+            Err(e) => {
+                eprintln!("box: log times: {e:#}");
+                (log.into(), None)
+            }
+        };
+        let outcome = running.supervise_output(Output { pipe, sink });
+        // All of the output is in the log before the exit is recorded (`logs -f` ends there).
+        if let Some(stamper) = stamper {
+            let _ = stamper.join();
+        }
         state.recorded = Recorded::Exited;
         state.finished_at = Some(now_rfc3339());
         match &outcome {

@@ -7,6 +7,7 @@ mod exec;
 pub mod foreground;
 mod inspect;
 mod logs;
+pub(crate) mod logtimes;
 mod network_info;
 mod ns;
 mod pidfd;
@@ -57,6 +58,13 @@ pub enum Lifecycle {
         /// Only the last N lines.
         #[arg(short = 'n', long)]
         tail: Option<usize>,
+        /// Each line behind the time it was written (RFC 3339, nanoseconds).
+        #[arg(short, long)]
+        timestamps: bool,
+        /// Only lines written since: an RFC 3339 time, a duration back from now (10m), or Unix
+        /// seconds.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
     },
     /// Stop containers: SIGTERM (or their stop signal), then SIGKILL after the timeout.
     Stop {
@@ -113,9 +121,20 @@ pub fn run(cmd: Lifecycle, root: &Root) -> i32 {
     let result = match cmd {
         Lifecycle::Ps { all, quiet, format } => ps::ps(root, all, quiet, &format),
         Lifecycle::Inspect { names, format } => inspect::inspect(root, &names, format.as_deref()),
-        Lifecycle::Logs { name, follow, tail } => {
-            parse(&name).and_then(|name| logs::logs(root, &name, follow, tail))
-        }
+        Lifecycle::Logs {
+            name,
+            follow,
+            tail,
+            timestamps,
+            since,
+        } => since
+            .as_deref()
+            .map(logs::parse_since)
+            .transpose()
+            .and_then(|since| {
+                let show = logs::Show { timestamps, since };
+                parse(&name).and_then(|name| logs::logs(root, &name, follow, tail, show))
+            }),
         Lifecycle::Stop { names, time } => signal::stop(root, &names, time),
         Lifecycle::Kill { names, signal } => signal::kill(root, &names, &signal),
         Lifecycle::Rm { names, force } => remove::rm(root, &names, force),
