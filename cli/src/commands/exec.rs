@@ -1,5 +1,5 @@
-//! `box exec NAME -- CMD...`: one more process in a running container, with its namespaces,
-//! cgroup, root, user, capabilities, seccomp profile and no_new_privs.
+//! `box exec NAME CMD...` (or `NAME -- CMD...`): one more process in a running container,
+//! with its namespaces, cgroup, root, user, capabilities, seccomp profile and no_new_privs.
 
 use anyhow::{anyhow, Context, Result};
 use nix::unistd::Pid;

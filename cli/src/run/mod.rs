@@ -4,6 +4,7 @@
 
 mod args;
 mod doc;
+mod limits;
 mod parse;
 mod to_toml;
 

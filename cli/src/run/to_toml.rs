@@ -5,7 +5,8 @@ use std::path::Path;
 
 use super::args::RunArgs;
 use super::doc::{Doc, Network};
-use super::parse::{self, SecurityOpt};
+use super::limits;
+use super::parse;
 use super::RunError;
 
 /// A `box run` line as a box.toml, and where each of its keys came from.
@@ -17,7 +18,7 @@ pub struct Translated {
 }
 
 impl Translated {
-    fn set(&mut self, key: impl Into<String>, flag: &str, value: &str) {
+    pub(super) fn set(&mut self, key: impl Into<String>, flag: &str, value: &str) {
         self.origins.push((key.into(), show(flag, value)));
     }
 }
@@ -52,10 +53,10 @@ pub fn translate(a: &RunArgs, caller: &Caller<'_>) -> Result<Translated, RunErro
     process(a, caller, &mut t)?;
     namespaces(a, &mut t);
     network(a, &mut t);
-    resources(a, &mut t)?;
-    security(a, caller, &mut t)?;
+    limits::resources(a, &mut t)?;
+    limits::security(a, caller, &mut t)?;
     mounts(a, caller, &mut t)?;
-    stop(a, &mut t)?;
+    limits::stop(a, &mut t)?;
     Ok(t)
 }
 
@@ -190,104 +191,6 @@ fn network(a: &RunArgs, t: &mut Translated) {
         name,
         ports: a.publish.clone(),
     });
-}
-
-/// `[resources]`: numbers as TOML numbers, sizes as given (box.toml reads Docker's units).
-fn resources(a: &RunArgs, t: &mut Translated) -> Result<(), RunError> {
-    for (key, flag, value) in [
-        ("memory", "--memory", &a.memory),
-        ("memory_swap", "--memory-swap", &a.memory_swap),
-        (
-            "memory_reservation",
-            "--memory-reservation",
-            &a.memory_reservation,
-        ),
-        ("cpus", "--cpus", &a.cpus),
-        ("cpu_shares", "--cpu-shares", &a.cpu_shares),
-        ("cpuset_cpus", "--cpuset-cpus", &a.cpuset_cpus),
-        ("cpuset_mems", "--cpuset-mems", &a.cpuset_mems),
-        ("pids", "--pids-limit", &a.pids_limit),
-    ] {
-        let Some(text) = value else { continue };
-        let bad = |what: &str| RunError::flag(&show(flag, text), format!("expected {what}"));
-        let value = match key {
-            "cpus" => toml::Value::Float(text.parse().map_err(|_| bad("a number of CPUs (1.5)"))?),
-            "cpu_shares" | "pids" => {
-                toml::Value::Integer(text.parse().map_err(|_| bad("an integer"))?)
-            }
-            "cpuset_cpus" | "cpuset_mems" => toml::Value::String(text.clone()),
-            // A size: bytes as a number (-1 is unlimited), else Docker's units as text.
-            _ => text
-                .parse::<i64>()
-                .map_or_else(|_| toml::Value::String(text.clone()), toml::Value::Integer),
-        };
-        t.set(format!("resources.{key}"), flag, text);
-        t.doc.resources.insert(key.into(), value);
-    }
-    Ok(())
-}
-
-fn security(a: &RunArgs, caller: &Caller<'_>, t: &mut Translated) -> Result<(), RunError> {
-    for (list, flag, caps) in [
-        ("add", "--cap-add", &a.cap_add),
-        ("drop", "--cap-drop", &a.cap_drop),
-    ] {
-        for (i, cap) in caps.iter().enumerate() {
-            t.set(format!("security.capabilities.{list}[{i}]"), flag, cap);
-        }
-    }
-    let s = &mut t.doc.security;
-    s.capabilities.add.clone_from(&a.cap_add);
-    s.capabilities.drop.clone_from(&a.cap_drop);
-    s.readonly_rootfs = a.read_only;
-    if a.read_only {
-        t.set("security.readonly_rootfs", "--read-only", "");
-    }
-    for text in &a.security_opt {
-        let opt = parse::security_opt(text, caller.cwd)
-            .map_err(|m| RunError::flag(&show("--security-opt", text), m))?;
-        let key = match opt {
-            SecurityOpt::Seccomp(v) => {
-                t.doc.security.seccomp = Some(v);
-                "security.seccomp"
-            }
-            SecurityOpt::NoNewPrivileges(v) => {
-                t.doc.security.no_new_privileges = Some(v);
-                "security.no_new_privileges"
-            }
-            SecurityOpt::Apparmor(v) => {
-                t.doc.security.apparmor = Some(v);
-                "security.apparmor"
-            }
-        };
-        t.set(key, "--security-opt", text);
-    }
-    for text in &a.ulimit {
-        let (name, value) =
-            parse::ulimit(text).map_err(|m| RunError::flag(&show("--ulimit", text), m))?;
-        t.set(format!("security.rlimits.{name}"), "--ulimit", text);
-        t.doc.security.rlimits.insert(name, value);
-    }
-    Ok(())
-}
-
-/// `--stop-signal`, `--stop-timeout`: what `box stop` does to this container.
-fn stop(a: &RunArgs, t: &mut Translated) -> Result<(), RunError> {
-    if let Some(signal) = &a.stop_signal {
-        t.set("stop_signal", "--stop-signal", signal);
-        t.doc.stop_signal = Some(signal.clone());
-    }
-    if let Some(text) = &a.stop_timeout {
-        let seconds = text.parse().map_err(|_| {
-            RunError::flag(
-                &show("--stop-timeout", text),
-                "expected a number of seconds",
-            )
-        })?;
-        t.set("stop_timeout", "--stop-timeout", text);
-        t.doc.stop_timeout = Some(seconds);
-    }
-    Ok(())
 }
 
 /// `-v` then `--tmpfs`, in the order given: `[[mounts]]` in that order.
