@@ -15,6 +15,8 @@ pub struct Doc {
     pub image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
+    /// Empty only with an image, whose Cmd it then is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<String>,

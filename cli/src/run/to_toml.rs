@@ -40,7 +40,8 @@ pub struct Caller<'a> {
 }
 
 /// `IMAGE`: the key `image = ...` of box.toml, once the image store is on this branch. Wiring
-/// it is this function: `doc.image = Some(image.into()); Ok(())`.
+/// it is this function: `doc.image = Some(image.into()); Ok(())` (the command and
+/// `--entrypoint` then follow Docker's rules for an image, in `process` below).
 fn image(_doc: &mut Doc, image: &str) -> Result<(), RunError> {
     Err(RunError::flag(
         image,
@@ -74,7 +75,10 @@ fn process(a: &RunArgs, caller: &Caller<'_>, t: &mut Translated) -> Result<(), R
             t.doc.rootfs = Some(dir);
         }
         None => match rest.next() {
-            Some(name) => image(&mut t.doc, name)?,
+            Some(name) => {
+                image(&mut t.doc, name)?;
+                t.set("image", name, "");
+            }
             None => {
                 return Err(RunError::plain(
                     "give an IMAGE, or --rootfs DIR|host and a command (see `box run --help`)",
@@ -82,14 +86,24 @@ fn process(a: &RunArgs, caller: &Caller<'_>, t: &mut Translated) -> Result<(), R
             }
         },
     }
-    let command: Vec<String> = a.entrypoint.iter().chain(rest).cloned().collect();
-    if command.is_empty() {
+    let command: Vec<String> = rest.cloned().collect();
+    if t.doc.image.is_some() {
+        // The image's Entrypoint and Cmd stand for what is not given, as with Docker.
+        if let Some(program) = &a.entrypoint {
+            t.set("entrypoint", "--entrypoint", program);
+            t.doc.entrypoint = Some(vec![program.clone()]);
+        }
+    } else if a.entrypoint.is_none() && command.is_empty() {
         return Err(RunError::plain(
             "--rootfs: a root filesystem has no default command: give one after the options",
         ));
     }
     t.origins.push(("command".into(), "the command".into()));
-    t.doc.command = command;
+    // Without an image, the entrypoint is the program and the command its arguments.
+    t.doc.command = match (&t.doc.image, &a.entrypoint) {
+        (None, Some(program)) => std::iter::once(program.clone()).chain(command).collect(),
+        _ => command,
+    };
     let d = &mut t.doc;
     d.name.clone_from(&a.name);
     d.hostname.clone_from(&a.hostname);
