@@ -26,6 +26,9 @@ struct Cli {
     /// Where container state lives (default $BOX_ROOT, else /run/box).
     #[arg(long, global = true, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Where images live (default $BOX_STORE, else /var/lib/box).
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +65,8 @@ enum Command {
     },
     #[command(flatten)]
     Lifecycle(commands::Lifecycle),
+    #[command(flatten)]
+    Image(commands::image::ImageCommand),
     /// Show a running container's memory, CPU and pids usage and limits, read from its cgroup.
     Stats(stats::StatsArgs),
 }
@@ -79,6 +84,7 @@ fn main() -> ExitCode {
         Command::Down { file, time } => commands::compose::down(&root, &file, time),
         Command::Validate { file } => validate(&root, &file),
         Command::Lifecycle(cmd) => commands::run(cmd, &root),
+        Command::Image(cmd) => commands::image::run(cmd, cli.store, &root),
         Command::Stats(args) => stats::run(&args),
     };
     ExitCode::from(code.clamp(0, 255) as u8)

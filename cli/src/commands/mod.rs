@@ -5,6 +5,7 @@ pub mod compose;
 mod detach;
 mod exec;
 pub mod foreground;
+pub mod image;
 mod inspect;
 mod logs;
 mod network_info;
