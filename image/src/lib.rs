@@ -18,6 +18,8 @@
 //!
 //! See docs/images.md for the store's layout and the pull path.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod compression;
 pub mod config;
 pub mod digest;
