@@ -137,12 +137,12 @@ pub fn replace(
     }
 }
 
-/// Creates regular file `name` (0600 until its mode is applied) for writing; true when it
-/// replaced something.
-pub fn create_file(dir: BorrowedFd<'_>, name: &[u8]) -> nix::Result<(OwnedFd, bool)> {
+/// Creates regular file `name` with permission bits `mode` (less the umask) for writing;
+/// true when it replaced something.
+pub fn create_file(dir: BorrowedFd<'_>, name: &[u8], mode: u32) -> nix::Result<(OwnedFd, bool)> {
     let flags =
         OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let open = || fcntl::openat(dir, os(name), flags, Mode::from_bits_truncate(0o600));
+    let open = || fcntl::openat(dir, os(name), flags, Mode::from_bits_truncate(mode & 0o777));
     match open() {
         Err(Errno::EEXIST) => {
             remove(dir, name)?;
@@ -236,7 +236,7 @@ mod tests {
         let (_, replaced) = make_dir(root.as_fd(), b"link").unwrap();
         assert!(replaced);
         assert!(d.join("link").symlink_metadata().unwrap().is_dir());
-        assert!(create_file(root.as_fd(), b"tree").unwrap().1);
+        assert!(create_file(root.as_fd(), b"tree", 0o600).unwrap().1);
         assert!(d.join("tree").symlink_metadata().unwrap().is_file());
         assert!(
             outside.path().join("keep").exists(),

@@ -80,6 +80,7 @@ pub fn unpack<R: Read>(
         dest,
         opts: *opts,
         privileged: fs::privileged(),
+        defaults: meta::Defaults::of(dest),
         stats: UnpackStats::default(),
         dirs: Vec::new(),
         parent: None,
@@ -102,6 +103,7 @@ struct Unpacker<'a> {
     dest: BorrowedFd<'a>,
     opts: UnpackOptions,
     privileged: bool,
+    defaults: meta::Defaults,
     stats: UnpackStats,
     dirs: Vec<DirMeta>,
     /// The last parent directory opened: tar entries come grouped by directory.
@@ -157,8 +159,8 @@ impl Unpacker<'_> {
         let t = TimeSpec::new(e.mtime, 0);
         let replaced = match e.kind {
             EntryType::Regular | EntryType::Continuous => {
-                let (fd, replaced) =
-                    fs::create_file(dir, name).map_err(|errno| fail("create file", errno))?;
+                let (fd, replaced) = fs::create_file(dir, name, e.mode)
+                    .map_err(|errno| fail("create file", errno))?;
                 let mut file = std::fs::File::from(fd);
                 let copied = io::copy(data, &mut file).map_err(|err| match err.raw_os_error() {
                     Some(errno) => fail("write file", Errno::from_raw(errno)),
@@ -168,8 +170,12 @@ impl Unpacker<'_> {
                 self.stats.bytes += copied;
                 self.own(file.as_fd(), e)
                     .map_err(|errno| fail("set owner", errno))?;
-                stat::fchmod(&file, Mode::from_bits_truncate(e.mode))
-                    .map_err(|errno| fail("chmod", errno))?;
+                // Only what creation could not give (setuid, setgid, sticky, bits the umask
+                // took), after the owner: chown clears setuid and setgid.
+                if !self.defaults.moded(e) {
+                    stat::fchmod(&file, Mode::from_bits_truncate(e.mode))
+                        .map_err(|errno| fail("chmod", errno))?;
+                }
                 self.xattrs(file.as_fd(), e)?;
                 stat::futimens(&file, &t, &t).map_err(|errno| fail("set times", errno))?;
                 replaced

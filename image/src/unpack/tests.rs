@@ -279,6 +279,16 @@ fn owners_modes_xattrs_devices_and_whiteouts() {
     );
     tar.add_with("link", Kind::Symlink("ro/suid"), 0o777, (33, 33), &[]);
     tar.add_with("null", Kind::Char(1, 3), 0o666, (0, 0), &[]);
+    // Files box's own ids and umask would already give are neither chowned nor chmodded:
+    // the others must still end with exactly the tar's owner and mode.
+    for (name, mode, owner) in [
+        ("plain", 0o644, (0, 0)),
+        ("open", 0o777, (0, 0)),
+        ("sgid", 0o2755, (0, 0)),
+        ("group", 0o640, (0, 5)),
+    ] {
+        tar.add_with(name, Kind::File(b"m"), mode, owner, &[]);
+    }
     let tar = tar
         .add(".wh.gone", Kind::File(b""))
         .add("opq/.wh..wh..opq", Kind::File(b""))
@@ -299,6 +309,19 @@ fn owners_modes_xattrs_devices_and_whiteouts() {
         c.layer.join("ro").metadata().unwrap().mode() & 0o7777,
         0o555
     );
+    for (name, mode, gid) in [
+        ("plain", 0o644, 0),
+        ("open", 0o777, 0),
+        ("sgid", 0o2755, 0),
+        ("group", 0o640, 5),
+    ] {
+        let m = c.layer.join(name).metadata().unwrap();
+        assert_eq!(
+            (m.mode() & 0o7777, m.uid(), m.gid()),
+            (mode, 0, gid),
+            "{name}"
+        );
+    }
     let xattr = |p: &str, k: &str| -> Option<Vec<u8>> {
         let fd = nix::fcntl::open(&c.layer.join(p), OFlag::O_RDONLY, Mode::empty()).unwrap();
         super::fs::get_xattr(fd.as_fd(), k).unwrap()
