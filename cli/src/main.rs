@@ -80,9 +80,9 @@ fn main() -> ExitCode {
             tty,
             timings,
             detach,
-        } => up(&root, &file, tty, timings, detach),
+        } => up(&root, cli.store, &file, tty, timings, detach),
         Command::Down { file, time } => commands::compose::down(&root, &file, time),
-        Command::Validate { file } => validate(&root, &file),
+        Command::Validate { file } => validate(&root, cli.store, &file),
         Command::Lifecycle(cmd) => commands::run(cmd, &root),
         Command::Image(cmd) => commands::image::run(cmd, cli.store, &root),
         Command::Stats(args) => stats::run(&args),
@@ -91,16 +91,24 @@ fn main() -> ExitCode {
 }
 
 /// The file's containers, checked, in start order (one, for the single-container form).
+/// Images come from `store`; a missing one is pulled when `pull` is set (`box up`).
 fn load_plan(
     root: &state::Root,
+    store: Option<PathBuf>,
+    pull: bool,
     file: &std::path::Path,
 ) -> Result<Vec<config::Planned>, config::ConfigError> {
     let loaded = config::load(file)?;
-    config::plan(&loaded, &|name| commands::container_pid(root, name))
+    let host = config::Host {
+        container_pid: &|name| commands::container_pid(root, name),
+        images: &|reference| commands::image::resolve(store.clone(), reference, pull),
+        state_dir: &|name| root.container_dir(name),
+    };
+    config::plan(&loaded, &host)
 }
 
-fn validate(root: &state::Root, file: &std::path::Path) -> i32 {
-    match load_plan(root, file) {
+fn validate(root: &state::Root, store: Option<PathBuf>, file: &std::path::Path) -> i32 {
+    match load_plan(root, store, false, file) {
         Ok(plan) => {
             let names: Vec<String> = plan.iter().map(|p| format!("{:?}", p.spec.name)).collect();
             match names.as_slice() {
@@ -120,8 +128,15 @@ fn validate(root: &state::Root, file: &std::path::Path) -> i32 {
     }
 }
 
-fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, detach: bool) -> i32 {
-    let mut plan = match load_plan(root, file) {
+fn up(
+    root: &state::Root,
+    store: Option<PathBuf>,
+    file: &std::path::Path,
+    tty: bool,
+    timings: bool,
+    detach: bool,
+) -> i32 {
+    let mut plan = match load_plan(root, store, true, file) {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("box: {e}");
@@ -137,7 +152,10 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
         return commands::compose::up(root, file, plan, flags);
     }
     // One container: no joins within the file are left to resolve.
-    let Some(mut spec) = plan.pop().map(|p| p.spec) else {
+    let Some(config::Planned {
+        mut spec, image, ..
+    }) = plan.pop()
+    else {
         eprintln!("box: {}: defines no container", file.display());
         return CANNOT_START;
     };
@@ -147,7 +165,7 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
     }
     spec.timings = timings;
     if detach {
-        return commands::up_detached(root, file, spec);
+        return commands::up_detached(root, file, spec, image);
     }
-    commands::foreground::up(root, file, spec)
+    commands::foreground::up(root, file, spec, image)
 }

@@ -29,6 +29,7 @@ use nix::unistd::{
     Pid,
 };
 
+use box_cli::config::Resolved;
 use box_launcher::exit_code::CANNOT_START;
 use box_launcher::{MonitorMessage, Output, Spec};
 
@@ -36,8 +37,8 @@ use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
 /// Starts `spec` detached; prints its name once it runs. Returns the exit code.
-pub fn up_detached(root: &Root, file: &Path, spec: Spec) -> i32 {
-    match start(root, file, spec) {
+pub fn up_detached(root: &Root, file: &Path, spec: Spec, image: Option<Resolved>) -> i32 {
+    match start(root, file, spec, image) {
         Ok(name) => {
             println!("{name}");
             0
@@ -50,7 +51,14 @@ pub fn up_detached(root: &Root, file: &Path, spec: Spec) -> i32 {
 }
 
 /// Starts `spec` detached; its name, or Docker's exit code and a message.
-pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32, String)> {
+/// `image` (held in the store) is named by the record the monitor writes; this process holds
+/// the store until the monitor reports.
+pub(crate) fn start(
+    root: &Root,
+    file: &Path,
+    spec: Spec,
+    image: Option<Resolved>,
+) -> Result<String, (i32, String)> {
     let failed = |e: anyhow::Error| (CANNOT_START, format!("{e:#}"));
     if spec.process.tty {
         return Err(failed(anyhow!(
@@ -58,7 +66,7 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
         )));
     }
     let name = Name::parse(&spec.name).map_err(|e| failed(e.into()))?;
-    let report = spawn_monitor(root, file, &name, spec).map_err(failed)?;
+    let report = spawn_monitor(root, file, &name, spec, image).map_err(failed)?;
     match MonitorMessage::decode(&report) {
         Ok(MonitorMessage::Running) => Ok(name.to_string()),
         Ok(MonitorMessage::Failed { code, message }) => Err((code, message)),
@@ -71,7 +79,13 @@ pub(crate) fn start(root: &Root, file: &Path, spec: Spec) -> Result<String, (i32
 }
 
 /// Forks the monitor and reads its one report, a [`MonitorMessage`].
-fn spawn_monitor(root: &Root, file: &Path, name: &Name, spec: Spec) -> Result<String> {
+fn spawn_monitor(
+    root: &Root,
+    file: &Path,
+    name: &Name,
+    spec: Spec,
+    image: Option<Resolved>,
+) -> Result<String> {
     let null = OpenOptions::new()
         .read(true)
         .write(true)
@@ -91,7 +105,7 @@ fn spawn_monitor(root: &Root, file: &Path, name: &Name, spec: Spec) -> Result<St
                 report: Some(write_end),
                 parent,
             };
-            std::process::exit(monitor.run(file, spec, null.into()))
+            std::process::exit(monitor.run(file, spec, image, null.into()))
         }
         ForkResult::Parent { .. } => {
             drop((write_end, null));
@@ -99,6 +113,7 @@ fn spawn_monitor(root: &Root, file: &Path, name: &Name, spec: Spec) -> Result<St
             File::from(read_end)
                 .read_to_string(&mut report)
                 .context("read the monitor's report")?;
+            drop(image);
             Ok(report)
         }
     }
@@ -134,7 +149,9 @@ impl Monitor<'_> {
 
     /// The monitor's whole life: claim the name, start the container, record it, wait, record
     /// how it ended.
-    fn run(mut self, file: &Path, spec: Spec, null: OwnedFd) -> i32 {
+    /// `image` is held (the store's `gc.lock`, shared with `box up -d`'s copy of the fd) until
+    /// the record names it; then released, for both: a lock of `flock` is the open file's.
+    fn run(mut self, file: &Path, spec: Spec, image: Option<Resolved>, null: OwnedFd) -> i32 {
         // Until the container runs, the start belongs to `box up -d`: killed, it takes the
         // monitor (and the container, the monitor's child) with it, so that a start nobody
         // waits for any more never goes on behind a `box rm -f` that found nothing yet.
@@ -148,11 +165,14 @@ impl Monitor<'_> {
             Some(me) => me,
             None => return self.fail(None, CANNOT_START, "read /proc/self/stat"),
         };
-        let mut state = State::created(self.name, file, spec, me);
+        let used = image.as_ref().map(|i| i.used.clone());
+        let mut state = State::created(self.name, file, spec, used, me);
         let owned = match self.root.claim(&state) {
             Ok(owned) => owned,
             Err(e) => return self.fail(None, CANNOT_START, &format!("{e:#}")),
         };
+        // Not kept for the container's life: `box rmi` would wait on it.
+        drop(image);
         let log = match self.root.create_log(self.name) {
             Ok(log) => log,
             Err(e) => return self.fail(Some(owned), CANNOT_START, &format!("{e:#}")),

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use box_cli::config::Resolved;
 use box_launcher::exit_code::CANNOT_START;
 use box_launcher::{Outcome, Spec};
 
@@ -11,7 +12,7 @@ use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
 /// Runs `spec` until it exits; returns the exit code for box.
-pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
+pub fn up(root: &Root, file: &Path, spec: Spec, image: Option<Resolved>) -> i32 {
     let name = match Name::parse(&spec.name) {
         Ok(name) => name,
         Err(e) => {
@@ -23,7 +24,8 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
         eprintln!("box: read /proc/self/stat");
         return CANNOT_START;
     };
-    let state = State::created(&name, file, spec, me);
+    let used = image.as_ref().map(|i| i.used.clone());
+    let state = State::created(&name, file, spec, used, me);
     let owned = match root.claim(&state) {
         Ok(owned) => owned,
         Err(e) => {
@@ -31,6 +33,8 @@ pub fn up(root: &Root, file: &Path, spec: Spec) -> i32 {
             return CANNOT_START;
         }
     };
+    // The record names the image now: `box rmi` may look (and will refuse).
+    drop(image);
     let outcome = run(&owned, state);
     if let Err(e) = owned.release() {
         eprintln!("box: {e:#}");

@@ -55,7 +55,7 @@ pub enum Lifecycle {
         #[arg(short = 'n', long)]
         tail: Option<usize>,
     },
-    /// Stop containers: SIGTERM, then SIGKILL after the timeout.
+    /// Stop containers: SIGTERM (or the image's StopSignal), then SIGKILL after the timeout.
     Stop {
         #[arg(required = true)]
         names: Vec<String>,

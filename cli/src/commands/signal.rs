@@ -36,7 +36,8 @@ pub fn stop(root: &Root, names: &[String], seconds: u64) -> Result<i32> {
     })
 }
 
-/// SIGTERM to PID 1, SIGKILL after `timeout`, then the wait for the monitor to record the end.
+/// SIGTERM (or the image's StopSignal) to PID 1, SIGKILL after `timeout`, then the wait for
+/// the monitor to record the end.
 /// As Docker's, stopping a stopped container is no error.
 fn stop_one(root: &Root, name: &Name, timeout: Duration) -> Result<()> {
     root.entry(name)?;
@@ -48,7 +49,8 @@ fn stop_one(root: &Root, name: &Name, timeout: Duration) -> Result<()> {
         kill_monitor(name, &entry)?;
     } else if let Some(pid) = entry.container_process() {
         // PID 1 ignores SIGTERM unless it handles it: then only the timeout ends it.
-        if send(&pid, Signal::SIGTERM)? && !wait_gone(&pid, timeout)? {
+        let first = entry.state().map_or(Signal::SIGTERM, |s| s.stop_signal());
+        if send(&pid, first)? && !wait_gone(&pid, timeout)? {
             send(&pid, Signal::SIGKILL)?;
             wait_gone(&pid, SETTLE)?;
         }

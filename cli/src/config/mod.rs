@@ -3,6 +3,7 @@
 
 mod devices;
 mod host_root;
+mod image;
 mod locate;
 mod network;
 mod plan;
@@ -16,9 +17,11 @@ mod to_spec;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use image::{Images, Resolved, UsedImage};
 pub use locate::Seg;
 use locate::{line_col, render, suggest, Spans};
 pub use plan::{plan, start_order, Planned};
+pub use to_spec::Host;
 
 /// A problem in a box.toml, with where it is.
 #[derive(Debug)]

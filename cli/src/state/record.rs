@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::proc::{alive, ProcessId};
 use crate::name::Name;
+use box_cli::config::UsedImage;
 
 /// The record's file name in a container's directory.
 pub const STATE: &str = "state.json";
@@ -46,6 +47,9 @@ pub struct State {
     pub error: Option<String>,
     /// The box.toml it came from.
     pub file: PathBuf,
+    /// The image it runs on (`box rmi` refuses to remove it while this record exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<UsedImage>,
     pub spec: box_launcher::Spec,
 }
 
@@ -81,6 +85,7 @@ impl State {
         name: &Name,
         file: &Path,
         spec: box_launcher::Spec,
+        image: Option<UsedImage>,
         monitor: ProcessId,
     ) -> State {
         State {
@@ -95,8 +100,18 @@ impl State {
             oom_killed: false,
             error: None,
             file: std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()),
+            image,
             spec,
         }
+    }
+
+    /// The signal `box stop` sends first: the image's StopSignal, else SIGTERM.
+    pub fn stop_signal(&self) -> nix::sys::signal::Signal {
+        self.image
+            .as_ref()
+            .and_then(|i| i.stop_signal)
+            .and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
+            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
     }
 
     pub fn monitor_alive(&self) -> bool {

@@ -5,7 +5,7 @@
 //! "image": { "reference": "docker.io/library/busybox:latest", "manifest": "sha256:…" }
 //! ```
 //!
-//! (written by `box up` from phase 2 of images on; containers on a directory have none).
+//! (written by `box up`; containers on a directory have none).
 //! Only that key of each `state.json` is read here, so the rest of the state may change
 //! freely.
 

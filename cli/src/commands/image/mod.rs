@@ -6,7 +6,10 @@
 //! (docs/images.md, "Weight"). `box` execs it with the same arguments.
 
 mod in_use;
+mod resolve;
 mod table;
+
+pub use resolve::resolve;
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -117,8 +120,7 @@ pub fn run(cmd: ImageCommand, store: Option<PathBuf>, root: &Root) -> i32 {
 /// Replaces this process with `box-fetch [--store DIR] ARGS…`, the binary next to this one;
 /// returns only when that fails.
 fn fetch(store: Option<PathBuf>, args: Vec<OsString>) -> anyhow::Error {
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("box"));
-    let helper = exe.with_file_name("box-fetch");
+    let helper = fetch_helper();
     let mut cmd = std::process::Command::new(&helper);
     if let Some(store) = store {
         cmd.arg("--store").arg(store);
@@ -128,6 +130,12 @@ fn fetch(store: Option<PathBuf>, args: Vec<OsString>) -> anyhow::Error {
         "run {}: {err} (box-fetch is installed next to box)",
         helper.display()
     )
+}
+
+/// `box-fetch`, next to this binary.
+fn fetch_helper() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("box"));
+    exe.with_file_name("box-fetch")
 }
 
 fn rmi(store: &Store, root: &Root, images: &[String], force: bool) -> Result<i32> {
