@@ -74,6 +74,12 @@ pub(crate) fn set_string(
     config(ctx, libc::FSCONFIG_SET_STRING, Some(&key), Some(&value)).map_err(|(_, e)| (step, e))
 }
 
+/// Sets the flag parameter `key` of the context `ctx` (a failure is reported as `step`).
+pub(crate) fn set_flag(ctx: &OwnedFd, step: &'static str, key: &str) -> Result<(), Failed> {
+    let key = cstring(key).map_err(|e| (step, e))?;
+    config(ctx, libc::FSCONFIG_SET_FLAG, Some(&key), None).map_err(|(_, e)| (step, e))
+}
+
 /// Creates the filesystem of the configured context and a detached mount of it with the
 /// mount flags of `flags`.
 pub(crate) fn create_and_mount(ctx: &OwnedFd, flags: MsFlags) -> Result<OwnedFd, Failed> {

@@ -120,16 +120,23 @@ impl OverlayDirs {
             Err(e) => return Err(fs("stat overlay directory", &o.dir)(e)),
         }
         let made = OverlayDirs { dir: o.dir.clone() };
-        let mut builder = std::fs::DirBuilder::new();
-        builder.mode(0o700);
-        builder
-            .create(&o.dir)
-            .map_err(fs("create overlay directory", &o.dir))?;
-        for (path, mode) in [(o.upper(), 0o755), (o.work(), 0o700), (o.merged(), 0o700)] {
-            builder.create(&path).map_err(fs("mkdir", &path))?;
-            // Exactly this mode, whatever the umask.
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-                .map_err(fs("chmod", &path))?;
+        // Exactly these modes, whatever the umask (umask(2) sets as it reads: put it back).
+        let umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+        nix::sys::stat::umask(umask);
+        let umask = umask.bits();
+        for (path, mode) in [
+            (o.dir.clone(), 0o700),
+            (o.upper(), 0o755),
+            (o.work(), 0o700),
+        ] {
+            std::fs::DirBuilder::new()
+                .mode(mode)
+                .create(&path)
+                .map_err(fs("mkdir", &path))?;
+            if mode & umask != 0 {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .map_err(fs("chmod", &path))?;
+            }
         }
         Ok(made)
     }
@@ -184,15 +191,33 @@ pub(crate) fn mount(o: &Overlay) -> Result<Made, Error> {
     }
     let data = classic_options(o)?;
     let merged = o.merged();
-    sys::mount(
-        "mount overlay root",
-        Some(Path::new("overlay")),
-        &merged,
-        &merged,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(&data),
-    )?;
+    // Only this fallback needs a mount point; in the container's own directory.
+    match nix::unistd::mkdir(&merged, nix::sys::stat::Mode::from_bits_truncate(0o700)) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(errno) => {
+            return Err(Error::Fs {
+                step: "mkdir",
+                path: merged,
+                errno,
+            })
+        }
+    }
+    let classic = |data: &str| {
+        sys::mount(
+            "mount overlay root",
+            Some(Path::new("overlay")),
+            &merged,
+            &merged,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(data),
+        )
+    };
+    // Before 5.10 the kernel refuses the whole string for `volatile`: then without it.
+    let volatile = format!("{data},{VOLATILE}");
+    if volatile.len() >= PAGE || classic(&volatile).is_err() {
+        classic(&data)?;
+    }
     sys::open_path("open overlay root", &merged).map(Made::MountedAt)
 }
 
@@ -205,6 +230,13 @@ fn fallback(failed: &mountapi::Failed) -> bool {
 /// The options every overlay root gets: `index=off`, because a layer is a lower directory
 /// of many overlays at once, and the inode index would tie it to one upper directory.
 const COMMON: &[&str] = &["index=off"];
+
+/// `volatile` (Linux 5.10+): no sync of the upper directory's filesystem, ever — above all
+/// not the `syncfs` of the whole file system when the overlay goes with its namespace, which
+/// on a disk shared with other work costs milliseconds to seconds. The upper directory is
+/// made fresh for each container and removed with it, so a crash never needs what a sync
+/// would have kept. Left out where the kernel does not know it.
+const VOLATILE: &str = "volatile";
 
 fn fresh(o: &Overlay) -> Result<OwnedFd, mountapi::Failed> {
     let ctx = mountapi::open_fs("overlay")?;
@@ -229,6 +261,10 @@ fn fresh(o: &Overlay) -> Result<OwnedFd, mountapi::Failed> {
     for option in COMMON {
         let (key, value) = option.split_once('=').unwrap_or((option, ""));
         set("fsconfig", key, value.as_bytes())?;
+    }
+    match mountapi::set_flag(&ctx, "fsconfig volatile", VOLATILE) {
+        Ok(()) | Err((_, Errno::EINVAL)) => {}
+        Err(failed) => return Err(failed),
     }
     mountapi::create_and_mount(&ctx, MsFlags::empty())
 }

@@ -97,6 +97,7 @@ fn overlay_root_writes_only_its_upper_directory() {
             root.contains(" - overlay "),
             "the root is an overlay: {root}"
         );
+        ensure!(root.contains("volatile"), "never synced: {root}");
         // Writes, replacements, deletions, renames and attribute changes of lower files.
         sh_ok(&[
             "/bin/busybox",
