@@ -205,7 +205,7 @@ pub(crate) fn build_box() -> Result<PathBuf> {
 }
 
 /// Installs Debian packages (we run as root on a Debian machine).
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub(super) fn apt_install(packages: &[&str]) -> Result<()> {
     eprintln!("bench: apt-get install {}", packages.join(" "));
     let quiet = |cmd: &mut Command| -> Result<()> {
         let out = cmd
