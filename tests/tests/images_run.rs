@@ -131,6 +131,7 @@ fn box_up_runs_the_images_cmd_as_its_user_on_an_overlay_root() {
         ok(&out),
         "cmd\n1000\n1000\n1000 50\n/opt/work\n/home/app hello\ninside the busybox root\n"
     );
+    assert_eq!(stderr(&out), "", "found in the store, not pulled again");
     let after: Vec<Vec<String>> = tars.iter().map(|t| snapshot(&env.layer_dir(t))).collect();
     assert_eq!(
         layers, after,
