@@ -36,11 +36,10 @@ pub fn image_command(c: &Ctx<'_>, args: &[String]) -> Result<Vec<String>, Config
         };
         return Err(c.err(&[key], "must name a program to run"));
     }
-    for key in ["entrypoint", "command"] {
-        let given = match key {
-            "entrypoint" => &c.file.entrypoint,
-            _ => &c.file.command,
-        };
+    for (key, given) in [
+        ("entrypoint", &c.file.entrypoint),
+        ("command", &c.file.command),
+    ] {
         if let Some(given) = given {
             no_nul(c, key, given)?;
         }
