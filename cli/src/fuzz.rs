@@ -24,8 +24,14 @@ pub fn box_toml(data: &[u8]) {
         return;
     };
     let path = Path::new(TOML_PATH);
-    let checked = config::from_text(path, text.to_string())
-        .and_then(|loaded| config::plan(&loaded, &|_| None));
+    // No store: an `image` key is an error naming it, as for a missing image.
+    let host = config::Host {
+        container_pid: &|_| None,
+        images: &|_| Err("no image store when fuzzing".into()),
+        state_dir: &|name| Path::new("/nonexistent/box-fuzz/state").join(name),
+    };
+    let checked =
+        config::from_text(path, text.to_string()).and_then(|loaded| config::plan(&loaded, &host));
     match checked {
         Ok(plan) => {
             assert!(!plan.is_empty(), "a checked file defines a container");

@@ -8,11 +8,13 @@
 //!   value.
 //! - [`run`]: `box run`'s options, turned into the box.toml they mean.
 //! - [`name`]: container names, the one rule every name from outside is checked by.
+//! - [`human`]: sizes and times as Docker shows them, and an image's RFC 3339 times.
 
 // Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod config;
+pub mod human;
 pub mod init;
 pub mod name;
 pub mod run;

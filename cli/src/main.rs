@@ -27,6 +27,9 @@ struct Cli {
     /// Where container state lives (default $BOX_ROOT, else /run/box).
     #[arg(long, global = true, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Where images live (default $BOX_STORE, else /var/lib/box).
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -77,6 +80,8 @@ enum Command {
         /// Where the pages go.
         dir: PathBuf,
     },
+    #[command(flatten)]
+    Image(commands::image::ImageCommand),
     /// Show running containers' memory, CPU and pids usage and limits, read from their cgroups
     /// (every running container without a name).
     Stats(stats::StatsArgs),
@@ -94,11 +99,12 @@ fn main() -> ExitCode {
             tty,
             timings,
             detach,
-        } => up(&root, &file, tty, timings, detach),
+        } => up(&root, cli.store, &file, tty, timings, detach),
         Command::Down { file, time } => commands::compose::down(&root, &file, time),
-        Command::Validate { file } => validate(&root, &file),
-        Command::Run(args) => commands::run::run(&root, &args),
+        Command::Validate { file } => validate(&root, cli.store.clone(), &file),
+        Command::Run(args) => commands::run::run(&root, cli.store.clone(), &args),
         Command::Lifecycle(cmd) => commands::run(cmd, &root),
+        Command::Image(cmd) => commands::image::run(cmd, cli.store, &root),
         Command::Stats(args) => stats::run(&args, &root),
         Command::Completion { shell } => generate::completion(Cli::command(), shell),
         Command::Man { dir } => generate::man(Cli::command(), &dir).unwrap_or_else(|e| {
@@ -127,16 +133,24 @@ fn parse_error(e: clap::Error) -> u8 {
 }
 
 /// The file's containers, checked, in start order (one, for the single-container form).
+/// Images come from `store`; a missing one is pulled when `pull` is set (`box up`).
 fn load_plan(
     root: &state::Root,
+    store: Option<PathBuf>,
+    pull: bool,
     file: &std::path::Path,
 ) -> Result<Vec<config::Planned>, config::ConfigError> {
     let loaded = config::load(file)?;
-    config::plan(&loaded, &|name| commands::container_pid(root, name))
+    let host = config::Host {
+        container_pid: &|name| commands::container_pid(root, name),
+        images: &|reference| commands::image::resolve(store.clone(), reference, pull),
+        state_dir: &|name| root.container_dir(name),
+    };
+    config::plan(&loaded, &host)
 }
 
-fn validate(root: &state::Root, file: &std::path::Path) -> i32 {
-    match load_plan(root, file) {
+fn validate(root: &state::Root, store: Option<PathBuf>, file: &std::path::Path) -> i32 {
+    match load_plan(root, store, false, file) {
         Ok(plan) => {
             let names: Vec<String> = plan.iter().map(|p| format!("{:?}", p.spec.name)).collect();
             match names.as_slice() {
@@ -156,8 +170,15 @@ fn validate(root: &state::Root, file: &std::path::Path) -> i32 {
     }
 }
 
-fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, detach: bool) -> i32 {
-    let mut plan = match load_plan(root, file) {
+fn up(
+    root: &state::Root,
+    store: Option<PathBuf>,
+    file: &std::path::Path,
+    tty: bool,
+    timings: bool,
+    detach: bool,
+) -> i32 {
+    let mut plan = match load_plan(root, store, true, file) {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("box: {e}");
@@ -173,7 +194,13 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
         return commands::compose::up(root, file, plan, flags);
     }
     // One container: no joins within the file are left to resolve.
-    let Some((mut spec, stop)) = plan.pop().map(|p| (p.spec, p.stop)) else {
+    let Some(config::Planned {
+        mut spec,
+        image,
+        stop,
+        ..
+    }) = plan.pop()
+    else {
         eprintln!("box: {}: defines no container", file.display());
         return CANNOT_START;
     };
@@ -188,7 +215,7 @@ fn up(root: &state::Root, file: &std::path::Path, tty: bool, timings: bool, deta
     }
     spec.timings = timings;
     if detach {
-        return commands::up_detached(root, file, spec, stop, false);
+        return commands::up_detached(root, file, spec, stop, false, image);
     }
-    commands::foreground::up(root, file, spec, stop)
+    commands::foreground::up(root, file, spec, stop, image)
 }

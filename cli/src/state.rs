@@ -97,6 +97,16 @@ impl Root {
         self.0.join(name.as_str())
     }
 
+    /// The absolute directory of container `name` (a name box.toml gives, checked later; an
+    /// invalid one gets a path that is never used).
+    pub fn container_dir(&self, name: &str) -> PathBuf {
+        let dir = match Name::parse(name) {
+            Ok(name) => self.dir(&name),
+            Err(_) => self.0.join("invalid-name"),
+        };
+        std::path::absolute(&dir).unwrap_or(dir)
+    }
+
     pub fn log_path(&self, name: &Name) -> PathBuf {
         self.dir(name).join(LOG)
     }

@@ -158,7 +158,14 @@ fn bad_options_are_named() {
     insta::assert_snapshot!(err(&["--rootfs", "host", "--stop-signal", "NOPE", "true"]));
     insta::assert_snapshot!(err(&["--rootfs", "host", "--stop-signal", "STOP", "true"]));
     insta::assert_snapshot!(err(&["--rootfs", "host", "--stop-timeout", "-1", "true"]));
-    insta::assert_snapshot!(err(&["busybox", "sh"]));
+    // An image not in the store: --dry-run never pulls (no test reaches a real registry).
+    insta::assert_snapshot!(err(&[
+        "--store",
+        "/nonexistent/box-store",
+        "--dry-run",
+        "localhost:1/absent",
+        "sh"
+    ]));
     insta::assert_snapshot!(err(&[]));
 }
 

@@ -32,6 +32,8 @@ pub mod exit_code {
 pub enum Step {
     // The parent's.
     Prepare,
+    /// An overlay root's upper and work directories.
+    RootfsDirs,
     Cgroup,
     Network,
     Clone,
@@ -62,8 +64,9 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 27] = [
+    const ALL: [Step; 28] = [
         Step::Prepare,
+        Step::RootfsDirs,
         Step::Cgroup,
         Step::Network,
         Step::Clone,
@@ -96,6 +99,7 @@ impl Step {
     pub fn as_str(self) -> &'static str {
         match self {
             Step::Prepare => "prepare",
+            Step::RootfsDirs => "rootfs dirs",
             Step::Cgroup => "cgroup",
             Step::Network => "network",
             Step::Clone => "clone",

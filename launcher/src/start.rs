@@ -172,6 +172,14 @@ fn create_and_spawn(
     running: &mut Running,
     timer: &mut Timer,
 ) -> Result<(), Error> {
+    // First made, last removed: after the cgroup's removal has killed every process that
+    // could still write into it.
+    if let Some(rootfs) = &layers.rootfs {
+        if let Some(dirs) = rootfs.create()? {
+            running.undo.push(dirs);
+            timer.lap(Step::RootfsDirs);
+        }
+    }
     let created = match (cgroup, &spec.cgroup) {
         (PreparedCgroup::Create(prepared), _) => Some(prepared.create()?),
         (PreparedCgroup::Keep(prepared), Some(cg)) => Some(box_cgroup::Cgroup::create(

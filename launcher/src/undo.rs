@@ -1,7 +1,8 @@
-//! What a start made on the host — a cgroup; a network link, published ports, an allocated
-//! address — kept as a stack of things to undo, unwound last-made first when the start fails
-//! or when the container ends. A layer whose `create` makes something pushes it here, so that
-//! no failure path has to know what the steps before it made.
+//! What a start made on the host — an overlay root's upper directory, a cgroup; a network
+//! link, published ports, an allocated address — kept as a stack of things to undo, unwound
+//! last-made first when the start fails or when the container ends. A layer whose `create`
+//! makes something pushes it here, so that no failure path has to know what the steps before
+//! it made.
 
 use std::sync::Arc;
 
@@ -47,6 +48,13 @@ impl Undo for Arc<box_net::Attachment> {
 impl Undo for Arc<Cgroup> {
     fn undo(self: Box<Self>) -> Result<(), Error> {
         self.destroy_keep_parents().map_err(Error::from)
+    }
+}
+
+/// An overlay root's upper and work directories: the container's writes go with it.
+impl Undo for box_rootfs::OverlayDirs {
+    fn undo(self: Box<Self>) -> Result<(), Error> {
+        self.remove().map_err(Error::from)
     }
 }
 

@@ -87,6 +87,9 @@ pub enum Root {
     Host,
     /// An absolute host path of a root filesystem tree, bound recursively.
     Dir(PathBuf),
+    /// An overlayfs of read-only layer directories (an image's) under the container's own
+    /// upper directory; see [`Overlay`](crate::Overlay).
+    Overlay(crate::Overlay),
 }
 
 /// How mount events propagate between the container and the host.

@@ -110,6 +110,27 @@ pub enum Error {
         /// The filesystem box mounted there, e.g. "procfs".
         fs: &'static str,
     },
+    /// Mounting the overlay root failed at `step` (an `fsconfig` of one of its parameters,
+    /// `fsmount`...).
+    #[error("rootfs: overlay root: {step}: {errno}")]
+    Overlay {
+        /// e.g. "fsconfig lowerdir+".
+        step: &'static str,
+        /// What the kernel said.
+        errno: Errno,
+    },
+    /// A kernel before 6.8 takes an overlay's layers as one option string, which must fit in
+    /// a page.
+    #[error(
+        "rootfs: overlay root: the paths of {layers} layers take {bytes} bytes of mount \
+         options, more than the 4095 this kernel takes (Linux 6.8 adds layers one at a time)"
+    )]
+    OverlayOptions {
+        /// How many layers.
+        layers: usize,
+        /// The option string's length.
+        bytes: usize,
+    },
     /// A mount target inside the container root cannot be resolved safely.
     #[error("rootfs: resolve {} inside the container root: {reason}", path.display())]
     Resolve {
@@ -128,12 +149,14 @@ impl Error {
             | Error::Mount { errno, .. }
             | Error::Fs { errno, .. }
             | Error::PivotRoot { errno, .. }
-            | Error::Unmount { errno, .. } => Some(*errno),
+            | Error::Unmount { errno, .. }
+            | Error::Overlay { errno, .. } => Some(*errno),
             Error::Invalid { .. }
             | Error::Resolve { .. }
             | Error::HostRoot { .. }
             | Error::NotADirectory { .. }
-            | Error::Replaced { .. } => None,
+            | Error::Replaced { .. }
+            | Error::OverlayOptions { .. } => None,
         }
     }
 }

@@ -45,6 +45,7 @@ mod mount;
 mod mountapi;
 mod mounts;
 mod options;
+mod overlay;
 mod pinned;
 mod prepared;
 mod protect;
@@ -68,6 +69,7 @@ pub use mount::{default_mounts, Mount, MountType};
 pub use options::{
     MountError, MountFlags, MountOptions, MountPropagation, PropagationType, ReadOnly,
 };
+pub use overlay::{Overlay, OverlayDirs, MAX_LAYERS};
 pub use prepared::{prepare, Prepared};
 pub use setup::setup;
 pub use validate::check;

@@ -23,15 +23,7 @@ pub(crate) fn fresh(
     data: &[String],
     flags: MsFlags,
 ) -> Result<OwnedFd, Failed> {
-    #[cfg(test)]
-    if crate::testutil::old_kernel() {
-        return Err(("fsopen", Errno::ENOSYS));
-    }
-    let fstype = cstring(fstype).map_err(|e| ("fsopen", e))?;
-    // SAFETY: `fstype` is NUL-terminated; the call returns a new fd or -1.
-    let ctx = owned("fsopen", unsafe {
-        libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), libc::FSOPEN_CLOEXEC)
-    })?;
+    let ctx = open_fs(fstype)?;
     let string = |s: &[u8]| CString::new(s).map_err(|_| ("fsconfig", Errno::EINVAL));
     if let Some(source) = source {
         let value = string(source.as_os_str().as_bytes())?;
@@ -54,7 +46,44 @@ pub(crate) fn fresh(
             }
         }
     }
-    config(&ctx, libc::FSCONFIG_CMD_CREATE, None, None)?;
+    create_and_mount(&ctx, flags)
+}
+
+/// A new filesystem context of type `fstype` (`fsopen`), to be configured and mounted.
+pub(crate) fn open_fs(fstype: &str) -> Result<OwnedFd, Failed> {
+    #[cfg(test)]
+    if crate::testutil::old_kernel() {
+        return Err(("fsopen", Errno::ENOSYS));
+    }
+    let fstype = cstring(fstype).map_err(|e| ("fsopen", e))?;
+    // SAFETY: `fstype` is NUL-terminated; the call returns a new fd or -1.
+    owned("fsopen", unsafe {
+        libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), libc::FSOPEN_CLOEXEC)
+    })
+}
+
+/// Sets the string parameter `key` of the context `ctx` (a failure is reported as `step`).
+pub(crate) fn set_string(
+    ctx: &OwnedFd,
+    step: &'static str,
+    key: &str,
+    value: &[u8],
+) -> Result<(), Failed> {
+    let key = cstring(key).map_err(|e| (step, e))?;
+    let value = CString::new(value).map_err(|_| (step, Errno::EINVAL))?;
+    config(ctx, libc::FSCONFIG_SET_STRING, Some(&key), Some(&value)).map_err(|(_, e)| (step, e))
+}
+
+/// Sets the flag parameter `key` of the context `ctx` (a failure is reported as `step`).
+pub(crate) fn set_flag(ctx: &OwnedFd, step: &'static str, key: &str) -> Result<(), Failed> {
+    let key = cstring(key).map_err(|e| (step, e))?;
+    config(ctx, libc::FSCONFIG_SET_FLAG, Some(&key), None).map_err(|(_, e)| (step, e))
+}
+
+/// Creates the filesystem of the configured context and a detached mount of it with the
+/// mount flags of `flags`.
+pub(crate) fn create_and_mount(ctx: &OwnedFd, flags: MsFlags) -> Result<OwnedFd, Failed> {
+    config(ctx, libc::FSCONFIG_CMD_CREATE, None, None)?;
     // SAFETY: `ctx` is a live fs context fd; flags and attributes are plain integers.
     owned("fsmount", unsafe {
         libc::syscall(

@@ -1,9 +1,10 @@
 //! The root filesystem layer's part in starting a container, in the shape every box layer
 //! has: [`prepare`] in the parent before the clone ([`check`]: the root and bind sources exist,
-//! the root is not the host's `/`, every container path is sound), then
-//! [`Prepared::apply`] in the child, in its new mount namespace ([`setup`]).
+//! the root is not the host's `/`, every container path is sound), [`Prepared::create`] for
+//! what an overlay root needs on the host, then [`Prepared::apply`] in the child, in its new
+//! mount namespace ([`setup`]).
 
-use crate::{check, setup, Error, RootfsConfig};
+use crate::{check, setup, Error, OverlayDirs, Root, RootfsConfig};
 
 /// Checks `cfg` before anything exists; nothing is created.
 pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, Error> {
@@ -19,6 +20,16 @@ impl Prepared {
     /// Child, in its own mount namespace: builds the root and moves into it ([`setup`]).
     pub fn apply(&self) -> Result<(), Error> {
         setup(&self.0)
+    }
+
+    /// Parent, before the clone: what the root needs on the host. An overlay root's upper
+    /// and work directories (fresh); nothing for the other roots. The caller removes them
+    /// ([`OverlayDirs::remove`]) when the container ends or its start fails.
+    pub fn create(&self) -> Result<Option<OverlayDirs>, Error> {
+        match &self.0.root {
+            Root::Overlay(o) => OverlayDirs::create(o).map(Some),
+            Root::Dir(_) | Root::Host => Ok(None),
+        }
     }
 
     /// The configuration it was prepared from.

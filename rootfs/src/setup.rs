@@ -12,7 +12,7 @@ use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
 use crate::pinned::SPOTS;
 use crate::sys::{self, fd_path, HOST_PROC};
-use crate::{finish, host, mounts, protect, validate};
+use crate::{finish, host, mounts, overlay, protect, validate};
 use crate::{Error, MountType, Propagation, Root, RootfsConfig};
 
 /// Builds the container's root filesystem and moves into it.
@@ -23,13 +23,15 @@ use crate::{Error, MountType, Propagation, Root, RootfsConfig};
 /// PID 1 of a new pid namespace, so `/proc` shows only the container.
 ///
 /// Within that namespace the host's mounts and files are never modified
-/// (only missing mount points inside a `Root::Dir` tree are created). On
+/// (only missing mount points inside a `Root::Dir` tree are created; in an
+/// overlay root they go to its upper directory, never to a layer). On
 /// success the process's root is the new root, its cwd is `/`, the host's
 /// tree is detached and no fd opened here is left behind. On error the
 /// namespace is half-built and the process should exit.
 ///
 /// Steps: propagation of `/` → staging tmpfs on `/tmp` + `pivot_root` →
-/// the root (`Root::Dir` bind or `Root::Host` tmpfs) → the mounts, in order
+/// the root (`Root::Dir` bind, `Root::Overlay` overlayfs or `Root::Host` tmpfs)
+/// → the mounts, in order
 /// (those at `/proc`, `/sys`, `/dev` each on a real directory of the root,
 /// held by fd; those below them through that fd; the first `/dev` tmpfs
 /// filled with device nodes) → masked paths → read-only paths (through
@@ -56,12 +58,14 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
 
     // Host paths are opened while the host's root is still our root, so
     // their symlinks resolve as the user meant (and /tmp is not yet covered).
+    // The overlay too: its layer paths are the host's.
     let root_dir = match &cfg.root {
         Root::Dir(dir) => {
             let fd = open_host("open root directory", dir, OFlag::O_DIRECTORY)?;
             validate::refuse_host_root(dir, fd.as_fd())?;
-            Some(fd)
+            Some(RootSource::Dir(fd))
         }
+        Root::Overlay(o) => Some(RootSource::Overlay(overlay::mount(o)?)),
         Root::Host => None,
     };
     let sources = cfg
@@ -78,7 +82,8 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
     stage()?;
     let newroot = Path::new("/newroot");
     match root_dir {
-        Some(dir) => {
+        Some(RootSource::Overlay(made)) => overlay::attach(made, newroot)?,
+        Some(RootSource::Dir(dir)) => {
             let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
             sys::mount(
                 "bind root directory",
@@ -115,6 +120,12 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// What becomes the new root, opened or made while the host's root is still ours.
+enum RootSource {
+    Dir(OwnedFd),
+    Overlay(overlay::Made),
 }
 
 /// Restores the caller's umask.

@@ -29,6 +29,9 @@ pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
             return Err(Error::HostRoot { path: dir.clone() });
         }
     }
+    if let Root::Overlay(o) = &cfg.root {
+        crate::overlay::check(o, true)?;
+    }
     validate_paths(cfg)?;
     crate::device::check(&cfg.devices)?;
     for m in &cfg.mounts {
@@ -42,6 +45,9 @@ pub fn check(cfg: &RootfsConfig) -> Result<(), Error> {
 /// The pure part of [`check`], repeated by `setup` because a config can reach
 /// the child without having been checked.
 pub(crate) fn validate_paths(cfg: &RootfsConfig) -> Result<(), Error> {
+    if let Root::Overlay(o) = &cfg.root {
+        crate::overlay::check(o, false)?;
+    }
     for m in &cfg.mounts {
         mount(m)?;
     }

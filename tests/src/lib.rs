@@ -6,6 +6,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod mounts;
+pub mod oci;
+pub mod registry;
 pub use box_cgroup::mountinfo::{self, Mount};
 pub use mounts::HostMounts;
 

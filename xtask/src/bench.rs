@@ -12,8 +12,10 @@ mod goals;
 mod netfleet;
 mod network;
 mod oci;
+mod overlay;
 mod prepare;
 mod procs;
+mod pull;
 mod report;
 mod resident;
 mod scale;
@@ -34,9 +36,11 @@ pub const USAGE: &str =
   --warmup N   unmeasured rounds first (default 5)
   --scale N    containers started at once in the scale tests (default 50; 5 rounds each,
                and 5 looks at the memory a detached container keeps)
-  --quick      a smoke run: 5 runs, 1 warm-up, 10 at once, 1 round of the scale tests and
-               of the detached memory
-  --box PATH   measure this box binary instead of building one in release mode";
+  --quick      a smoke run: 5 runs, 1 warm-up, 10 at once, 1 round of the scale tests, of
+               the detached memory and of the image pull
+  --box PATH   measure this box binary instead of building one in release mode
+  --images     only the image benches: pull + unpack (box against skopeo + umoci), and
+               box up on an image (overlay root) against the same files as a directory";
 
 /// What to run, from the command line.
 pub struct Options {
@@ -44,6 +48,10 @@ pub struct Options {
     pub warmup: usize,
     pub scale: usize,
     pub scale_rounds: usize,
+    /// Rounds of the image pull comparison (each pulls the whole image twice).
+    pub pull_rounds: usize,
+    /// Only the image benches.
+    pub images_only: bool,
     pub box_bin: Option<PathBuf>,
 }
 
@@ -54,6 +62,8 @@ impl Options {
             warmup: 5,
             scale: 50,
             scale_rounds: 5,
+            pull_rounds: 5,
+            images_only: false,
             box_bin: None,
         };
         let mut it = args.iter();
@@ -68,11 +78,13 @@ impl Options {
                 "--warmup" => o.warmup = value(arg)?.parse().context("--warmup")?,
                 "--scale" => o.scale = value(arg)?.parse().context("--scale")?,
                 "--box" => o.box_bin = Some(PathBuf::from(value(arg)?)),
+                "--images" => o.images_only = true,
                 "--quick" => {
                     o.runs = 5;
                     o.warmup = 1;
                     o.scale = 10;
                     o.scale_rounds = 1;
+                    o.pull_rounds = 1;
                 }
                 _ => bail!("unknown argument {arg:?}\n{USAGE}"),
             }
@@ -86,6 +98,9 @@ impl Options {
 
 pub fn run(args: &[&str]) -> Result<()> {
     let opts = Options::parse(args)?;
+    if opts.images_only {
+        return images_only(&opts);
+    }
     let t0 = Instant::now();
     let load_before = loadavg();
     let env = prepare::prepare(&opts)?;
@@ -154,6 +169,11 @@ pub fn run(args: &[&str]) -> Result<()> {
     eprintln!("bench: {} detached containers at once", opts.scale);
     let detached = detached::run(&env, opts.scale, opts.scale_rounds);
 
+    eprintln!("bench: image pull + unpack, box against skopeo + umoci");
+    let pulls = pull::run(&env.box_bin, &env.work, opts.pull_rounds);
+    eprintln!("bench: box up on an image (overlay root) against a directory");
+    let overlay = overlay::run(&env.box_bin, &env.work, opts.runs, opts.warmup);
+
     let sizes = check::sizes(&env);
     let mut leftovers = check::leftovers(&env, &runner.box_pids);
     leftovers.extend(check::box_root_left());
@@ -166,6 +186,8 @@ pub fn run(args: &[&str]) -> Result<()> {
         scale: &scale,
         resident: &resident,
         detached: &detached,
+        pull: &pulls,
+        overlay: &overlay,
         sizes: &sizes,
         leftovers: &leftovers,
         elapsed_s: t0.elapsed().as_secs_f64(),
@@ -200,6 +222,50 @@ pub fn run(args: &[&str]) -> Result<()> {
         bail!("bridged containers at once did not each get an address of their own");
     }
     Ok(())
+}
+
+/// `--images`: the image benches alone, printed (not written to the results).
+fn images_only(opts: &Options) -> Result<()> {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the bench pulls into a root-owned store: run it as root");
+    }
+    let box_bin = match &opts.box_bin {
+        Some(bin) => bin.clone(),
+        None => build_box()?,
+    };
+    let work = tempfile::Builder::new()
+        .prefix("box-pull-bench-")
+        .tempdir()?;
+    eprintln!(
+        "bench: image pull + unpack, box against skopeo + umoci, {} rounds",
+        opts.pull_rounds
+    );
+    let pulls = pull::run(&box_bin, work.path(), opts.pull_rounds);
+    pulls.print();
+    if let Some(r) = pulls.ratio() {
+        println!(
+            "  goal: <= 0.7x  {}",
+            if r <= 0.7 { "met" } else { "MISSED" }
+        );
+    }
+    eprintln!(
+        "bench: box up on an image against a directory, {} runs",
+        opts.runs
+    );
+    let overlay = overlay::run(&box_bin, work.path(), opts.runs, opts.warmup);
+    overlay.print();
+    if let Some(d) = overlay.added_ms() {
+        println!(
+            "  goal (state on a tmpfs): <= +0.5 ms  {}",
+            if d <= 0.5 { "met" } else { "MISSED" }
+        );
+    }
+    match (&pulls.error, &overlay.error) {
+        (Some(e), _) => bail!("the pull bench failed: {e}"),
+        (_, Some(e)) => bail!("the overlay bench failed: {e}"),
+        _ => Ok(()),
+    }
 }
 
 /// The 1, 5 and 15 minute load averages.

@@ -130,7 +130,8 @@ fn cargo(args: &[&str]) -> Result<()> {
 
 /// Debian packages the tests use, by the command that shows each is there: busybox for test
 /// root filesystems, ldd to copy a test program's libraries into one, unshare and
-/// mount/umount for the tests that call them.
+/// mount/umount for the tests that call them, a registry (the CNCF distribution registry)
+/// and skopeo for the image tests, umoci for the image bench.
 const PACKAGES: &[(&str, &str)] = &[
     ("busybox", "busybox-static"),
     ("ldd", "libc-bin"),
@@ -148,6 +149,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("ctr", "containerd"),
     ("containerd-shim-runc-v2", "containerd"),
     ("dockerd", "docker.io"),
+    // The image tests' registry, and the tools that write and read images for them.
+    ("docker-registry", "docker-registry"),
+    ("skopeo", "skopeo"),
+    ("umoci", "umoci"),
 ];
 
 /// Installs what is missing with apt-get (the tests run as root on a Debian machine).

@@ -116,10 +116,11 @@ fn start_all(root: &Root, file: &Path, plan: Vec<Planned>) -> Result<Vec<Name>, 
             }
         };
         let stop = planned.stop;
+        let image = planned.image.clone();
         let result = planned
             .resolve(&|other| container_pid(root, other))
             .map_err(|m| (CANNOT_START, m))
-            .and_then(|spec| detach::start(root, file, spec, stop, false));
+            .and_then(|spec| detach::start(root, file, spec, stop, false, image));
         if let Err((code, message)) = result {
             eprintln!("box: container {name}: {message}");
             remove_all(root, started.iter().rev(), true);
@@ -193,18 +194,19 @@ pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
     code
 }
 
-/// SIGTERM to every running container of `names` at once (in that order), then SIGKILL to
+/// SIGTERM (or its image's StopSignal) to every running container of `names` at once (in that
+/// order), then SIGKILL to
 /// those still running after `timeout`: each gets the whole timeout, and no one waits for
 /// another's.
 fn stop_all(root: &Root, names: &[Name], timeout: Duration) {
     let running = running_pids(root, names);
-    for pid in &running {
-        if let Err(e) = send(pid, Signal::SIGTERM) {
+    for (pid, signal) in &running {
+        if let Err(e) = send(pid, *signal) {
             eprintln!("box: {e:#}");
         }
     }
     let deadline = Instant::now() + timeout;
-    for pid in &running {
+    for (pid, _) in &running {
         let left = deadline.saturating_duration_since(Instant::now());
         if !wait_gone(pid, left).unwrap_or(false) {
             let _ = send(pid, Signal::SIGKILL);
@@ -214,9 +216,14 @@ fn stop_all(root: &Root, names: &[Name], timeout: Duration) {
 }
 
 /// The PID 1 of each running container of `names`.
-fn running_pids(root: &Root, names: &[Name]) -> Vec<ProcessId> {
+/// Each running container's PID 1, and the signal that stops it first.
+fn running_pids(root: &Root, names: &[Name]) -> Vec<(ProcessId, Signal)> {
     names
         .iter()
-        .filter_map(|n| root.entry(n).ok()?.container_process())
+        .filter_map(|n| {
+            let entry = root.entry(n).ok()?;
+            let signal = entry.state().map_or(Signal::SIGTERM, |s| s.stop_signal());
+            Some((entry.container_process()?, signal))
+        })
         .collect()
 }

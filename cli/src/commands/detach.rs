@@ -29,6 +29,7 @@ use nix::unistd::{
     Pid,
 };
 
+use box_cli::config::Resolved;
 use box_launcher::exit_code::CANNOT_START;
 use box_launcher::{MonitorMessage, Output, Spec};
 
@@ -38,8 +39,15 @@ use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
 /// Starts `spec` detached; prints its name once it runs. Returns the exit code. With
 /// `remove` (`box run -d --rm`) the monitor removes the container once it has ended.
-pub fn up_detached(root: &Root, file: &Path, spec: Spec, stop: Stop, remove: bool) -> i32 {
-    match start(root, file, spec, stop, remove) {
+pub fn up_detached(
+    root: &Root,
+    file: &Path,
+    spec: Spec,
+    stop: Stop,
+    remove: bool,
+    image: Option<Resolved>,
+) -> i32 {
+    match start(root, file, spec, stop, remove, image) {
         Ok(name) => {
             println!("{name}");
             0
@@ -52,12 +60,15 @@ pub fn up_detached(root: &Root, file: &Path, spec: Spec, stop: Stop, remove: boo
 }
 
 /// Starts `spec` detached; its name, or Docker's exit code and a message.
+/// `image` (held in the store) is named by the record the monitor writes; this process holds
+/// the store until the monitor reports.
 pub(crate) fn start(
     root: &Root,
     file: &Path,
     spec: Spec,
     stop: Stop,
     remove: bool,
+    image: Option<Resolved>,
 ) -> Result<String, (i32, String)> {
     let failed = |e: anyhow::Error| (CANNOT_START, format!("{e:#}"));
     if spec.process.tty {
@@ -67,7 +78,7 @@ pub(crate) fn start(
     }
     let name = Name::parse(&spec.name).map_err(|e| failed(e.into()))?;
     super::install_init(&spec).map_err(failed)?;
-    let report = spawn_monitor(root, file, &name, (spec, stop), remove).map_err(failed)?;
+    let report = spawn_monitor(root, file, &name, (spec, stop), remove, image).map_err(failed)?;
     match MonitorMessage::decode(&report) {
         Ok(MonitorMessage::Running) => Ok(name.to_string()),
         Ok(MonitorMessage::Failed { code, message }) => Err((code, message)),
@@ -86,6 +97,7 @@ fn spawn_monitor(
     name: &Name,
     (spec, stop): (Spec, Stop),
     remove: bool,
+    image: Option<Resolved>,
 ) -> Result<String> {
     let null = OpenOptions::new()
         .read(true)
@@ -107,7 +119,7 @@ fn spawn_monitor(
                 parent,
                 remove,
             };
-            std::process::exit(monitor.run(file, (spec, stop), null.into()))
+            std::process::exit(monitor.run(file, (spec, stop), image, null.into()))
         }
         ForkResult::Parent { .. } => {
             drop((write_end, null));
@@ -115,6 +127,7 @@ fn spawn_monitor(
             File::from(read_end)
                 .read_to_string(&mut report)
                 .context("read the monitor's report")?;
+            drop(image);
             Ok(report)
         }
     }
@@ -152,7 +165,15 @@ impl Monitor<'_> {
 
     /// The monitor's whole life: claim the name, start the container, record it, wait, record
     /// how it ended.
-    fn run(mut self, file: &Path, (spec, stop): (Spec, Stop), null: OwnedFd) -> i32 {
+    /// `image` is held (the store's `gc.lock`, shared with `box up -d`'s copy of the fd) until
+    /// the record names it; then released, for both: a lock of `flock` is the open file's.
+    fn run(
+        mut self,
+        file: &Path,
+        (spec, stop): (Spec, Stop),
+        image: Option<Resolved>,
+        null: OwnedFd,
+    ) -> i32 {
         // Until the container runs, the start belongs to `box up -d`: killed, it takes the
         // monitor (and the container, the monitor's child) with it, so that a start nobody
         // waits for any more never goes on behind a `box rm -f` that found nothing yet.
@@ -166,11 +187,14 @@ impl Monitor<'_> {
             Some(me) => me,
             None => return self.fail(None, CANNOT_START, "read /proc/self/stat"),
         };
-        let mut state = State::created(self.name, file, spec, stop, me);
+        let used = image.as_ref().map(|i| i.used.clone());
+        let mut state = State::created(self.name, file, spec, stop, used, me);
         let owned = match self.root.claim(&state) {
             Ok(owned) => owned,
             Err(e) => return self.fail(None, CANNOT_START, &format!("{e:#}")),
         };
+        // Not kept for the container's life: `box rmi` would wait on it.
+        drop(image);
         let log = match self.root.create_log(self.name) {
             Ok(log) => log,
             Err(e) => return self.fail(Some(owned), CANNOT_START, &format!("{e:#}")),

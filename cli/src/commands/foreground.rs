@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use box_cli::config::Resolved;
 use box_launcher::exit_code::CANNOT_START;
 use box_launcher::{Outcome, Spec};
 
@@ -13,7 +14,7 @@ use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
 
 /// Runs `spec` until it exits; returns the exit code for box.
-pub fn up(root: &Root, file: &Path, spec: Spec, stop: Stop) -> i32 {
+pub fn up(root: &Root, file: &Path, spec: Spec, stop: Stop, image: Option<Resolved>) -> i32 {
     let name = match Name::parse(&spec.name) {
         Ok(name) => name,
         Err(e) => {
@@ -29,7 +30,8 @@ pub fn up(root: &Root, file: &Path, spec: Spec, stop: Stop) -> i32 {
         eprintln!("box: read /proc/self/stat");
         return CANNOT_START;
     };
-    let state = State::created(&name, file, spec, stop, me);
+    let used = image.as_ref().map(|i| i.used.clone());
+    let state = State::created(&name, file, spec, stop, used, me);
     let owned = match root.claim(&state) {
         Ok(owned) => owned,
         Err(e) => {
@@ -37,6 +39,8 @@ pub fn up(root: &Root, file: &Path, spec: Spec, stop: Stop) -> i32 {
             return CANNOT_START;
         }
     };
+    // The record names the image now: `box rmi` may look (and will refuse).
+    drop(image);
     let outcome = run(&owned, state);
     if let Err(e) = owned.release() {
         eprintln!("box: {e:#}");

@@ -5,6 +5,7 @@ pub mod compose;
 mod detach;
 mod exec;
 pub mod foreground;
+pub mod image;
 mod inspect;
 mod logs;
 pub(crate) mod logtimes;
@@ -66,7 +67,8 @@ pub enum Lifecycle {
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
     },
-    /// Stop containers: SIGTERM (or their stop signal), then SIGKILL after the timeout.
+    /// Stop containers: SIGTERM (or their stop signal: box.toml's, else the image's), then
+    /// SIGKILL after the timeout.
     Stop {
         #[arg(required = true)]
         names: Vec<String>,

@@ -3,14 +3,15 @@
 
 use std::io::IsTerminal;
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 
 use box_cli::run::{pseudo_path, translate, Caller, RunArgs};
 use box_launcher::exit_code::CANNOT_START;
 
 use crate::state::Root;
 
-pub fn run(root: &Root, args: &RunArgs) -> i32 {
-    match start(root, args) {
+pub fn run(root: &Root, store: Option<PathBuf>, args: &RunArgs) -> i32 {
+    match start(root, store, args) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("box: {message}");
@@ -19,7 +20,7 @@ pub fn run(root: &Root, args: &RunArgs) -> i32 {
     }
 }
 
-fn start(root: &Root, args: &RunArgs) -> Result<i32, String> {
+fn start(root: &Root, store: Option<PathBuf>, args: &RunArgs) -> Result<i32, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("run: the current directory: {e}"))?;
     let env = |key: &str| std::env::var(key).ok();
     let caller = Caller {
@@ -27,9 +28,14 @@ fn start(root: &Root, args: &RunArgs) -> Result<i32, String> {
         cwd: &cwd,
     };
     let translated = translate(args, &caller).map_err(|e| e.to_string())?;
-    let planned = translated
-        .plan(&cwd, &|name| super::container_pid(root, name))
-        .map_err(|e| e.to_string())?;
+    // An image missing from the store is pulled, as `box up` does; not for --dry-run.
+    let pull = !args.dry_run;
+    let host = crate::config::Host {
+        container_pid: &|name| super::container_pid(root, name),
+        images: &|reference| super::image::resolve(store.clone(), reference, pull),
+        state_dir: &|name| root.container_dir(name),
+    };
+    let planned = translated.plan(&cwd, &host).map_err(|e| e.to_string())?;
     if args.dry_run {
         super::print(&translated.to_toml().map_err(|e| e.to_string())?);
         return Ok(0);
@@ -43,15 +49,15 @@ fn start(root: &Root, args: &RunArgs) -> Result<i32, String> {
     if args.tty && !args.detach && !std::io::stdin().is_terminal() {
         return Err("run: --tty: stdin is not a terminal: drop -t (or run box from one)".into());
     }
-    let (spec, stop) = (planned.spec, planned.stop);
+    let (spec, stop, image) = (planned.spec, planned.stop, planned.image);
     let file = pseudo_path(&cwd);
     if args.detach {
-        return Ok(super::up_detached(root, &file, spec, stop, args.rm));
+        return Ok(super::up_detached(root, &file, spec, stop, args.rm, image));
     }
     if !args.interactive && !args.tty {
         stdin_from_null()?;
     }
-    Ok(super::foreground::up(root, &file, spec, stop))
+    Ok(super::foreground::up(root, &file, spec, stop, image))
 }
 
 /// Without `-i`, the container reads nothing, as with Docker: its stdin (box's, which it

@@ -49,7 +49,11 @@ fn stop_one(root: &Root, name: &Name, seconds: Option<u64>) -> Result<()> {
         kill_monitor(name, &entry)?;
     } else if let Some(pid) = entry.container_process() {
         // PID 1 ignores SIGTERM unless it handles it: then only the timeout ends it.
-        if send(&pid, policy.signal())? && !wait_gone(&pid, timeout)? {
+        if send(
+            &pid,
+            entry.state().map_or(Signal::SIGTERM, |s| s.stop_signal()),
+        )? && !wait_gone(&pid, timeout)?
+        {
             send(&pid, Signal::SIGKILL)?;
             wait_gone(&pid, SETTLE)?;
         }

@@ -16,7 +16,8 @@ const SHARED: &[&str] = &[
 
 /// Every `[[mounts]]` target of a host-root container can be mounted on.
 pub fn check_mount_targets(c: &Ctx<'_>) -> Result<(), ConfigError> {
-    if c.file.rootfs != "host" {
+    let rootfs = c.file.rootfs.as_deref();
+    if c.file.image.is_some() || rootfs.is_some_and(|r| r != super::schema::DEFAULT_ROOTFS) {
         return Ok(());
     }
     for (i, m) in c.file.mounts.iter().enumerate() {

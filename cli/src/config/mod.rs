@@ -3,6 +3,7 @@
 
 mod devices;
 mod host_root;
+mod image;
 mod locate;
 mod network;
 mod plan;
@@ -17,10 +18,12 @@ mod to_spec;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use image::{Images, Resolved, UsedImage};
 use locate::{line_col, suggest, Spans};
 pub use locate::{render, Seg};
 pub use plan::{plan, start_order, Planned};
 pub use stop::{parse_signal, Stop};
+pub use to_spec::Host;
 
 /// A problem in a box.toml, with where it is.
 #[derive(Debug)]

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use box_launcher::Spec;
 use box_ns::{Kind, Mode};
 
-use super::to_spec::{given, key, to_spec, Ctx, CONTAINER_PREFIX};
+use super::image::Resolved;
+use super::to_spec::{given, key, to_spec, Ctx, Host, CONTAINER_PREFIX};
 use super::{ConfigError, Loaded, Seg};
 use crate::name::Name;
 
@@ -16,6 +17,8 @@ pub struct Planned {
     pub spec: Spec,
     /// How `box stop` ends it: `stop_signal`, `stop_timeout`.
     pub stop: super::Stop,
+    /// The image it runs on, if any: what its record names, and the store held until then.
+    pub image: Option<Resolved>,
     /// Its place in the file (0 for the first container the file defines).
     pub index: usize,
     /// Namespaces it joins from containers of the same file, which do not run yet: each
@@ -48,10 +51,8 @@ impl Planned {
 /// a bad value, a cycle of joins or a join of a container that is neither in the file nor
 /// running is an error before any container exists. `container_pid` gives the PID 1 of a
 /// running container, for joins of containers outside the file.
-pub fn plan(
-    loaded: &Loaded,
-    container_pid: &dyn Fn(&str) -> Option<i32>,
-) -> Result<Vec<Planned>, ConfigError> {
+pub fn plan(loaded: &Loaded, host: &Host<'_>) -> Result<Vec<Planned>, ConfigError> {
+    let container_pid = host.container_pid;
     let defs = loaded.containers();
     let several = !defs[0].prefix.is_empty();
     if several {
@@ -79,7 +80,7 @@ pub fn plan(
             let def = &defs[i];
             let c = Ctx::new(loaded, def);
             let name = if several { def.name.as_deref() } else { None };
-            let spec = to_spec(&c, name, &resolve)?;
+            let (spec, image) = to_spec(&c, name, &resolve, host)?;
             let stop = super::stop::stop(&c)?;
             let joins = references(loaded, i)
                 .into_iter()
@@ -89,6 +90,7 @@ pub fn plan(
             Ok(Planned {
                 spec,
                 stop,
+                image,
                 index: i,
                 joins,
             })

@@ -15,15 +15,49 @@ const MAX_HOSTNAME: usize = 64;
 
 /// `command`: a program, and no argument the kernel cannot pass (a C string ends at NUL).
 pub fn command(c: &Ctx<'_>) -> Result<Vec<String>, ConfigError> {
-    let args = &c.file.command;
+    let Some(args) = &c.file.command else {
+        return Err(c.missing("command"));
+    };
     if args.first().map_or(true, String::is_empty) {
         return Err(c.err(&["command"], "must name a program to run"));
     }
-    if let Some(i) = args.iter().position(|a| a.contains('\0')) {
-        let at = [Seg::Key("command".into()), Seg::Index(i)];
-        return Err(c.error_at(&at, "holds a NUL byte, which no argument can"));
-    }
+    no_nul(c, "command", args)?;
     Ok(args.clone())
+}
+
+/// The arguments of a container on an image (its Entrypoint and Cmd, or the file's): a
+/// program first, and nothing the kernel cannot pass.
+pub fn image_command(c: &Ctx<'_>, args: &[String]) -> Result<Vec<String>, ConfigError> {
+    if args.first().map_or(true, String::is_empty) {
+        let key = if c.file.entrypoint.is_some() {
+            "entrypoint"
+        } else {
+            "command"
+        };
+        return Err(c.err(&[key], "must name a program to run"));
+    }
+    for (key, given) in [
+        ("entrypoint", &c.file.entrypoint),
+        ("command", &c.file.command),
+    ] {
+        if let Some(given) = given {
+            no_nul(c, key, given)?;
+        }
+    }
+    if args.iter().any(|a| a.contains('\0')) {
+        return Err(c.err(&["image"], "the image's command holds a NUL byte"));
+    }
+    Ok(args.to_vec())
+}
+
+fn no_nul(c: &Ctx<'_>, key: &str, args: &[String]) -> Result<(), ConfigError> {
+    match args.iter().position(|a| a.contains('\0')) {
+        Some(i) => {
+            let at = [Seg::Key(key.into()), Seg::Index(i)];
+            Err(c.error_at(&at, "holds a NUL byte, which no argument can"))
+        }
+        None => Ok(()),
+    }
 }
 
 /// `hostname`: what `sethostname` takes, at most 64 bytes and no NUL.
@@ -51,6 +85,51 @@ pub fn hostname(c: &Ctx<'_>) -> Result<Option<String>, ConfigError> {
 /// (the kernel's environment has no other way to tell key from value); nothing holds NUL.
 pub fn env(c: &Ctx<'_>, hostname: &str) -> Result<Vec<String>, ConfigError> {
     let f = c.file;
+    check_env(c)?;
+    let mut env: Vec<String> = f.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if !f.env.contains_key("PATH") {
+        env.insert(0, format!("PATH={DEFAULT_PATH}"));
+    }
+    Ok(docker_additions(c, env, hostname))
+}
+
+/// The environment of a container on an image: the image's and the file's merged (`base`,
+/// by Docker's precedence), then `HOME` (the user's, from the image's `/etc/passwd`) and
+/// Docker's additions when missing.
+pub fn image_env(
+    c: &Ctx<'_>,
+    base: Vec<String>,
+    home: &str,
+    hostname: &str,
+) -> Result<Vec<String>, ConfigError> {
+    check_env(c)?;
+    let mut env = base;
+    if !has(&env, "HOME") {
+        env.push(format!("HOME={home}"));
+    }
+    Ok(docker_additions(c, env, hostname))
+}
+
+fn has(env: &[String], key: &str) -> bool {
+    env.iter()
+        .any(|e| e.split_once('=').is_some_and(|(k, _)| k == key))
+}
+
+/// `HOSTNAME` (the container's, `hostname`), `TERM` with a terminal, unless already set.
+fn docker_additions(c: &Ctx<'_>, mut env: Vec<String>, hostname: &str) -> Vec<String> {
+    let f = c.file;
+    if !has(&env, "HOSTNAME") {
+        env.push(format!("HOSTNAME={hostname}"));
+    }
+    if f.tty && !has(&env, "TERM") {
+        env.push("TERM=xterm".to_string());
+    }
+    env
+}
+
+/// Every `env` entry is one the kernel's environment can hold.
+fn check_env(c: &Ctx<'_>) -> Result<(), ConfigError> {
+    let f = c.file;
     for (key, value) in &f.env {
         let problem = if key.is_empty() {
             Some("an environment variable needs a name")
@@ -66,17 +145,7 @@ pub fn env(c: &Ctx<'_>, hostname: &str) -> Result<Vec<String>, ConfigError> {
             return Err(c.error_at(&at, problem));
         }
     }
-    let mut env: Vec<String> = f.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    if !f.env.contains_key("PATH") {
-        env.insert(0, format!("PATH={DEFAULT_PATH}"));
-    }
-    if !f.env.contains_key("HOSTNAME") {
-        env.push(format!("HOSTNAME={hostname}"));
-    }
-    if f.tty && !f.env.contains_key("TERM") {
-        env.push("TERM=xterm".to_string());
-    }
-    Ok(env)
+    Ok(())
 }
 
 /// `workdir`: an absolute path (default `/`) without NUL.

@@ -14,10 +14,12 @@ use super::{ConfigError, Seg};
 /// `rootfs`, `[[mounts]]` and the file-level bits of the root filesystem.
 pub fn rootfs(c: &Ctx<'_>) -> Result<RootfsConfig, ConfigError> {
     let f = c.file;
-    let root = if f.rootfs == "host" {
+    let rootfs = f.rootfs.as_deref().unwrap_or(schema::DEFAULT_ROOTFS);
+    let root = if rootfs == schema::DEFAULT_ROOTFS || f.image.is_some() {
+        // An image's overlay root replaces this (see image.rs).
         Root::Host
     } else {
-        let dir = absolute(&c.loaded.base_dir(), &f.rootfs);
+        let dir = absolute(&c.loaded.base_dir(), rootfs);
         if !dir.is_dir() {
             return Err(c.err(
                 &["rootfs"],
@@ -33,7 +35,7 @@ pub fn rootfs(c: &Ctx<'_>) -> Result<RootfsConfig, ConfigError> {
                 format!(
                     "{:?} is this host's root directory (/), which the container could change; \
                      use \"host\" for a read-only view of this host",
-                    f.rootfs
+                    rootfs
                 ),
             ));
         }

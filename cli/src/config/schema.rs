@@ -11,9 +11,14 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Container {
     pub name: Option<String>,
-    pub command: Vec<String>,
-    #[serde(default = "default_rootfs")]
-    pub rootfs: String,
+    /// Required, unless the image has an Entrypoint or a Cmd (it is then the image's Cmd).
+    pub command: Option<Vec<String>>,
+    /// Replaces the image's Entrypoint (and drops its Cmd), as `docker run --entrypoint`.
+    pub entrypoint: Option<Vec<String>>,
+    /// A directory, or `"host"` (the default when there is no `image`).
+    pub rootfs: Option<String>,
+    /// An image of the store: `busybox`, `localhost:5000/app:1`, an image ID.
+    pub image: Option<String>,
     pub hostname: Option<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -49,9 +54,8 @@ pub struct Compose {
     pub containers: BTreeMap<String, Container>,
 }
 
-fn default_rootfs() -> String {
-    "host".to_string()
-}
+/// `rootfs` when the file gives neither it nor an image.
+pub const DEFAULT_ROOTFS: &str = "host";
 
 /// Each: "new" | "host" | "container:NAME" | a path to a namespace file.
 #[derive(Debug, Default, Deserialize)]

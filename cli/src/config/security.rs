@@ -4,11 +4,11 @@
 
 use box_security::{
     CapAddDrop, CapSet, Capabilities, Error as SecurityError, Resource, Rlimit, SeccompConfig,
-    SecurityConfig,
+    SecurityConfig, UserSpec,
 };
 
 use super::locate::suggest;
-use super::process::user;
+use super::process::user as parse_user;
 use super::rootfs::absolute;
 use super::schema;
 use super::to_spec::{key, Ctx};
@@ -18,7 +18,8 @@ use super::{ConfigError, Seg};
 /// `box_security::check` (everything `prepare` checks, without building the seccomp filter,
 /// which the launcher builds once). Its errors are pinned to the key they come from; its
 /// warnings are printed here, so `box validate` and `box up` both show them.
-pub fn security(c: &Ctx<'_>) -> Result<SecurityConfig, ConfigError> {
+/// `user`: the identity an image resolved (from its `/etc/passwd`), else the file's numeric one.
+pub fn security(c: &Ctx<'_>, user: Option<UserSpec>) -> Result<SecurityConfig, ConfigError> {
     /// Pins an error of the security crate to the box.toml key it comes from.
     fn pin(c: &Ctx<'_>, e: SecurityError) -> ConfigError {
         let rlimits = &c.file.security.rlimits;
@@ -115,7 +116,10 @@ pub fn security(c: &Ctx<'_>) -> Result<SecurityConfig, ConfigError> {
         }
     };
     let limits = limits(c)?;
-    let user = user(f.user.as_deref()).map_err(|m| at(&["user"], m))?;
+    let user = match user {
+        Some(user) => user,
+        None => parse_user(f.user.as_deref()).map_err(|m| at(&["user"], m))?,
+    };
     let host = box_security::host_bounding_set().map_err(|e| pin(c, e))?;
     let changes = CapAddDrop {
         add: s.capabilities.add.clone(),

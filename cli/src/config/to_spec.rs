@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use box_launcher::{CgroupSpec, Process, Spec, UserMaps};
 use box_ns::{IdMap, Kind, Mode, NsConfig};
+use box_security::UserSpec;
 
+use super::image::{on_image, Images, Resolved};
 use super::process;
 use super::schema::{Container, Namespaces};
 use super::{ConfigError, Def, Loaded, Seg};
@@ -41,6 +43,15 @@ impl<'a> Ctx<'a> {
         self.loaded.error_at(&self.full(path), message)
     }
 
+    /// A required key that is not there, placed where toml places it: the start of the
+    /// container's table's line (of the file, in the single-container form).
+    pub fn missing(&self, key: &str) -> ConfigError {
+        let mut err = self.error_at(&[], "this required key is missing");
+        err.at = Some(err.at.map_or((1, 1), |(line, _)| (line, 1)));
+        err.key = Some(super::locate::render(&self.full(&[Seg::Key(key.into())])));
+        err
+    }
+
     /// [`Ctx::error_at`] for a path of plain keys.
     pub fn err(&self, path: &[&str], message: impl Into<String>) -> ConfigError {
         self.error_at(&key(path), message)
@@ -51,11 +62,25 @@ pub fn key(path: &[&str]) -> Vec<Seg> {
     path.iter().map(|k| Seg::Key(k.to_string())).collect()
 }
 
-/// Builds one container's `Spec`. `name` overrides the file's `name` key (the table key of
-/// a `[containers.NAME]` table, checked by the caller).
-pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<Spec, ConfigError> {
+/// What a container's conversion needs of the host: the running containers (for joins), the
+/// image store, and where each container's state directory is.
+pub struct Host<'a> {
+    /// The PID 1 of a running container.
+    pub container_pid: &'a dyn Fn(&str) -> Option<i32>,
+    pub images: Images<'a>,
+    /// The state directory of the container of that name (absolute).
+    pub state_dir: &'a dyn Fn(&str) -> PathBuf,
+}
+
+/// Builds one container's `Spec` (and the image it runs on, if any). `name` overrides the
+/// file's `name` key (the table key of a `[containers.NAME]` table, checked by the caller).
+pub fn to_spec(
+    c: &Ctx<'_>,
+    name: Option<&str>,
+    resolve: Resolve<'_>,
+    host: &Host<'_>,
+) -> Result<(Spec, Option<Resolved>), ConfigError> {
     let f = c.file;
-    let mut args = process::command(c)?;
     let name = match name.or(f.name.as_deref()) {
         Some(n) => Name::parse(n)
             .map_err(|e| c.err(&["name"], e.to_string()))?
@@ -63,15 +88,46 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
         None => format!("box-{}", std::process::id()),
     };
     let hostname = process::hostname(c)?.unwrap_or_else(|| name.clone());
-    let env = process::env(c, &hostname)?;
-    let cwd = process::workdir(c)?;
     let mut namespaces = namespaces(c, resolve)?;
     let network = super::network::network(c, &mut namespaces, resolve, &name, &hostname)?;
+    let on_image = match &f.image {
+        Some(reference) => {
+            let dir = (host.state_dir)(&name);
+            Some(on_image(c, reference, &namespaces, host.images, dir)?)
+        }
+        None => None,
+    };
+    let (mut args, env, cwd, user) = match &on_image {
+        Some(i) => {
+            let id = &i.identity;
+            let user = UserSpec {
+                uid: id.uid,
+                gid: id.gid,
+                additional_gids: id.additional_gids.clone(),
+            };
+            (
+                process::image_command(c, &i.plan.args)?,
+                process::image_env(c, i.plan.env.clone(), &id.home, &hostname)?,
+                PathBuf::from(&i.plan.workdir),
+                Some(user),
+            )
+        }
+        None => (
+            process::command(c)?,
+            process::env(c, &hostname)?,
+            process::workdir(c)?,
+            None,
+        ),
+    };
     let user_maps = user_maps(c, &namespaces)?;
     let (device_nodes, device_policy) = super::devices::devices(c)?;
     let mut rootfs = super::rootfs::rootfs(c)?;
     super::host_root::check_mount_targets(c)?;
     rootfs.devices = device_nodes;
+    let resolved = on_image.map(|i| {
+        rootfs.root = i.root;
+        i.resolved
+    });
     if f.init {
         // After the checks of user mounts: box's own bind, into box's own /dev.
         let init = crate::init::IN_CONTAINER;
@@ -88,7 +144,7 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
     };
     // Docker's device policy always, plus the devices the file adds.
     resources.devices = Some(device_policy);
-    Ok(Spec {
+    let spec = Spec {
         name: name.clone(),
         process: Process {
             args,
@@ -106,11 +162,12 @@ pub fn to_spec(c: &Ctx<'_>, name: Option<&str>, resolve: Resolve<'_>) -> Result<
             path: PathBuf::from("box").join(&name),
             resources,
         }),
-        security: super::security::security(c)?,
+        security: super::security::security(c, user)?,
         network,
         tunables: Default::default(),
         timings: false,
-    })
+    };
+    Ok((spec, resolved))
 }
 
 /// Each namespace kind with the value the file gives it, if any.

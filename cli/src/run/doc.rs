@@ -10,7 +10,7 @@ use serde::Serialize;
 pub struct Doc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `image = "..."`: set only once box.toml has the key (see `to_toml::image`).
+    /// `image = "..."`: a container on an image of the store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

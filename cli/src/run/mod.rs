@@ -64,14 +64,10 @@ impl Translated {
     }
 
     /// The box.toml read back and checked as `box up` would; its errors name the option.
-    pub fn plan(
-        &self,
-        cwd: &Path,
-        container_pid: &dyn Fn(&str) -> Option<i32>,
-    ) -> Result<Planned, RunError> {
+    pub fn plan(&self, cwd: &Path, host: &config::Host<'_>) -> Result<Planned, RunError> {
         let text = self.to_toml()?;
         let loaded = config::from_text(&pseudo_path(cwd), text).map_err(|e| self.blame(e))?;
-        let mut plan = config::plan(&loaded, container_pid).map_err(|e| self.blame(e))?;
+        let mut plan = config::plan(&loaded, host).map_err(|e| self.blame(e))?;
         plan.pop()
             .ok_or_else(|| RunError::plain("the options define no container"))
     }

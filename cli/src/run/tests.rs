@@ -107,14 +107,19 @@ fn the_printed_box_toml_is_the_same_container() {
     let here = tempfile::tempdir().unwrap();
     std::fs::create_dir(here.path().join("data")).unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
-    let no_container = |_: &str| None;
+    let state = tempfile::tempdir().unwrap();
+    let host = config::Host {
+        container_pid: &|_| None,
+        images: &|reference| Err(format!("no image {reference} in this test")),
+        state_dir: &|name| state.path().join(name),
+    };
     for line in LINES {
         let t = translated(line, here.path()).unwrap();
-        let spec = t.plan(here.path(), &no_container).unwrap().spec;
+        let spec = t.plan(here.path(), &host).unwrap().spec;
         let file = elsewhere.path().join("box.toml");
         std::fs::write(&file, t.to_toml().unwrap()).unwrap();
         let loaded = config::load(&file).unwrap();
-        let mut plan = config::plan(&loaded, &no_container).unwrap();
+        let mut plan = config::plan(&loaded, &host).unwrap();
         assert_eq!(plan.pop().unwrap().spec, spec, "{line:?}");
     }
 }
@@ -143,8 +148,8 @@ fn a_terminal_gets_the_callers_term_unless_given() {
 }
 
 #[test]
-fn an_image_is_refused_until_images_land() {
-    let e = translated(&["busybox", "sh"], Path::new("/")).unwrap_err();
-    assert_eq!(e.flag.as_deref(), Some("busybox"));
-    assert!(e.message.contains("--rootfs DIR"), "{e}");
+fn an_image_is_the_image_key() {
+    let t = translated(&["busybox", "sh"], Path::new("/")).unwrap();
+    assert_eq!(t.doc.image.as_deref(), Some("busybox"));
+    assert!(t.to_toml().unwrap().contains("image = \"busybox\""));
 }

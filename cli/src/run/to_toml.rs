@@ -39,14 +39,11 @@ pub struct Caller<'a> {
     pub cwd: &'a Path,
 }
 
-/// `IMAGE`: the key `image = ...` of box.toml, once the image store is on this branch. Wiring
-/// it is this function: `doc.image = Some(image.into()); Ok(())` (the command and
-/// `--entrypoint` then follow Docker's rules for an image, in `process` below).
-fn image(_doc: &mut Doc, image: &str) -> Result<(), RunError> {
-    Err(RunError::flag(
-        image,
-        "images are not supported yet: use --rootfs DIR (or --rootfs host)",
-    ))
+/// `IMAGE`: box.toml's `image = ...` (the command and `--entrypoint` then follow Docker's
+/// rules for an image, in `process` below).
+fn image(doc: &mut Doc, image: &str) -> Result<(), RunError> {
+    doc.image = Some(image.into());
+    Ok(())
 }
 
 pub fn translate(a: &RunArgs, caller: &Caller<'_>) -> Result<Translated, RunError> {

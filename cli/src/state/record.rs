@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::proc::{alive, ProcessId};
 use crate::name::Name;
+use box_cli::config::UsedImage;
 
 /// The record's file name in a container's directory.
 pub const STATE: &str = "state.json";
@@ -46,6 +47,9 @@ pub struct State {
     pub error: Option<String>,
     /// The box.toml it came from.
     pub file: PathBuf,
+    /// The image it runs on (`box rmi` refuses to remove it while this record exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<UsedImage>,
     pub spec: box_launcher::Spec,
     /// How `box stop` ends it (`stop_signal`, `stop_timeout`); records older than it have
     /// none, which is Docker's default.
@@ -86,6 +90,7 @@ impl State {
         file: &Path,
         spec: box_launcher::Spec,
         stop: crate::config::Stop,
+        image: Option<UsedImage>,
         monitor: ProcessId,
     ) -> State {
         State {
@@ -100,9 +105,21 @@ impl State {
             oom_killed: false,
             error: None,
             file: std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()),
+            image,
             spec,
             stop,
         }
+    }
+
+    /// The signal `box stop` sends first: the image's StopSignal, else SIGTERM.
+    /// What `box stop` sends first: box.toml's `stop_signal`, else the image's StopSignal,
+    /// else SIGTERM.
+    pub fn stop_signal(&self) -> nix::sys::signal::Signal {
+        self.stop
+            .signal
+            .or_else(|| self.image.as_ref().and_then(|i| i.stop_signal))
+            .and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
+            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
     }
 
     pub fn monitor_alive(&self) -> bool {

@@ -31,7 +31,12 @@ fn spec(dir: &Path, name: &str) -> box_launcher::Spec {
     )
     .unwrap();
     let loaded = crate::config::load(&file).unwrap();
-    let mut plan = crate::config::plan(&loaded, &|_| None).unwrap();
+    let host = crate::config::Host {
+        container_pid: &|_| None,
+        images: &|_| Err("no images here".into()),
+        state_dir: &|name| std::path::Path::new("/nonexistent").join(name),
+    };
+    let mut plan = crate::config::plan(&loaded, &host).unwrap();
     plan.pop().unwrap().spec
 }
 
@@ -44,6 +49,7 @@ fn setup(text: &str, monitor: ProcessId) -> (tempfile::TempDir, Root, State) {
         tmp.path(),
         spec(tmp.path(), text),
         Default::default(),
+        None,
         monitor,
     );
     (tmp, root, state)

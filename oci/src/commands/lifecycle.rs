@@ -192,6 +192,8 @@ pub fn oci_state(record: &Record, status: Status) -> serde_json::Value {
         "rootfs": match &record.spec.rootfs.root {
             box_rootfs::Root::Dir(p) => p.clone(),
             box_rootfs::Root::Host => "/".into(),
+            // Not made by box-runc (a bundle's root is a directory); box's image roots.
+            box_rootfs::Root::Overlay(o) => o.dir.clone(),
         },
         "created": record.created,
         "owner": "",

@@ -1,5 +1,5 @@
-//! The goals of issue 15 (performance, round two; issue 6's were the first round's), each a
-//! measured value against its target, from one run's results.
+//! The goals of issue 15 (performance, round two; issue 6's were the first round's) and
+//! issue 13's (images), each a measured value against its target, from one run's results.
 
 use super::cases::{BOX_DEFAULT, BOX_UNCONFINED};
 use super::detached::Detached;
@@ -21,6 +21,15 @@ impl Goal {
             value,
             target,
             unit: "x",
+        }
+    }
+
+    fn ms(what: String, value: Option<f64>, target: f64) -> Goal {
+        Goal {
+            what,
+            value,
+            target,
+            unit: " ms",
         }
     }
 
@@ -137,6 +146,16 @@ impl Results<'_> {
             target: 0.0,
             unit: "",
         });
+        goals.push(Goal::ratio(
+            "image pull + unpack: box / (skopeo + umoci)".into(),
+            self.pull.ratio(),
+            0.7,
+        ));
+        goals.push(Goal::ms(
+            "box up: image (overlay) root - directory root, state on a tmpfs".into(),
+            self.overlay.added_ms(),
+            0.5,
+        ));
         goals
     }
 }

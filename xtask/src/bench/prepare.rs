@@ -157,14 +157,23 @@ fn probe(rt: &Oci, dir: &Path, config: &Value, mounts: &[PathBuf]) -> Result<(),
     }
 }
 
-/// `cargo build --release -p box-cli`; returns the binary's path as cargo reports it.
-/// The release build of box as it ships: statically linked (glibc's `crt-static`), which
-/// halves the CPU time of its start-up (no `ld.so`, no relocations of four shared libraries)
-/// and takes a quarter off its peak RSS (see docs/performance.md). The flag goes to the final
-/// link of `box` only: given to
-/// every crate (RUSTFLAGS) it would also reach the proc-macros, which cannot be static.
+/// The release build of box as it ships; returns box's path as cargo reports it. `box` is
+/// statically linked (glibc's `crt-static`), which halves the CPU time of its start-up (no
+/// `ld.so`, no relocations of four shared libraries) and takes a quarter off its peak RSS
+/// (see docs/performance.md). The flag goes to the final link of `box` only: given to every
+/// crate (RUSTFLAGS) it would also reach the proc-macros, which cannot be static. `box-fetch`
+/// (pulls and loads, which box execs from its own directory) is built next to it as usual:
+/// it is not on the start path.
 pub(crate) fn build_box() -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let fetch = Command::new(&cargo)
+        .args(["build", "--release", "-p", "box-cli", "--bin", "box-fetch"])
+        .current_dir(crate::workspace_root())
+        .status()
+        .with_context(|| format!("run {cargo} build"))?;
+    if !fetch.success() {
+        bail!("cargo build --release -p box-cli --bin box-fetch failed ({fetch})");
+    }
     let args = [
         "rustc",
         "--release",
@@ -205,7 +214,7 @@ pub(crate) fn build_box() -> Result<PathBuf> {
 }
 
 /// Installs Debian packages (we run as root on a Debian machine).
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub(super) fn apt_install(packages: &[&str]) -> Result<()> {
     eprintln!("bench: apt-get install {}", packages.join(" "));
     let quiet = |cmd: &mut Command| -> Result<()> {
         let out = cmd

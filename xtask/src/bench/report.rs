@@ -6,7 +6,9 @@ use super::breakdown::Breakdown;
 use super::cases::{Case, BOX_DEFAULT, BOX_UNCONFINED, FLOOR, UNSHARE};
 use super::check::Size;
 use super::detached::Detached;
+use super::overlay::OverlayBench;
 use super::prepare::Env;
+use super::pull::PullBench;
 use super::resident::Resident;
 use super::scale::Scale;
 use super::stats::{self, round3, Summary};
@@ -20,6 +22,8 @@ pub struct Results<'a> {
     pub scale: &'a [Scale],
     pub resident: &'a [Resident],
     pub detached: &'a [Detached],
+    pub pull: &'a PullBench,
+    pub overlay: &'a OverlayBench,
     pub sizes: &'a [Size],
     pub leftovers: &'a [String],
     pub elapsed_s: f64,
@@ -152,7 +156,9 @@ impl Results<'_> {
         super::resident::print(self.resident, self.opts.scale_rounds);
         println!("  {}", super::conmon::NOT_MEASURED);
         super::detached::print(self.detached, self.opts.scale_rounds);
-        println!("\ngoals of issue 15 (value vs target; ratios of medians from this run)");
+        self.pull.print();
+        self.overlay.print();
+        println!("\ngoals of issues 15 and 13 (value vs target; ratios of medians from this run)");
         for g in self.goals() {
             match g.value {
                 Some(v) => println!(
@@ -233,6 +239,8 @@ impl Results<'_> {
             "binary_sizes": self.sizes.iter().map(Size::to_json).collect::<Vec<_>>(),
             "resident_per_detached_container": self.resident.iter().map(Resident::to_json).collect::<Vec<_>>(),
             "scale_detached": self.detached.iter().map(Detached::to_json).collect::<Vec<_>>(),
+            "pull": self.pull.to_json(),
+            "overlay_root": self.overlay.to_json(),
             "goals": goals,
             "not_run": env.not_run,
             "notes": env.notes,

@@ -110,7 +110,7 @@ pub fn follow(root: &Root, names: &[Name], timeout: Duration) {
                         .join(", "),
                     timeout.as_secs()
                 );
-                send_all(root, names, Signal::SIGTERM);
+                send_all(root, names, None);
                 kill_at = Some(Instant::now() + timeout);
             } else {
                 killed = false;
@@ -118,7 +118,7 @@ pub fn follow(root: &Root, names: &[Name], timeout: Duration) {
             }
         }
         if !killed && kill_at.is_some_and(|t| Instant::now() >= t) {
-            send_all(root, names, Signal::SIGKILL);
+            send_all(root, names, Some(Signal::SIGKILL));
             killed = true;
         }
         for s in streams.iter_mut().filter(|s| !s.done) {
@@ -135,12 +135,13 @@ pub fn follow(root: &Root, names: &[Name], timeout: Duration) {
     }
 }
 
-/// `sig` to every running container of `names`, in reverse start order.
-fn send_all(root: &Root, names: &[Name], sig: Signal) {
+/// `sig` (none: each one's stop signal, SIGTERM or its image's) to every running container of
+/// `names`, in reverse start order.
+fn send_all(root: &Root, names: &[Name], sig: Option<Signal>) {
     let mut pids = running_pids(root, names);
     pids.reverse();
-    for pid in &pids {
-        if let Err(e) = send(pid, sig) {
+    for (pid, stop) in &pids {
+        if let Err(e) = send(pid, sig.unwrap_or(*stop)) {
             eprintln!("box: {e:#}");
         }
     }

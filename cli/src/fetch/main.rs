@@ -1,0 +1,144 @@
+//! `box-fetch`: brings images into the store, from a registry (`box pull`) or an archive
+//! (`box load`). `box` runs it for those two commands (it lives next to `box`), so that the
+//! registry client, TLS, decompression and unpacking are not in the binary that starts
+//! containers: docs/images.md, "Weight".
+
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use box_image::{LoadOptions, Platform, PullOptions, Reference, RegistryOptions, Store};
+use clap::{Parser, Subcommand};
+
+/// Brings images into box's store (run by `box pull` and `box load`).
+#[derive(Debug, Parser)]
+#[command(name = "box-fetch", version, max_term_width = 100)]
+struct Cli {
+    /// Where images live (default $BOX_STORE, else /var/lib/box).
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Pull an image from a registry.
+    Pull {
+        reference: String,
+        #[arg(long = "insecure-registry", value_name = "HOST")]
+        insecure: Vec<String>,
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Load images from an archive or an OCI image layout.
+    Load {
+        file: PathBuf,
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Store::open(Store::default_root(cli.store))
+        .context("open the image store")
+        .and_then(|store| match cli.command {
+            Command::Pull {
+                reference,
+                insecure,
+                platform,
+                quiet,
+            } => pull(&store, &reference, insecure, platform.as_deref(), quiet),
+            Command::Load {
+                file,
+                platform,
+                quiet,
+            } => load(&store, &file, platform.as_deref(), quiet),
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("box: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn platform(text: Option<&str>) -> Result<Platform> {
+    match text {
+        None => Ok(Platform::host()),
+        Some(t) => Platform::parse(t)
+            .with_context(|| format!("invalid platform {t:?}: expected OS/ARCH[/VARIANT]")),
+    }
+}
+
+/// Writes to stdout; a closed pipe is not worth a panic.
+fn print(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn pull(
+    store: &Store,
+    reference: &str,
+    mut insecure: Vec<String>,
+    platform_text: Option<&str>,
+    quiet: bool,
+) -> Result<()> {
+    let reference = Reference::parse(reference)?;
+    if let Some(list) = std::env::var_os("BOX_INSECURE_REGISTRIES") {
+        let list = list.to_string_lossy().into_owned();
+        insecure.extend(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+        );
+    }
+    let opts = PullOptions {
+        registry: RegistryOptions {
+            insecure,
+            auth_file: None,
+        },
+        platform: platform(platform_text)?,
+        ..PullOptions::default()
+    };
+    let progress = progress::Bars::new(quiet);
+    let pulled = store.pull(&reference, &opts, &progress);
+    progress.finish();
+    let pulled = pulled?;
+    progress.note(&format!("Digest: {}", pulled.record.manifest));
+    print(&format!("{}\n", pulled.reference));
+    Ok(())
+}
+
+fn load(
+    store: &Store,
+    file: &std::path::Path,
+    platform_text: Option<&str>,
+    quiet: bool,
+) -> Result<()> {
+    let opts = LoadOptions {
+        platform: platform(platform_text)?,
+        ..LoadOptions::default()
+    };
+    let progress = progress::Bars::new(quiet);
+    let loaded = store.load(file, &opts, &progress);
+    progress.finish();
+    for image in loaded? {
+        match image.names.as_slice() {
+            [] => print(&format!("Loaded image ID: {}\n", image.record.id)),
+            names => names
+                .iter()
+                .for_each(|n| print(&format!("Loaded image: {n}\n"))),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Containers on images end to end: `box pull` from a registry the test starts, then `box up`
+//! of `image = "HOST/…"`: the image's process and user, box.toml's precedence, errors naming
+//! the key, a pull by `box up`, the image's stop signal, a shell on a terminal; nothing left
+//! on the host afterwards (no state, no upper directory, no cgroup, no overlay mount). The
+//! overlay root itself: images_overlay.rs.
+
+#[allow(dead_code)] // shared with images_overlay.rs
+#[path = "images/run_support.rs"]
+mod run_support;
+#[allow(dead_code)] // shared with images.rs, which uses all of it
+#[path = "images/support.rs"]
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use box_tests::{box_bin, ok, stderr, unique_name};
+use run_support::*;
+use support::Env;
+
+#[test]
+fn box_up_runs_the_images_cmd_as_its_user_on_an_overlay_root() {
+    let env = Env::new();
+    let (image, tars) = app_image(&env, default_run());
+    let reference = pulled(&env, "1", &image);
+    let layers: Vec<Vec<String>> = tars.iter().map(|t| snapshot(&env.layer_dir(t))).collect();
+    let name = unique_name("img-cmd");
+    let f = file(&env, &name, &format!("image = \"{reference}\"\n"));
+    let out = up(&env, &[], &f);
+    assert_eq!(
+        ok(&out),
+        "cmd\n1000\n1000\n1000 50\n/opt/work\n/home/app hello\ninside the busybox root\n"
+    );
+    assert_eq!(stderr(&out), "", "found in the store, not pulled again");
+    let after: Vec<Vec<String>> = tars.iter().map(|t| snapshot(&env.layer_dir(t))).collect();
+    assert_eq!(
+        layers, after,
+        "the layers are untouched (the workdir went to the upper)"
+    );
+    assert_nothing_left(&env, &name);
+}
+
+#[test]
+fn box_toml_overrides_the_image_by_dockers_rules() {
+    let env = Env::new();
+    let (image, _) = app_image(&env, default_run());
+    let reference = pulled(&env, "1", &image);
+    // command replaces Cmd; env, user and workdir replace the image's.
+    let name = unique_name("img-over");
+    let f = file(
+        &env,
+        &name,
+        &format!(
+            "image = \"{reference}\"\ncommand = [\"sh\", \"-c\", \"echo $GREETING $HOME; id -un; pwd\"]\nuser = \"root\"\nworkdir = \"/tmp\"\n[env]\nGREETING = \"bye\"\n"
+        ),
+    );
+    assert_eq!(ok(&up(&env, &[], &f)), "bye /root\nroot\n/tmp\n");
+    assert_nothing_left(&env, &name);
+
+    // An entrypoint: `command` is its arguments; a new entrypoint drops the image's Cmd.
+    let run = serde_json::json!({"Entrypoint": ["/bin/echo", "ep"], "Cmd": ["from-cmd"]});
+    let (image, _) = app_image(&env, run);
+    let reference = pulled(&env, "ep", &image);
+    for (body, expected) in [
+        ("", "ep from-cmd\n"),
+        ("command = [\"given\"]\n", "ep given\n"),
+        ("entrypoint = [\"/bin/echo\", \"new\"]\n", "new\n"),
+        (
+            "entrypoint = [\"/bin/echo\", \"new\"]\ncommand = [\"args\"]\n",
+            "new args\n",
+        ),
+    ] {
+        let name = unique_name("img-ep");
+        let f = file(&env, &name, &format!("image = \"{reference}\"\n{body}"));
+        assert_eq!(ok(&up(&env, &[], &f)), expected, "{body}");
+        assert_nothing_left(&env, &name);
+    }
+}
+
+#[test]
+fn image_and_rootfs_together_or_a_missing_image_are_errors_naming_the_key() {
+    let env = Env::new();
+    let name = unique_name("img-both");
+    let f = file(&env, &name, "image = \"busybox\"\nrootfs = \"/tmp\"\n");
+    let out = up(&env, &[], &f);
+    assert_eq!(out.status.code(), Some(125));
+    let shown = |out: &std::process::Output| {
+        stderr(out)
+            .replace(&f.display().to_string(), "FILE")
+            .replace(&env.store().display().to_string(), "STORE")
+    };
+    insta::assert_snapshot!(shown(&out), @"box: FILE:2:1: image: a container runs on an image or on a rootfs, not both: drop one of the two keys");
+    // Not in the store: `box validate` says how to get it (`box up` would pull it).
+    let f = file(&env, &name, "image = \"localhost:1/none:1\"\n");
+    let out = env.run(&["validate", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(125));
+    insta::assert_snapshot!(shown(&out), @"box: FILE:2:1: image: no such image in the store STORE: `box up` pulls it, or run `box pull localhost:1/none:1`");
+    assert_nothing_left(&env, &name);
+}
+
+#[test]
+fn box_up_pulls_an_image_the_store_lacks() {
+    let env = Env::new();
+    let (image, _) = app_image(&env, default_run());
+    env.registry.push("app", "auto", &image);
+    let reference = format!("{}/app:auto", env.registry.host());
+    let name = unique_name("img-pull");
+    let f = file(
+        &env,
+        &name,
+        &format!("image = \"{reference}\"\nuser = \"0\"\ncommand = [\"cat\", \"/opt/data\"]\n"),
+    );
+    let out = up(&env, &[], &f);
+    assert_eq!(ok(&out), "from the image\n");
+    assert!(
+        stderr(&out).contains("not in the store, pulling it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.images().len(), 1);
+    assert_nothing_left(&env, &name);
+}
+
+/// `box stop` sends the image's StopSignal first: PID 1 handles SIGUSR1 (and, as PID 1 of its
+/// namespace, ignores an unhandled SIGTERM, which would end only with SIGKILL's 137).
+#[test]
+fn box_stop_sends_the_images_stop_signal() {
+    let env = Env::new();
+    let run = serde_json::json!({
+        "Cmd": ["/bin/sh", "-c", "trap 'exit 42' USR1; touch /ready; while :; do sleep 0.05; done"],
+        "StopSignal": "SIGUSR1",
+    });
+    let (image, _) = app_image(&env, run);
+    let reference = pulled(&env, "stop", &image);
+    let name = unique_name("img-stop");
+    let f = file(&env, &name, &format!("image = \"{reference}\"\n"));
+    assert_eq!(ok(&up(&env, &["-d"], &f)), format!("{name}\n"));
+    wait_for(&env.root().join(&name).join("overlay/upper/ready"));
+    ok(&env.run(&["stop", "-t", "30", &name]));
+    let code = ok(&env.run(&["inspect", "--format", "{{.State.ExitCode}}", &name]));
+    assert_eq!(code.trim(), "42", "the trap ran: SIGUSR1 came first");
+    ok(&env.run(&["rm", &name]));
+    assert_nothing_left(&env, &name);
+}
+
+#[test]
+fn box_up_t_on_an_ubuntu_like_image_gets_a_shell() {
+    let env = Env::new();
+    let run = serde_json::json!({"Cmd": ["/bin/sh"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]});
+    let (image, _) = app_image(&env, run);
+    let reference = pulled(&env, "shell", &image);
+    let name = unique_name("img-tty");
+    let f = file(&env, &name, &format!("image = \"{reference}\"\n"));
+    // script(1) gives box a real terminal, as `docker run -it ubuntu` from a shell has.
+    let inner = format!(
+        "{} --store {} --root {} up -t {}",
+        box_bin().display(),
+        env.store().display(),
+        env.root().display(),
+        f.display()
+    );
+    let mut script = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run script (util-linux)");
+    let mut stdin = script.stdin.take().unwrap();
+    stdin
+        .write_all(b"test -t 0 && echo tty-$(id -u)-$(cat /etc/marker | wc -c); exit 7\n")
+        .unwrap();
+    let out = script.wait_with_output().unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tty-0-24"), "{text}");
+    assert_eq!(out.status.code(), Some(7), "{text}");
+    assert_nothing_left(&env, &name);
+}
