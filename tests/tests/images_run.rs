@@ -176,3 +176,37 @@ fn box_up_t_on_an_ubuntu_like_image_gets_a_shell() {
     assert_eq!(out.status.code(), Some(7), "{text}");
     assert_nothing_left(&env, &name);
 }
+
+/// The article's `docker run IMAGE` as `box run`: the image's Cmd as its user, and Docker's
+/// options over the image's settings (`-u`, `-w`, `-e`, a command after the image).
+#[test]
+fn box_run_of_an_image_runs_its_cmd_and_takes_dockers_options() {
+    let env = Env::new();
+    let (image, _) = app_image(&env, default_run());
+    let reference = pulled(&env, "1", &image);
+    let name = unique_name("img-run");
+    let out = env.run(&["run", "--name", &name, &reference]);
+    assert_eq!(
+        ok(&out),
+        "cmd\n1000\n1000\n1000 50\n/opt/work\n/home/app hello\ninside the busybox root\n"
+    );
+    assert_nothing_left(&env, &name);
+    let name = unique_name("img-run-opts");
+    let out = env.run(&[
+        "run",
+        "--name",
+        &name,
+        "-u",
+        "root",
+        "-w",
+        "/tmp",
+        "-e",
+        "GREETING=bye",
+        &reference,
+        "sh",
+        "-c",
+        "echo $GREETING; id -un; pwd",
+    ]);
+    assert_eq!(ok(&out), "bye\nroot\n/tmp\n");
+    assert_nothing_left(&env, &name);
+}
