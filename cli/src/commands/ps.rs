@@ -117,21 +117,5 @@ pub fn table(rows: &[Row]) -> String {
             r.command.clone(),
         ]);
     }
-    let mut widths = [0usize; 5];
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let mut out = String::new();
-    for row in &cells {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(line.join("   ").trim_end());
-        out.push('\n');
-    }
-    out
+    box_cli::human::columns(&cells)
 }

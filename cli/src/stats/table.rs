@@ -38,23 +38,7 @@ pub fn table(reports: &[Report]) -> String {
     let rows: Vec<[String; 9]> = std::iter::once(TITLES.map(String::from))
         .chain(reports.iter().map(cells))
         .collect();
-    let mut widths = [0usize; 9];
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(line.join("   ").trim_end());
-        out.push('\n');
-    }
-    out
+    box_cli::human::columns(&rows)
 }
 
 /// Bytes in binary units, as `docker stats` shows them: `1.5MiB`.
