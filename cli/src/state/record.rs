@@ -111,15 +111,15 @@ impl State {
         }
     }
 
-    /// The signal `box stop` sends first: the image's StopSignal, else SIGTERM.
     /// What `box stop` sends first: box.toml's `stop_signal`, else the image's StopSignal,
-    /// else SIGTERM.
+    /// else SIGTERM ([`Stop::signal`](crate::config::Stop::signal)).
     pub fn stop_signal(&self) -> nix::sys::signal::Signal {
-        self.stop
-            .signal
-            .or_else(|| self.image.as_ref().and_then(|i| i.stop_signal))
-            .and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
-            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
+        let image = self.image.as_ref().and_then(|i| i.stop_signal);
+        crate::config::Stop {
+            signal: self.stop.signal.or(image),
+            ..self.stop
+        }
+        .signal()
     }
 
     pub fn monitor_alive(&self) -> bool {
