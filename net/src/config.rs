@@ -140,14 +140,8 @@ impl Subnet {
         Ipv4Addr::from(u32::from(self.base) + 1)
     }
 
-    /// The addresses containers get: after the gateway, before the broadcast address.
-    pub fn hosts(&self) -> impl Iterator<Item = Ipv4Addr> {
-        let first = u32::from(self.base) + 2;
-        let broadcast = u32::from(self.base) | !self.mask();
-        (first..broadcast).map(Ipv4Addr::from)
-    }
-
-    /// Every host address, starting after `last` and wrapping around to the first.
+    /// The addresses containers get (after the gateway, before the broadcast address),
+    /// starting after `last` and wrapping around to the first.
     pub fn hosts_after(&self, last: Option<Ipv4Addr>) -> impl Iterator<Item = Ipv4Addr> {
         let first = u32::from(self.base) + 2;
         let broadcast = u32::from(self.base) | !self.mask();
@@ -310,7 +304,7 @@ mod tests {
         assert_eq!(s.gateway(), Ipv4Addr::new(10, 88, 0, 1));
         let tiny = Subnet::parse("10.9.0.0/30").unwrap();
         assert_eq!(
-            tiny.hosts().collect::<Vec<_>>(),
+            tiny.hosts_after(None).collect::<Vec<_>>(),
             [Ipv4Addr::new(10, 9, 0, 2)]
         );
         assert!(s.overlaps(&Subnet::parse("10.88.7.0/24").unwrap()));
