@@ -47,7 +47,9 @@ pub(crate) fn settle(root: &Root, name: &Name, timeout: Duration) -> Result<Opti
             return Ok(None);
         };
         let Some(monitor) = entry.live_monitor() else {
-            return Ok(Some(entry));
+            // Read again: the monitor may have recorded the end and died between the read
+            // above and this check. Gone, it writes nothing more, so this read is final.
+            return entry_or_gone(root, name);
         };
         let left = timeout.saturating_sub(start.elapsed());
         if left.is_zero() {
