@@ -24,10 +24,18 @@ impl Entry {
     /// Reads the entry in `dir` (with or without the lock: every file is replaced or
     /// overwritten whole, see [`record::replace`] and [`owner`]).
     pub(super) fn read(dir: &Path, name: &Name) -> Entry {
-        let record = record::read(dir);
-        let settled = record
-            .as_ref()
-            .is_ok_and(|s| s.recorded == Recorded::Exited || s.monitor_alive());
+        let settled = |record: &Result<State, String>| {
+            record
+                .as_ref()
+                .is_ok_and(|s| s.recorded == Recorded::Exited || s.monitor_alive())
+        };
+        let mut record = record::read(dir);
+        if !settled(&record) {
+            // The monitor may have recorded the end and died since the read: gone, it writes
+            // nothing more, so this second read is final.
+            record = record::read(dir);
+        }
+        let settled = settled(&record);
         let mut entry = Entry {
             name: name.clone(),
             record,
