@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::manifest::{DOCKER_CONFIG, OCI_MANIFEST};
 use crate::progress::Progress;
 use crate::reference::Reference;
-use crate::registry::MANIFEST_MAX;
 use crate::store::Store;
 
 #[derive(Debug, Deserialize)]
@@ -29,15 +28,7 @@ pub(super) fn load(
     opts: &LoadOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<Loaded>> {
-    let bad = |reason: String| Error::Archive {
-        path: source.path().into(),
-        reason,
-    };
-    let text = source
-        .read_small("manifest.json", MANIFEST_MAX)?
-        .ok_or_else(|| bad("manifest.json is missing".into()))?;
-    let entries: Vec<Entry> =
-        serde_json::from_slice(&text).map_err(|e| bad(format!("manifest.json: {e}")))?;
+    let entries: Vec<Entry> = source.read_toc("manifest.json")?;
     let mut loaded = Vec::new();
     for entry in entries {
         let names = entry

@@ -21,15 +21,7 @@ pub(super) fn load(
     opts: &LoadOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<Loaded>> {
-    let bad = |reason: String| Error::Archive {
-        path: source.path().into(),
-        reason,
-    };
-    let text = source
-        .read_small("index.json", MANIFEST_MAX)?
-        .ok_or_else(|| bad("index.json is missing".into()))?;
-    let index: ImageIndex =
-        serde_json::from_slice(&text).map_err(|e| bad(format!("index.json: {e}")))?;
+    let index: ImageIndex = source.read_toc("index.json")?;
     let mut loaded = Vec::new();
     for desc in index.manifests() {
         let names = name_of(desc).into_iter().collect();

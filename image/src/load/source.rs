@@ -15,6 +15,7 @@ use nix::sys::stat::Mode;
 
 use crate::compression::{decompress, Compression};
 use crate::error::{io_err, Error, Result};
+use crate::registry::MANIFEST_MAX;
 use crate::store::Store;
 
 /// The files of an archive, by name (`index.json`, `blobs/sha256/HEX`, `ID/layer.tar`).
@@ -150,6 +151,19 @@ impl Source {
             .read_to_end(&mut bytes)
             .map_err(io_err("read", self.path().join(name)))?;
         Ok(Some(bytes))
+    }
+
+    /// The archive's table of contents (`manifest.json`, `index.json`), parsed: that it is
+    /// missing or not what `T` describes is an error naming the archive and the file.
+    pub fn read_toc<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let bad = |reason: String| Error::Archive {
+            path: self.path().into(),
+            reason,
+        };
+        let text = self
+            .read_small(name, MANIFEST_MAX)?
+            .ok_or_else(|| bad(format!("{name} is missing")))?;
+        serde_json::from_slice(&text).map_err(|e| bad(format!("{name}: {e}")))
     }
 }
 
