@@ -96,9 +96,17 @@ impl Child<'_> {
         // Through the host's /proc, which answers for the namespaces just entered.
         steps.run(Step::Sysctls, box_ns::write_sysctls(&spec.tunables.sysctls));
         // The root filesystem (none to build in a joined mount namespace: `box exec`).
-        steps.run(Step::Rootfs, rootfs.as_ref().map_or(Ok(()), |r| r.apply()));
+        // A new container's missing workdir is made in it, before `/` may become read-only.
+        if let Some(rootfs) = rootfs {
+            match rootfs.apply(Some(&spec.process.cwd)) {
+                Err(box_rootfs::Error::Workdir { source, .. }) => {
+                    steps.run(Step::Workdir, Err(workdir_error(spec, *source)))
+                }
+                built => steps.run(Step::Rootfs, built),
+            }
+        }
         steps.run(Step::Terminal, attach_terminal(spec, tty_socket));
-        // Found (and for a new container created) as root, entered as the user.
+        // Found as root (made above for a new container), entered as the user.
         let workdir = steps.get(Step::Workdir, open_workdir(spec));
         // Capabilities and security filters.
         let switched = security.apply_identity().map(|()| true);
@@ -192,11 +200,10 @@ fn attach_terminal(spec: &Spec, socket: Option<OwnedFd>) -> Result<(), Error> {
 }
 
 /// Resolved inside the container's root, never following a link the container made (a
-/// workdir may be `app -> /proc/self/fd/3`). A new container gets a missing workdir created,
-/// as Docker does; `box exec -w` into a missing one fails, as `docker exec -w` does.
+/// workdir may be `app -> /proc/self/fd/3`). A new container's missing workdir was made with
+/// its root, as Docker does; `box exec -w` into a missing one fails, as `docker exec -w` does.
 fn open_workdir(spec: &Spec) -> Result<Workdir, Error> {
-    let create = *spec.namespaces.mode(Kind::Mnt) == Mode::New;
-    Workdir::open(&spec.process.cwd, create).map_err(|e| workdir_error(spec, e))
+    Workdir::open(&spec.process.cwd, false).map_err(|e| workdir_error(spec, e))
 }
 
 fn enter_workdir(spec: &Spec, workdir: Workdir) -> Result<(), Error> {

@@ -131,6 +131,15 @@ pub enum Error {
         /// The option string's length.
         bytes: usize,
     },
+    /// The process's working directory could not be made (or is not a directory): the error
+    /// of the step that failed, kept apart so that callers can report it as the workdir's.
+    #[error("rootfs: workdir {}: {source}", path.display())]
+    Workdir {
+        /// The workdir inside the container.
+        path: PathBuf,
+        /// What failed.
+        source: Box<Error>,
+    },
     /// A mount target inside the container root cannot be resolved safely.
     #[error("rootfs: resolve {} inside the container root: {reason}", path.display())]
     Resolve {
@@ -151,6 +160,7 @@ impl Error {
             | Error::PivotRoot { errno, .. }
             | Error::Unmount { errno, .. }
             | Error::Overlay { errno, .. } => Some(*errno),
+            Error::Workdir { source, .. } => source.errno(),
             Error::Invalid { .. }
             | Error::Resolve { .. }
             | Error::HostRoot { .. }

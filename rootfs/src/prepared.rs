@@ -2,9 +2,11 @@
 //! has: [`prepare`] in the parent before the clone ([`check`]: the root and bind sources exist,
 //! the root is not the host's `/`, every container path is sound), [`Prepared::create`] for
 //! what an overlay root needs on the host, then [`Prepared::apply`] in the child, in its new
-//! mount namespace ([`setup`]).
+//! mount namespace ([`setup_with_workdir`]).
 
-use crate::{check, setup, Error, OverlayDirs, Root, RootfsConfig};
+use std::path::Path;
+
+use crate::{check, setup_with_workdir, Error, OverlayDirs, Root, RootfsConfig};
 
 /// Checks `cfg` before anything exists; nothing is created.
 pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, Error> {
@@ -17,9 +19,10 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, Error> {
 pub struct Prepared(RootfsConfig);
 
 impl Prepared {
-    /// Child, in its own mount namespace: builds the root and moves into it ([`setup`]).
-    pub fn apply(&self) -> Result<(), Error> {
-        setup(&self.0)
+    /// Child, in its own mount namespace: builds the root, makes the process's `workdir`
+    /// where the root lacks it, and moves into it ([`setup_with_workdir`]).
+    pub fn apply(&self, workdir: Option<&Path>) -> Result<(), Error> {
+        setup_with_workdir(&self.0, workdir)
     }
 
     /// Parent, before the clone: what the root needs on the host. An overlay root's upper

@@ -12,7 +12,7 @@ use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
 use crate::pinned::SPOTS;
 use crate::sys::{self, fd_path, HOST_PROC};
-use crate::{finish, host, mounts, overlay, protect, validate};
+use crate::{finish, host, mounts, overlay, protect, validate, workdir};
 use crate::{Error, MountType, Propagation, Root, RootfsConfig};
 
 /// Builds the container's root filesystem and moves into it.
@@ -39,6 +39,15 @@ use crate::{Error, MountType, Propagation, Root, RootfsConfig};
 /// the old one → check that `/proc`, `/sys` and `/dev` still lead to the
 /// last mount box made at each.
 pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
+    setup_with_workdir(cfg, None)
+}
+
+/// [`setup`], and the process's working directory `workdir` made where the root lacks it,
+/// after the mounts and before `/` is made read-only (as runc and Docker make a missing
+/// WorkingDir while the root is still writable): resolved inside the root without following
+/// its links out, missing components 0755 owned by the caller (the container's root, as
+/// Docker owns them). Its failure is [`Error::Workdir`].
+pub fn setup_with_workdir(cfg: &RootfsConfig, workdir: Option<&Path>) -> Result<(), Error> {
     validate::validate_paths(cfg)?;
     // Exact modes for the directories and nodes created below; restored on return.
     let _umask = UmaskGuard(nix::sys::stat::umask(Mode::empty()));
@@ -105,6 +114,12 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
         &cfg.masked_paths,
         &cfg.readonly_paths,
     )?;
+    if let Some(path) = workdir {
+        workdir::create(root.as_fd(), path).map_err(|e| Error::Workdir {
+            path: path.into(),
+            source: Box::new(e),
+        })?;
+    }
     if cfg.readonly {
         finish::readonly_root(root.as_fd())?;
     }

@@ -6,8 +6,13 @@
 //! CVE-2024-21626). So it is resolved like a mount target: one component at a time under `/`,
 //! symlinks replayed inside the root and never followed by the kernel. The process then
 //! `fchdir`s to the resulting fd, and `getcwd` must name a path inside its root.
+//!
+//! A new container's missing workdir is made by [`setup_with_workdir`](crate::setup_with_workdir)
+//! ([`create`]), before `/` may become read-only, as runc and Docker make it while the root is
+//! still writable: the same walk, missing components made 0755 and owned by the caller (the
+//! container's root), as Docker owns them.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -36,20 +41,8 @@ impl Workdir {
     }
 
     fn open_under(root: OwnedFd, path: &Path, create: bool) -> Result<Workdir, Error> {
-        let fs_err = |step, errno| Error::Fs {
-            step,
-            path: path.into(),
-            errno,
-        };
         let create = if create { Create::Dir } else { Create::Nothing };
-        let fd = match walk(root.as_fd(), path, create)? {
-            Some(target) => target.fd,
-            None => root,
-        };
-        let st = fstat(&fd).map_err(|e| fs_err("stat workdir", e))?;
-        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFDIR {
-            return Err(fs_err("open workdir", Errno::ENOTDIR));
-        }
+        let fd = find(root.as_fd(), path, create)?.unwrap_or(root);
         Ok(Workdir {
             fd,
             shown: path.into(),
@@ -75,6 +68,28 @@ impl Workdir {
             Err(errno) => Err(fs_err("getcwd in workdir", errno)),
         }
     }
+}
+
+/// Makes the directories of `path` that `root` lacks (see the module's doc).
+pub(crate) fn create(root: BorrowedFd<'_>, path: &Path) -> Result<(), Error> {
+    find(root, path, Create::Dir).map(drop)
+}
+
+/// `path` under `root` as a directory; `None` when it is `root` itself.
+fn find(root: BorrowedFd<'_>, path: &Path, create: Create) -> Result<Option<OwnedFd>, Error> {
+    let fs_err = |step, errno| Error::Fs {
+        step,
+        path: path.into(),
+        errno,
+    };
+    let Some(target) = walk(root, path, create)? else {
+        return Ok(None);
+    };
+    let st = fstat(&target.fd).map_err(|e| fs_err("stat workdir", e))?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFDIR {
+        return Err(fs_err("open workdir", Errno::ENOTDIR));
+    }
+    Ok(Some(target.fd))
 }
 
 #[cfg(test)]
