@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 
 use box_tests::{box_bin, ok, stderr, unique_name};
 use run_support::*;
-use support::Env;
+use support::{busybox_layer, Env};
 
 #[test]
 fn box_up_runs_the_images_cmd_as_its_user_on_an_overlay_root() {
@@ -209,4 +209,64 @@ fn box_run_of_an_image_runs_its_cmd_and_takes_dockers_options() {
     ]);
     assert_eq!(ok(&out), "bye\nroot\n/tmp\n");
     assert_nothing_left(&env, &name);
+}
+
+/// `box ps` shows what each container runs on, as `docker ps`'s IMAGE: the image as it was
+/// named (a reference, a short ID), the directory of a `rootfs` container.
+#[test]
+fn box_ps_shows_the_image_as_it_was_named() {
+    let env = Env::new();
+    let (image, _) = app_image(&env, default_run());
+    let reference = pulled(&env, "1", &image);
+    let id = env.images()[0]["ID"].as_str().unwrap().to_string();
+    let short = id.trim_start_matches("sha256:")[..12].to_string();
+    let names: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|n| unique_name(&format!("img-ps-{n}")))
+        .collect();
+    for (name, given) in names.iter().zip([&reference, &short]) {
+        ok(&env.run(&["run", "-d", "--name", name, given, "sleep", "1000"]));
+    }
+    let dir = busybox_layer(&env);
+    let f = file(
+        &env,
+        &names[2],
+        &format!(
+            "rootfs = {:?}\ncommand = [\"sleep\", \"1000\"]\n",
+            dir.display()
+        ),
+    );
+    ok(&up(&env, &["-d"], &f));
+    let redact = |text: &str| {
+        let mut text = text
+            .replace(&env.registry.host(), "HOST")
+            .replace(&short, "SHORT-ID")
+            .replace(&dir.display().to_string(), "DIR");
+        for (name, shown) in names.iter().zip(["A", "B", "C"]) {
+            text = text.replace(name.as_str(), shown);
+        }
+        text
+    };
+    let table = ok(&env.run(&["ps"]));
+    let cells: Vec<String> = table
+        .lines()
+        .map(|line| {
+            let cells: Vec<&str> = line.split("   ").map(str::trim).collect();
+            let cells: Vec<&str> = cells.into_iter().filter(|c| !c.is_empty()).collect();
+            // Name, image, status: the pid and the time change from run to run.
+            redact(&cells[..3].join(" | "))
+        })
+        .collect();
+    insta::assert_snapshot!(cells.join("\n"), @r"
+    NAME | IMAGE | STATUS
+    A | HOST/app:1 | running
+    B | SHORT-ID | running
+    C | DIR | running
+    ");
+    let template = ok(&env.run(&["ps", "--format", "{{.Name}} {{.Image}}"]));
+    assert_eq!(redact(&template), "A HOST/app:1\nB SHORT-ID\nC DIR\n");
+    for name in &names {
+        ok(&env.run(&["rm", "-f", name]));
+        assert_nothing_left(&env, name);
+    }
 }

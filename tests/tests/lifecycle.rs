@@ -315,8 +315,8 @@ fn ps_cells(table: &str) -> String {
                 .map(str::to_string)
                 .collect();
             if cells[0] != "NAME" {
-                cells[2] = "[PID]".into();
-                cells[3] = "[TIME]".into();
+                cells[3] = "[PID]".into();
+                cells[4] = "[TIME]".into();
             }
             cells.join(" | ")
         })

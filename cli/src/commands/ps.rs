@@ -4,13 +4,15 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use super::template::Template;
-use crate::state::{Entry, Root, Status};
+use crate::state::{Entry, Root, State, Status};
 
 /// One row of `box ps`, also its JSON form.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Row {
     pub name: String,
+    /// What it runs on: the image as the user named it, else the root directory, or `host`.
+    pub image: String,
     pub status: Status,
     pub pid: Option<i32>,
     pub exit_code: Option<i32>,
@@ -27,6 +29,7 @@ impl Row {
         let state = entry.state();
         Row {
             name: entry.name.to_string(),
+            image: state.map(image).unwrap_or_default(),
             status,
             pid: entry.container_process().map(|p| p.pid),
             exit_code: state
@@ -46,6 +49,30 @@ impl Row {
             Some(code) => format!("{} ({code})", self.status.as_str()),
             None => self.status.as_str().to_string(),
         }
+    }
+}
+
+/// What `docker ps` shows as IMAGE: the image as the user named it (`busybox`, an ID), or for
+/// a record older than that, its normalized name, else its manifest's short digest. A
+/// container on a directory shows the directory (absolute), one on the host's files `host`
+/// (box.toml's `rootfs = "host"`).
+fn image(state: &State) -> String {
+    use box_rootfs::Root;
+    if let Some(used) = &state.image {
+        let short = || {
+            let hex = used.manifest.trim_start_matches("sha256:");
+            hex.get(..12).unwrap_or(hex).to_string()
+        };
+        return used
+            .given
+            .clone()
+            .or_else(|| used.reference.clone())
+            .unwrap_or_else(short);
+    }
+    match &state.spec.rootfs.root {
+        Root::Dir(dir) => dir.display().to_string(),
+        Root::Host => "host".to_string(),
+        Root::Overlay(_) => "-".to_string(),
     }
 }
 
@@ -103,6 +130,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, format: &str) -> Result<i32> {
 pub fn table(rows: &[Row]) -> String {
     let mut cells = vec![[
         "NAME".to_string(),
+        "IMAGE".to_string(),
         "STATUS".to_string(),
         "PID".to_string(),
         "CREATED".to_string(),
@@ -111,6 +139,11 @@ pub fn table(rows: &[Row]) -> String {
     for r in rows {
         cells.push([
             r.name.clone(),
+            if r.image.is_empty() {
+                "-".to_string()
+            } else {
+                r.image.clone()
+            },
             r.status_text(),
             r.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             r.created_at.clone(),

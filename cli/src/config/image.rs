@@ -39,6 +39,10 @@ impl std::fmt::Debug for Resolved {
 /// read by `box rmi` and `box prune`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsedImage {
+    /// The image as the user named it (box.toml's `image`, `box run IMAGE`), as `docker ps`
+    /// shows it; records older than it have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<String>,
     /// The name it was started by, normalized (`docker.io/library/busybox:latest`); none
     /// when it was started by ID.
     pub reference: Option<String>,

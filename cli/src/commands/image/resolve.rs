@@ -32,6 +32,7 @@ pub fn resolve(store: Option<PathBuf>, reference: &str, pull: bool) -> Result<Re
     .map_err(|e| e.to_string())?;
     let name = Reference::parse(reference).ok().map(|r| r.to_string());
     let used = UsedImage {
+        given: Some(reference.to_string()),
         reference: name.filter(|n| image.record.names.iter().any(|r| r.reference == *n)),
         manifest: image.record.manifest.to_string(),
         stop_signal: None, // the plan's, set by the config
