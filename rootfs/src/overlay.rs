@@ -215,7 +215,7 @@ pub(crate) fn mount(o: &Overlay) -> Result<Made, Error> {
     };
     // Before 5.10 the kernel refuses the whole string for `volatile`: then without it.
     let volatile = format!("{data},{VOLATILE}");
-    if volatile.len() >= PAGE || classic(&volatile).is_err() {
+    if !wants_volatile(o) || volatile.len() >= PAGE || classic(&volatile).is_err() {
         classic(&data)?;
     }
     sys::open_path("open overlay root", &merged).map(Made::MountedAt)
@@ -231,12 +231,22 @@ fn fallback(failed: &mountapi::Failed) -> bool {
 /// of many overlays at once, and the inode index would tie it to one upper directory.
 const COMMON: &[&str] = &["index=off"];
 
-/// `volatile` (Linux 5.10+): no sync of the upper directory's filesystem, ever — above all
+/// `volatile` (Linux 5.10+, not on a tmpfs: [`wants_volatile`]): no sync of the upper
+/// directory's filesystem, ever — above all
 /// not the `syncfs` of the whole file system when the overlay goes with its namespace, which
 /// on a disk shared with other work costs milliseconds to seconds. The upper directory is
 /// made fresh for each container and removed with it, so a crash never needs what a sync
 /// would have kept. Left out where the kernel does not know it.
 const VOLATILE: &str = "volatile";
+
+/// Whether `volatile` saves anything: not on a tmpfs, whose sync is a no-op, while
+/// `volatile` makes overlayfs create `work/work/incompat/volatile/dirty` at every mount (three
+/// more inodes made, and removed with the container). Where the upper directory's file
+/// system cannot be told, it is used.
+fn wants_volatile(o: &Overlay) -> bool {
+    use nix::sys::statfs::{statfs, TMPFS_MAGIC};
+    !statfs(&o.upper()).is_ok_and(|st| st.filesystem_type() == TMPFS_MAGIC)
+}
 
 fn fresh(o: &Overlay) -> Result<OwnedFd, mountapi::Failed> {
     let ctx = mountapi::open_fs("overlay")?;
@@ -262,9 +272,11 @@ fn fresh(o: &Overlay) -> Result<OwnedFd, mountapi::Failed> {
         let (key, value) = option.split_once('=').unwrap_or((option, ""));
         set("fsconfig", key, value.as_bytes())?;
     }
-    match mountapi::set_flag(&ctx, "fsconfig volatile", VOLATILE) {
-        Ok(()) | Err((_, Errno::EINVAL)) => {}
-        Err(failed) => return Err(failed),
+    if wants_volatile(o) {
+        match mountapi::set_flag(&ctx, "fsconfig volatile", VOLATILE) {
+            Ok(()) | Err((_, Errno::EINVAL)) => {}
+            Err(failed) => return Err(failed),
+        }
     }
     mountapi::create_and_mount(&ctx, MsFlags::empty())
 }

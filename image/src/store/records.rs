@@ -155,7 +155,10 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Records::default()),
             Err(e) => return Err(io_err("open image records", &path)(e)),
         };
-        let mut text = Vec::new();
+        // Sized from the file's length, so that the read takes one call rather than a
+        // doubling buffer's several (it is on every `box up` of an image).
+        let len = file.metadata().map_or(0, |m| m.len()).min(RECORDS_MAX);
+        let mut text = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
         file.take(RECORDS_MAX)
             .read_to_end(&mut text)
             .map_err(io_err("read image records", &path))?;

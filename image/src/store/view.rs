@@ -100,15 +100,21 @@ impl Image {
             let mut opaque = false;
             for (i, &component) in parts.iter().enumerate() {
                 let last = i == dirs.len();
-                let kind = match fs::kind_at(dir.as_fd(), component) {
-                    Ok(kind) => kind,
+                // One stat per component: its type, and whether it is a whiteout.
+                let st = match nix::sys::stat::fstatat(
+                    dir.as_fd(),
+                    fs::os(component),
+                    nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                ) {
+                    Ok(st) => st,
                     Err(Errno::ENOENT) if opaque => return Ok(None),
                     Err(Errno::ENOENT) => continue 'layers,
                     Err(errno) => return Err(fail(errno)),
                 };
-                if fs::is_whiteout(dir.as_fd(), component) {
+                if fs::stat_is_whiteout(&st) {
                     return Ok(None);
                 }
+                let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
                 match kind {
                     SFlag::S_IFLNK => {
                         return Err(refuse(

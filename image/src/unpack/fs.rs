@@ -73,10 +73,13 @@ pub fn kind_at(dir: BorrowedFd<'_>, name: &[u8]) -> nix::Result<SFlag> {
 
 /// Whether `name` in `dir` is an overlay whiteout.
 pub fn is_whiteout(dir: BorrowedFd<'_>, name: &[u8]) -> bool {
-    stat::fstatat(dir, os(name), AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| {
-        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
-            && st.st_rdev == WHITEOUT_DEV
-    })
+    stat::fstatat(dir, os(name), AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| stat_is_whiteout(&st))
+}
+
+/// Whether `st` is an overlay whiteout's (a character device 0/0).
+pub fn stat_is_whiteout(st: &stat::FileStat) -> bool {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
+        && st.st_rdev == WHITEOUT_DEV
 }
 
 /// Removes `name` from `dir`, a directory with everything in it.
