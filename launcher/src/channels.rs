@@ -1,7 +1,8 @@
 //! The three channels between box and the child it clones, each close-on-exec: the "go" pipe
 //! (one byte from box when the child may start, EOF if box died), the report pipe (the
-//! child's [`crate::protocol::ChildMessage`]s; EOF at `execve`), and, with a terminal, a
-//! socket for the pty master the child opens in its own devpts.
+//! child's [`crate::protocol::ChildMessage`]s; EOF at `execve`), with a terminal, a socket
+//! for the pty master the child opens in its own devpts, and for an overlay root in a new
+//! user namespace, a socket for the root box makes for it ([`crate::shifted_root`]).
 
 use std::os::fd::OwnedFd;
 
@@ -17,6 +18,15 @@ pub(crate) struct Channels {
     go: (OwnedFd, OwnedFd),
     report: (OwnedFd, OwnedFd),
     tty: Option<(OwnedFd, OwnedFd)>,
+    root: Option<(OwnedFd, OwnedFd)>,
+}
+
+/// The child's ends, after the clone.
+pub(crate) struct ChildEnds {
+    pub go: OwnedFd,
+    pub report: OwnedFd,
+    pub tty_socket: Option<OwnedFd>,
+    pub root_socket: Option<OwnedFd>,
 }
 
 /// The parent's ends, after the clone.
@@ -24,44 +34,63 @@ pub(crate) struct ParentEnds {
     go: Option<OwnedFd>,
     report: Option<OwnedFd>,
     pub tty_socket: Option<OwnedFd>,
+    pub root_socket: Option<OwnedFd>,
 }
 
 impl Channels {
-    pub(crate) fn open(tty: bool) -> Result<Channels, Error> {
+    pub(crate) fn open(tty: bool, root: bool) -> Result<Channels, Error> {
         let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(Error::sys("pipe"));
-        let tty = if tty {
-            let pair = socketpair(
-                AddressFamily::Unix,
-                SockType::Stream,
-                None,
-                SockFlag::SOCK_CLOEXEC,
-            )
-            .map_err(Error::sys("socketpair"))?;
-            Some(pair)
-        } else {
-            None
+        let socket = |wanted: bool| {
+            wanted
+                .then(|| {
+                    socketpair(
+                        AddressFamily::Unix,
+                        SockType::Stream,
+                        None,
+                        SockFlag::SOCK_CLOEXEC,
+                    )
+                    .map_err(Error::sys("socketpair"))
+                })
+                .transpose()
         };
         Ok(Channels {
             go: pipe()?,
             report: pipe()?,
-            tty,
+            tty: socket(tty)?,
+            root: socket(root)?,
         })
     }
 
-    /// The child's ends (the read end of "go", the write end of the report, its socket); the
-    /// parent's are closed.
-    pub(crate) fn into_child(self) -> (OwnedFd, OwnedFd, Option<OwnedFd>) {
-        let Channels { go, report, tty } = self;
-        (go.0, report.1, tty.map(|(_, child)| child))
+    /// The child's ends (the read end of "go", the write end of the report, its sockets);
+    /// the parent's are closed.
+    pub(crate) fn into_child(self) -> ChildEnds {
+        let Channels {
+            go,
+            report,
+            tty,
+            root,
+        } = self;
+        ChildEnds {
+            go: go.0,
+            report: report.1,
+            tty_socket: tty.map(|(_, child)| child),
+            root_socket: root.map(|(_, child)| child),
+        }
     }
 
     /// The parent's ends; the child's are closed, so that EOF means the child is gone.
     pub(crate) fn into_parent(self) -> ParentEnds {
-        let Channels { go, report, tty } = self;
+        let Channels {
+            go,
+            report,
+            tty,
+            root,
+        } = self;
         ParentEnds {
             go: Some(go.1),
             report: Some(report.0),
             tty_socket: tty.map(|(parent, _)| parent),
+            root_socket: root.map(|(parent, _)| parent),
         }
     }
 }

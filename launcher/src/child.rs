@@ -28,6 +28,8 @@ pub(crate) struct Child<'a> {
     pub report: OwnedFd,
     /// Where the pty master goes, when the container has a terminal.
     pub tty_socket: Option<OwnedFd>,
+    /// Where box sends the root it made (an overlay root in a new user namespace).
+    pub root_socket: Option<OwnedFd>,
     /// A pidfd of the parent, to notice it died while the parent-death signal was unset.
     pub lifeline: Lifeline,
     /// Held before the security filters and `execve` ([`crate::create`]).
@@ -42,6 +44,7 @@ impl Child<'_> {
             go,
             report,
             tty_socket,
+            root_socket,
             lifeline,
             hold,
         } = self;
@@ -56,6 +59,7 @@ impl Child<'_> {
         let keep: Vec<RawFd> = [
             Some(report.as_raw_fd()),
             tty_socket.as_ref().map(AsRawFd::as_raw_fd),
+            root_socket.as_ref().map(AsRawFd::as_raw_fd),
             lifeline.raw_fd(),
             hold.map(|_| go.as_raw_fd()),
             hold.and_then(Hold::raw_fd),
@@ -98,7 +102,11 @@ impl Child<'_> {
         // The root filesystem (none to build in a joined mount namespace: `box exec`).
         // A new container's missing workdir is made in it, before `/` may become read-only.
         if let Some(rootfs) = rootfs {
-            match rootfs.apply(Some(&spec.process.cwd)) {
+            // An overlay root box made already (in a new user namespace), sent before "go".
+            let made = root_socket.map(|socket| {
+                steps.get(Step::Rootfs, crate::shifted_root::receive(socket.as_fd()))
+            });
+            match rootfs.apply(Some(&spec.process.cwd), made) {
                 Err(box_rootfs::Error::Workdir { source, .. }) => {
                     steps.run(Step::Workdir, Err(workdir_error(spec, *source)))
                 }

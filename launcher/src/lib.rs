@@ -36,6 +36,7 @@ mod lifeline;
 pub mod protocol;
 mod report;
 mod running;
+mod shifted_root;
 mod spec;
 mod start;
 mod supervise;

@@ -176,6 +176,7 @@ fn create_and_spawn(
     // could still write into it.
     if let Some(rootfs) = &layers.rootfs {
         if let Some(dirs) = rootfs.create()? {
+            crate::shifted_root::give_upper(spec, &dirs)?;
             running.undo.push(dirs);
             timer.lap(Step::RootfsDirs);
         }
@@ -211,7 +212,8 @@ fn create_and_spawn(
         timer.lap(Step::Network);
     }
     let layers = &*layers;
-    let channels = Channels::open(spec.process.tty)?;
+    let shifted = crate::shifted_root::wanted(spec, layers.rootfs.as_ref());
+    let channels = Channels::open(spec.process.tty, shifted.is_some())?;
     let lifeline = Lifeline::of_this_process()?;
     // The child inherits this: it is born non-dumpable, so that no process of a pid namespace
     // it joins can open its /proc/PID/exe (box's binary), cwd or fds before it execs. box stays
@@ -232,13 +234,14 @@ fn create_and_spawn(
     }
     let (pid, pidfd) = match cloned? {
         Cloned::Child => {
-            let (go, report, tty_socket) = channels.into_child();
+            let ends = channels.into_child();
             let child = Child {
                 spec,
                 layers,
-                go,
-                report,
-                tty_socket,
+                go: ends.go,
+                report: ends.report,
+                tty_socket: ends.tty_socket,
+                root_socket: ends.root_socket,
                 lifeline,
                 hold,
             };
@@ -260,6 +263,10 @@ fn create_and_spawn(
         if layers.namespaces.after_clone(pid, &maps.uid, &maps.gid)? {
             timer.lap(Step::IdMaps);
         }
+    }
+    if let (Some(overlay), Some(socket)) = (shifted, &channels.root_socket) {
+        crate::shifted_root::send(overlay, pid, socket.as_fd())?;
+        timer.lap(Step::RootfsDirs);
     }
     if let Some(cg) = &running.cgroup {
         cg.add_process(pid)?;

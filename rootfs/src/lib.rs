@@ -71,7 +71,7 @@ pub use options::{
 };
 pub use overlay::{Overlay, OverlayDirs, MAX_LAYERS};
 pub use prepared::{prepare, Prepared};
-pub use setup::{setup, setup_with_workdir};
+pub use setup::{setup, setup_with, setup_with_workdir};
 pub use validate::check;
 pub use workdir::Workdir;
 

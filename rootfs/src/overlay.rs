@@ -141,6 +141,13 @@ impl OverlayDirs {
         Ok(made)
     }
 
+    /// Gives the upper directory (the container's `/`) to `uid`:`gid`, the host ids of the
+    /// container's root in its user namespace ([`Overlay::mount_idmapped`]).
+    pub fn give_upper(&self, uid: u32, gid: u32) -> Result<(), Error> {
+        let upper = self.dir.join("upper");
+        std::os::unix::fs::lchown(&upper, Some(uid), Some(gid)).map_err(fs("chown", &upper))
+    }
+
     /// The directory holding `upper/` and `work/`.
     pub fn path(&self) -> &Path {
         &self.dir
@@ -332,5 +339,6 @@ pub(crate) fn attach(made: Made, target: &Path) -> Result<(), Error> {
     }
 }
 
+mod idmap;
 #[cfg(test)]
 mod tests;

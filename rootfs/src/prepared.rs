@@ -2,11 +2,12 @@
 //! has: [`prepare`] in the parent before the clone ([`check`]: the root and bind sources exist,
 //! the root is not the host's `/`, every container path is sound), [`Prepared::create`] for
 //! what an overlay root needs on the host, then [`Prepared::apply`] in the child, in its new
-//! mount namespace ([`setup_with_workdir`]).
+//! mount namespace ([`setup_with`]).
 
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use crate::{check, setup_with_workdir, Error, OverlayDirs, Root, RootfsConfig};
+use crate::{check, setup_with, Error, OverlayDirs, Root, RootfsConfig};
 
 /// Checks `cfg` before anything exists; nothing is created.
 pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, Error> {
@@ -19,10 +20,19 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, Error> {
 pub struct Prepared(RootfsConfig);
 
 impl Prepared {
-    /// Child, in its own mount namespace: builds the root, makes the process's `workdir`
-    /// where the root lacks it, and moves into it ([`setup_with_workdir`]).
-    pub fn apply(&self, workdir: Option<&Path>) -> Result<(), Error> {
-        setup_with_workdir(&self.0, workdir)
+    /// Child, in its own mount namespace: builds the root (on `overlay`, an overlay root's
+    /// mount made by box already, when given), makes the process's `workdir` where the root
+    /// lacks it, and moves into it ([`setup_with`]).
+    pub fn apply(&self, workdir: Option<&Path>, overlay: Option<OwnedFd>) -> Result<(), Error> {
+        setup_with(&self.0, workdir, overlay)
+    }
+
+    /// The overlay an overlay root is made of.
+    pub fn overlay(&self) -> Option<&crate::Overlay> {
+        match &self.0.root {
+            Root::Overlay(o) => Some(o),
+            Root::Dir(_) | Root::Host => None,
+        }
     }
 
     /// Parent, before the clone: what the root needs on the host. An overlay root's upper

@@ -48,6 +48,17 @@ pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
 /// its links out, missing components 0755 owned by the caller (the container's root, as
 /// Docker owns them). Its failure is [`Error::Workdir`].
 pub fn setup_with_workdir(cfg: &RootfsConfig, workdir: Option<&Path>) -> Result<(), Error> {
+    setup_with(cfg, workdir, None)
+}
+
+/// [`setup_with_workdir`], with an overlay root's mount made already: `overlay` (a detached
+/// mount, [`Overlay::mount_idmapped`](crate::Overlay::mount_idmapped)) becomes the root of a
+/// `Root::Overlay` config instead of one mounted here.
+pub fn setup_with(
+    cfg: &RootfsConfig,
+    workdir: Option<&Path>,
+    overlay: Option<OwnedFd>,
+) -> Result<(), Error> {
     validate::validate_paths(cfg)?;
     // Exact modes for the directories and nodes created below; restored on return.
     let _umask = UmaskGuard(nix::sys::stat::umask(Mode::empty()));
@@ -74,7 +85,10 @@ pub fn setup_with_workdir(cfg: &RootfsConfig, workdir: Option<&Path>) -> Result<
             validate::refuse_host_root(dir, fd.as_fd())?;
             Some(RootSource::Dir(fd))
         }
-        Root::Overlay(o) => Some(RootSource::Overlay(overlay::mount(o)?)),
+        Root::Overlay(o) => Some(RootSource::Overlay(match overlay {
+            Some(made) => overlay::Made::Detached(made),
+            None => overlay::mount(o)?,
+        })),
         Root::Host => None,
     };
     let sources = cfg

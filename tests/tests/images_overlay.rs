@@ -200,24 +200,28 @@ fn a_container_cannot_write_the_layers_or_the_host_through_its_overlay() {
          ls {layer} 2>/dev/null && echo layer-visible; \
          cat /proc/self/mountinfo > /dev/null; echo done"
     );
-    let name = unique_name("img-attack");
-    let body = format!(
-        "image = \"{reference}\"\nuser = \"0\"\nworkdir = \"/\"\ncommand = [\"sh\", \"-c\", {script:?}]\n"
-    );
-    let f = file(&env, &name, &body);
-    let text = ok(&up(&env, &[], &f));
-    assert_eq!(text, "done\n", "no step of the attack worked");
-    let after: Vec<Vec<String>> = tars.iter().map(|t| snapshot(&env.layer_dir(t))).collect();
-    assert_eq!(before, after, "the layers are untouched");
-    assert_eq!(std::fs::read(marker.join("keep")).unwrap(), b"host");
-    assert_nothing_left(&env, &name);
-    // A second container on the image sees none of it.
-    let name = unique_name("img-after");
-    let f = file(
-        &env,
-        &name,
-        &format!("image = \"{reference}\"\nuser = \"0\"\ncommand = [\"sh\", \"-c\", \"cat /opt/data /etc/passwd | wc -l; ls /link-to-host 2>&1 | wc -l\"]\n"),
-    );
-    assert_eq!(ok(&up(&env, &[], &f)), "3\n1\n");
-    assert_nothing_left(&env, &name);
+    // As the host's root, then as the root of a new user namespace (host uid 100000, on
+    // layers box idmapped for it).
+    for userns in ["", "[namespaces]\nuser = \"new\"\n"] {
+        let name = unique_name("img-attack");
+        let body = format!(
+            "image = \"{reference}\"\nuser = \"0\"\nworkdir = \"/\"\ncommand = [\"sh\", \"-c\", {script:?}]\n{userns}"
+        );
+        let f = file(&env, &name, &body);
+        let text = ok(&up(&env, &[], &f));
+        assert_eq!(text, "done\n", "no step of the attack worked ({userns})");
+        let after: Vec<Vec<String>> = tars.iter().map(|t| snapshot(&env.layer_dir(t))).collect();
+        assert_eq!(before, after, "the layers are untouched ({userns})");
+        assert_eq!(std::fs::read(marker.join("keep")).unwrap(), b"host");
+        assert_nothing_left(&env, &name);
+        // A second container on the image sees none of it.
+        let name = unique_name("img-after");
+        let f = file(
+            &env,
+            &name,
+            &format!("image = \"{reference}\"\nuser = \"0\"\ncommand = [\"sh\", \"-c\", \"cat /opt/data /etc/passwd | wc -l; ls /link-to-host 2>&1 | wc -l\"]\n{userns}"),
+        );
+        assert_eq!(ok(&up(&env, &[], &f)), "3\n1\n");
+        assert_nothing_left(&env, &name);
+    }
 }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use box_image::process::{Overrides, PlanError, ProcessPlan};
 use box_image::user::Identity;
 use box_image::Image;
-use box_ns::{Kind, Mode, NsConfig};
 use box_rootfs::{Overlay, Root};
 use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
@@ -72,7 +71,6 @@ pub struct OnImage {
 pub fn on_image(
     c: &Ctx<'_>,
     reference: &str,
-    namespaces: &NsConfig,
     images: Images<'_>,
     state_dir: PathBuf,
 ) -> Result<OnImage, ConfigError> {
@@ -81,13 +79,6 @@ pub fn on_image(
         return Err(c.err(
             &["image"],
             "a container runs on an image or on a rootfs, not both: drop one of the two keys",
-        ));
-    }
-    if *namespaces.mode(Kind::User) == Mode::New {
-        return Err(c.err(
-            &["image"],
-            "an image root in a new user namespace is not supported yet (its layers hold the \
-             host's ids): drop namespaces.user or use a rootfs directory",
         ));
     }
     let resolved = images(reference).map_err(|m| c.err(&["image"], m))?;

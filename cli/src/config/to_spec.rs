@@ -93,7 +93,7 @@ pub fn to_spec(
     let on_image = match &f.image {
         Some(reference) => {
             let dir = (host.state_dir)(&name);
-            Some(on_image(c, reference, &namespaces, host.images, dir)?)
+            Some(on_image(c, reference, host.images, dir)?)
         }
         None => None,
     };
