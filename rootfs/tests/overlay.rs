@@ -171,3 +171,72 @@ fn a_missing_layer_is_named_before_anything_is_made() {
     assert!(err.to_string().contains("absent"), "{err}");
     assert!(!overlay.dir.exists());
 }
+
+/// `Overlay::mount_idmapped`: layers idmapped with a user namespace whose root is host uid
+/// 100000 show their uid-0 files as 100000 through the overlay, the whiteout still hides,
+/// the upper directory given to that root is the overlay's root; the layers on the disk
+/// keep uid 0, and nothing is attached to the host's mount table.
+#[test]
+fn an_overlay_on_idmapped_layers() {
+    use std::os::fd::AsRawFd;
+    let tmp = tempfile::tempdir().unwrap();
+    let (cfg, overlay) = config(tmp.path(), false);
+    let dirs = box_rootfs::prepare(&cfg)
+        .unwrap()
+        .create()
+        .unwrap()
+        .unwrap();
+    dirs.give_upper(100_000, 100_000).unwrap();
+    // A process in a user namespace of its own (util-linux's unshare), its maps written.
+    let mut holder = std::process::Command::new("unshare")
+        .args(["--user", "sleep", "30"])
+        .spawn()
+        .expect("unshare (util-linux)");
+    let host_userns = fs::metadata("/proc/self/ns/user").unwrap().ino();
+    let ns_path = format!("/proc/{}/ns/user", holder.id());
+    for _ in 0..500 {
+        if fs::metadata(&ns_path).is_ok_and(|m| m.ino() != host_userns) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    for map in ["uid_map", "gid_map"] {
+        fs::write(format!("/proc/{}/{map}", holder.id()), "0 100000 65536").unwrap();
+    }
+    let userns = fs::File::open(&ns_path).unwrap();
+    let before: Vec<_> = overlay.layers.iter().map(|l| snapshot(l)).collect();
+    let made = overlay
+        .mount_idmapped(std::os::fd::AsFd::as_fd(&userns))
+        .unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let root = PathBuf::from(format!("/proc/self/fd/{}", made.as_raw_fd()));
+    let owner = |p: &str| {
+        let m = fs::symlink_metadata(root.join(p)).unwrap();
+        (m.uid(), m.gid())
+    };
+    assert_eq!(owner("marker"), (100_000, 100_000), "a layer's uid-0 file");
+    assert_eq!(owner("bin/busybox"), (100_000, 100_000));
+    assert_eq!(owner(""), (100_000, 100_000), "the upper directory");
+    assert_eq!(fs::read(root.join("replaced")).unwrap(), b"upper layer");
+    assert!(
+        !root.join("gone").exists(),
+        "the whiteout hides the lower file"
+    );
+    let ours = tmp.path().display().to_string();
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !info.lines().any(|l| l.contains(&ours)),
+        "nothing attached on the host:\n{info}"
+    );
+    drop(made);
+    let after: Vec<_> = overlay.layers.iter().map(|l| snapshot(l)).collect();
+    assert_eq!(before, after, "the layers are untouched");
+    assert_eq!(
+        fs::metadata(overlay.layers[0].join("marker"))
+            .unwrap()
+            .uid(),
+        0
+    );
+    dirs.remove().unwrap();
+}
