@@ -180,6 +180,8 @@ pub(crate) fn v1_tree(hybrid: bool) -> (tempfile::TempDir, Layout, FakeGuard) {
         let mount = rel.iter().next().unwrap().to_str().unwrap();
         if mount == "unified" {
             files(dir, &[("cgroup.subtree_control", ""), ("cgroup.kill", "")]);
+        } else {
+            files(dir, &[("tasks", "")]);
         }
         for (name, controllers) in &mounts {
             if *name == mount {

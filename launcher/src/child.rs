@@ -23,6 +23,8 @@ use crate::{inherit, tty, Error, Spec};
 pub(crate) struct Child<'a> {
     pub spec: &'a Spec,
     pub layers: &'a Prepared,
+    /// The cgroup's v1 `tasks` files, to join by itself ([`box_cgroup::SelfJoin`]).
+    pub cgroup_join: Option<&'a box_cgroup::SelfJoin>,
     /// Read end of the "go" pipe: one byte when the parent is done, EOF if it died.
     pub go: OwnedFd,
     pub report: OwnedFd,
@@ -41,6 +43,7 @@ impl Child<'_> {
         let Child {
             spec,
             layers,
+            cgroup_join,
             go,
             report,
             tty_socket,
@@ -75,6 +78,12 @@ impl Child<'_> {
         // Born non-dumpable (box is, from before the clone), so no process of a joined pid
         // namespace may open our /proc/PID/exe (box's binary), cwd or fds until execve.
         steps.run(Step::Start, lifeline.hold());
+        // Still single-threaded and in the host's cgroup namespace: into the container's
+        // cgroup before anything else, while box does its own steps.
+        steps.run(
+            Step::CgroupJoin,
+            cgroup_join.map_or(Ok(()), box_cgroup::SelfJoin::join),
+        );
         steps.run(Step::WaitForBox, wait_for_parent(&go));
         // A held child keeps it: its release comes on it.
         let go = hold.map(|_| go);

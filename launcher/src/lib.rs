@@ -13,7 +13,8 @@
 //!         cgroup: create (undo: remove) · net: create (bridged: network, address, files,
 //!         ports; undo: release)
 //! clone   clone3(CLONE_NEW*, CLONE_INTO_CGROUP)    -> child, PID 1 of its pid namespace
-//! parent  ns: uid/gid maps · cgroup: add the child (v1) · net: veth into it · "go"
+//! child   cgroup: join the v1 hierarchies by itself (at once, alongside the parent's step)
+//! parent  ns: uid/gid maps · net: veth into it · "go"
 //! child   ns: join · close fds · ns: become root · cgroup ns · hostname · net: lo, eth0
 //!         · rootfs: apply
 //!         · terminal · open workdir · security: identity · fchdir · signal dispositions

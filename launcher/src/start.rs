@@ -219,6 +219,12 @@ fn create_and_spawn(
     // it joins can open its /proc/PID/exe (box's binary), cwd or fds before it execs. box stays
     // so too, for containers that share the host's pid namespace.
     prctl::set_dumpable(false).map_err(Error::sys("prctl(PR_SET_DUMPABLE)"))?;
+    // The child joins the v1 hierarchies itself, at once, while box goes on with its steps.
+    let cgroup_join = running
+        .cgroup
+        .as_ref()
+        .map(|cg| cg.self_join())
+        .transpose()?;
     let saved = Saved::before_joins(spec)?;
     layers.namespaces.enter_for_children()?;
     let opts = CloneOptions {
@@ -232,12 +238,13 @@ fn create_and_spawn(
     if let Ok(Cloned::Parent { .. }) | Err(_) = &cloned {
         saved.restore()?;
     }
-    let (pid, pidfd) = match cloned? {
+    let (pid, pidfd, in_cgroup) = match cloned? {
         Cloned::Child => {
             let ends = channels.into_child();
             let child = Child {
                 spec,
                 layers,
+                cgroup_join: cgroup_join.as_ref(),
                 go: ends.go,
                 report: ends.report,
                 tty_socket: ends.tty_socket,
@@ -251,9 +258,13 @@ fn create_and_spawn(
             // SAFETY: _exit ends the child at once, running none of box's destructors.
             unsafe { libc::_exit(crate::exit_code::CANNOT_START) }
         }
-        Cloned::Parent { pid, pidfd, .. } => (pid, pidfd),
+        Cloned::Parent {
+            pid,
+            pidfd,
+            in_cgroup,
+        } => (pid, pidfd, in_cgroup),
     };
-    drop(lifeline);
+    drop((lifeline, cgroup_join));
     let mut channels = channels.into_parent();
     running.pid = pid;
     running.pidfd = pidfd;
@@ -268,8 +279,9 @@ fn create_and_spawn(
         crate::shifted_root::send(overlay, pid, socket.as_fd())?;
         timer.lap(Step::RootfsDirs);
     }
-    if let Some(cg) = &running.cgroup {
-        cg.add_process(pid)?;
+    // Without CLONE_INTO_CGROUP (no clone3), the unified hierarchy is box's to join.
+    if let Some(cg) = running.cgroup.as_ref().filter(|_| !in_cgroup) {
+        cg.add_process_v2(pid)?;
         timer.lap(Step::CgroupJoin);
     }
     if let Some(attachment) = &network {

@@ -3,6 +3,7 @@
 mod create;
 mod destroy;
 mod freeze;
+mod join;
 mod lock;
 mod open;
 mod prepared;
@@ -10,6 +11,7 @@ mod sweep;
 
 pub use destroy::DESTROY_TIMEOUT;
 pub use freeze::FREEZE_TIMEOUT;
+pub use join::SelfJoin;
 pub use prepared::{check, prepare, Prepared};
 pub use sweep::{remove_orphan, sweep_orphans, Sweep, SWEEP_TIMEOUT};
 

@@ -227,3 +227,33 @@ fn failed_create_leaves_nothing() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn self_join_writes_0_to_each_v1_tasks_file_and_leaves_unified_to_box() {
+    let (top, layout, _g) = v1_tree(true);
+    let t = top.path();
+    let cg = Cgroup::create(&layout, Path::new("box/j"), &Resources::default()).unwrap();
+    cg.self_join().unwrap().join().unwrap();
+    for m in ["memory", "cpu,cpuacct", "cpuset", "pids", "freezer"] {
+        assert_eq!(cat(&t.join(m).join("box/j"), "tasks"), "0", "{m}");
+        assert_eq!(cat(&t.join(m).join("box/j"), "cgroup.procs"), "", "{m}");
+    }
+    assert_eq!(cat(&t.join("unified/box/j"), "cgroup.procs"), "");
+    cg.add_process_v2(Pid::from_raw(9)).unwrap();
+    assert_eq!(cat(&t.join("unified/box/j"), "cgroup.procs"), "9");
+    std::fs::write(t.join("unified/box/j/cgroup.procs"), "").unwrap();
+    cg.destroy().unwrap();
+}
+
+#[test]
+fn on_pure_v2_there_is_nothing_to_join_by_itself() {
+    let (root, layout, _g) = v2_tree();
+    let cg = Cgroup::create(&layout, Path::new("box/j"), &Resources::default()).unwrap();
+    // No v1 `tasks` file is opened: clone3(CLONE_INTO_CGROUP) places the child.
+    cg.self_join().unwrap().join().unwrap();
+    assert_eq!(cat(&root.path().join("box/j"), "cgroup.procs"), "");
+    cg.add_process_v2(Pid::from_raw(9)).unwrap();
+    assert_eq!(cat(&root.path().join("box/j"), "cgroup.procs"), "9");
+    std::fs::write(root.path().join("box/j/cgroup.procs"), "").unwrap();
+    cg.destroy().unwrap();
+}
