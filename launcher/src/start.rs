@@ -67,12 +67,13 @@ pub(crate) fn launch(
     let mut timer = Timer::new(spec.timings);
     // Parent, before the clone: every layer resolves, opens, compiles and checks.
     let security = box_security::prepare(&spec.security)?;
-    let rootfs = prepare_rootfs(spec)?;
+    // The cgroup first: its layout decides what the root's /sys/fs/cgroup shows.
+    let cgroup = prepare_cgroup(spec, cgroup)?;
+    let rootfs = prepare_rootfs(spec, cgroup.layout())?;
     let namespaces = box_ns::prepare(&spec.namespaces)?;
     let new_netns = *spec.namespaces.mode(Kind::Net) == Mode::New;
     let network = box_net::prepare(&spec.network, new_netns)?;
     box_ns::check_sysctls(&spec.tunables.sysctls, &spec.namespaces)?;
-    let cgroup = prepare_cgroup(spec, cgroup)?;
     let exec = ExecPlan::new(&spec.process)
         .map_err(|nul| Error::InvalidSpec(format!("{:?} holds a NUL byte", nul.0)))?;
     let mut layers = Prepared {
@@ -124,8 +125,29 @@ fn prepare_cgroup(spec: &Spec, plan: CgroupPlan) -> Result<PreparedCgroup, Error
     })
 }
 
-fn prepare_rootfs(spec: &Spec) -> Result<Option<box_rootfs::Prepared>, Error> {
+impl PreparedCgroup {
+    /// The host's layout, for a cgroup this start creates.
+    fn layout(&self) -> Option<&box_cgroup::Layout> {
+        match self {
+            PreparedCgroup::Create(p) | PreparedCgroup::Keep(p) => Some(p.layout()),
+            PreparedCgroup::None | PreparedCgroup::Join(_) => None,
+        }
+    }
+}
+
+/// The root filesystem, its `/sys/fs/cgroup` decided by `layout` (the container's own
+/// cgroups, when it has some, in a cgroup namespace of its own).
+fn prepare_rootfs(
+    spec: &Spec,
+    layout: Option<&box_cgroup::Layout>,
+) -> Result<Option<box_rootfs::Prepared>, Error> {
+    let own_cgroupns = *spec.namespaces.mode(Kind::Cgroup) == Mode::New;
     match spec.namespaces.mode(Kind::Mnt) {
+        Mode::New if spec.rootfs.cgroupfs == Some(box_rootfs::CgroupFs::Detect) => {
+            let mut config = spec.rootfs.clone();
+            crate::cgroupfs::resolve(&mut config, layout, own_cgroupns);
+            Ok(Some(box_rootfs::prepare(&config)?))
+        }
         Mode::New => Ok(Some(box_rootfs::prepare(&spec.rootfs)?)),
         Mode::Join(_) => Ok(None),
         Mode::Host => Err(Error::InvalidSpec(

@@ -58,6 +58,9 @@ pub struct RootfsConfig {
     /// Host devices added to `/dev` (Docker's `--device`), after the standard ones; they need
     /// a tmpfs at `/dev` in `mounts`.
     pub devices: Vec<crate::Device>,
+    /// The container's own cgroups, read-only at `/sys/fs/cgroup` (Docker's), mounted right
+    /// after `/sys`; `None`: sysfs's empty directory. The caller knows the host's hierarchies.
+    pub cgroupfs: Option<crate::CgroupFs>,
 }
 
 impl Default for RootfsConfig {
@@ -73,6 +76,7 @@ impl Default for RootfsConfig {
             propagation: Propagation::Private,
             console: false,
             devices: Vec::new(),
+            cgroupfs: None,
         }
     }
 }

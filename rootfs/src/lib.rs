@@ -35,6 +35,7 @@
 
 mod attrs;
 mod beneath;
+mod cgroupfs;
 mod config;
 mod dev;
 mod device;
@@ -62,6 +63,7 @@ use std::path::Path;
 
 use nix::mount::MsFlags;
 
+pub use cgroupfs::{CgroupFs, CgroupHierarchy, CGROUPFS};
 pub use config::{Propagation, Root, RootfsConfig, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS};
 pub use device::{Device, DeviceType};
 pub use error::Error;

@@ -165,9 +165,8 @@ fn fresh<S: AsRef<str>>(
 /// links), its own devpts, a 64 MiB `/dev/shm`, `/dev/mqueue`.
 ///
 /// Not here: Docker's cgroupfs at `/sys/fs/cgroup`. On a cgroup v1 or hybrid host it is a
-/// tmpfs with one mount per controller, which only the cgroup layer knows; a
-/// `MountType` for the container's own cgroup, read-only, is left to that work. The
-/// container's `/sys/fs/cgroup` is sysfs's empty directory meanwhile.
+/// tmpfs with one mount per hierarchy, which only the cgroup layer knows: it is
+/// [`RootfsConfig::cgroupfs`](crate::RootfsConfig), mounted right after `/sys`.
 pub fn default_mounts() -> Vec<Mount> {
     let nosuid_nodev_noexec = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
     let none: &[&str] = &[];

@@ -19,10 +19,10 @@ use nix::errno::Errno;
 use nix::sys::stat::{fstat, SFlag};
 
 use crate::beneath::open_beneath;
-use crate::pinned::{self, Pinned, DEV};
+use crate::pinned::{self, Pinned, DEV, SYS};
 use crate::resolve::{resolve, Create, Target};
 use crate::sys::fd_path;
-use crate::{attrs, beneath, dev, Error, Mount, MountType, ReadOnly, RootfsConfig};
+use crate::{attrs, beneath, cgroupfs, dev, Error, Mount, MountType, ReadOnly, RootfsConfig};
 
 /// Makes every mount of `cfg` under `root`; `sources` are the opened sources of the binds,
 /// one per mount. Returns the mounts made at `/proc`, `/sys` and `/dev`, in order.
@@ -40,6 +40,11 @@ pub(crate) fn make_all(
             if spot == &DEV && m.kind == MountType::Tmpfs && !dev_filled {
                 dev::fill(pin.fd(), cfg.console, &cfg.devices)?;
                 dev_filled = true;
+            }
+            if spot == &SYS {
+                if let Some(fs) = &cfg.cgroupfs {
+                    cgroupfs::make(pin.fd(), fs)?;
+                }
             }
             pins.push(pin);
             continue;

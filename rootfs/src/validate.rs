@@ -54,6 +54,9 @@ pub(crate) fn validate_paths(cfg: &RootfsConfig) -> Result<(), Error> {
     for p in cfg.masked_paths.iter().chain(&cfg.readonly_paths) {
         container_path(p)?;
     }
+    if let Some(fs) = &cfg.cgroupfs {
+        crate::cgroupfs::check(fs)?;
+    }
     let dev_tmpfs = cfg
         .mounts
         .iter()

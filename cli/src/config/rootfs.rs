@@ -5,7 +5,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use box_cgroup::parse_size;
-use box_rootfs::{Mount, Root, RootfsConfig};
+use box_rootfs::{CgroupFs, Mount, Root, RootfsConfig};
 
 use super::schema::{self, Size};
 use super::to_spec::Ctx;
@@ -96,6 +96,9 @@ pub fn rootfs(c: &Ctx<'_>) -> Result<RootfsConfig, ConfigError> {
         readonly: f.security.readonly_rootfs,
         mounts,
         console: f.tty,
+        // Docker's read-only /sys/fs/cgroup of the container's own cgroups; the launcher
+        // mounts what the host has, in a new cgroup namespace only (docs/cgroups.md).
+        cgroupfs: Some(CgroupFs::Detect),
         ..RootfsConfig::default()
     })
 }

@@ -54,6 +54,7 @@ pub(super) fn rootfs(
         propagation: propagation(linux.rootfs_propagation().as_deref())?,
         console: tty,
         devices: devices(linux)?,
+        cgroupfs: None,
     })
 }
 

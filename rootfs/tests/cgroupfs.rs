@@ -1,0 +1,106 @@
+//! Root tests: Docker's `/sys/fs/cgroup` (`RootfsConfig::cgroupfs`) in a cgroup namespace of
+//! the test's own: cgroup2 alone, or runc's tmpfs of hierarchies; all of it read-only, and
+//! an unresolved `Detect` refused.
+
+#[allow(dead_code)] // shared with setup.rs, which uses all of it
+mod common;
+
+use std::fs;
+
+use box_rootfs::{CgroupFs, CgroupHierarchy, Root, RootfsConfig};
+use common::checks::{erofs, run, tiny_root};
+use common::{fs_type, in_container, is_readonly};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC, TMPFS_MAGIC};
+
+fn config(tmp: &std::path::Path, fs: CgroupFs) -> RootfsConfig {
+    RootfsConfig {
+        root: Root::Dir(tiny_root(tmp)),
+        cgroupfs: Some(fs),
+        ..Default::default()
+    }
+}
+
+fn new_cgroupns() -> common::Check {
+    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup ns: {e}"))
+}
+
+#[test]
+fn unified_is_cgroup2_read_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), CgroupFs::Unified);
+    in_container(tmp.path(), || {
+        new_cgroupns()?;
+        run(&cfg)?;
+        crate::ensure!(
+            fs_type("/sys/fs/cgroup")? == CGROUP2_SUPER_MAGIC,
+            "not cgroup2"
+        );
+        crate::ensure!(is_readonly("/sys/fs/cgroup")?, "writable");
+        erofs("/sys/fs/cgroup/cgroup.procs")
+    });
+}
+
+/// The directory name of the host's v1 memory hierarchy, if it has one (mountinfo's
+/// `cgroup` line whose super options name `memory`).
+fn v1_memory_hierarchy() -> Option<String> {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        let mut right = right.split(' ');
+        let v1_memory =
+            right.next() == Some("cgroup") && right.nth(1)?.split(',').any(|o| o == "memory");
+        let point = left.split(' ').nth(4)?;
+        v1_memory.then(|| point.rsplit('/').next().unwrap_or_default().to_string())
+    })
+}
+
+#[test]
+fn hierarchies_sit_on_a_read_only_tmpfs() {
+    let memory = v1_memory_hierarchy();
+    let tmp = tempfile::tempdir().unwrap();
+    // cgroup2 mounts on any host; a v1 hierarchy only where the host has it.
+    let mut list = vec![CgroupHierarchy {
+        name: "unified".into(),
+        controllers: vec![],
+    }];
+    list.extend(memory.iter().map(|name| CgroupHierarchy {
+        name: name.clone(),
+        controllers: vec!["memory".into()],
+    }));
+    let cfg = config(tmp.path(), CgroupFs::Hierarchies(list));
+    in_container(tmp.path(), || {
+        new_cgroupns()?;
+        run(&cfg)?;
+        crate::ensure!(fs_type("/sys/fs/cgroup")? == TMPFS_MAGIC, "not a tmpfs");
+        crate::ensure!(is_readonly("/sys/fs/cgroup")?, "the tmpfs is writable");
+        erofs("/sys/fs/cgroup/new")?;
+        let u = "/sys/fs/cgroup/unified";
+        crate::ensure!(fs_type(u)? == CGROUP2_SUPER_MAGIC, "{u}: not cgroup2");
+        crate::ensure!(is_readonly(u)?, "{u}: writable");
+        if let Some(name) = &memory {
+            let at = format!("/sys/fs/cgroup/{name}");
+            crate::ensure!(fs_type(&at)? == CGROUP_SUPER_MAGIC, "{at}: not cgroup");
+            crate::ensure!(is_readonly(&at)?, "{at}: writable");
+            erofs(&format!("{at}/memory.limit_in_bytes"))?;
+        }
+        let names = fs::read_dir("/sys/fs/cgroup")
+            .map_err(|e| e.to_string())?
+            .count();
+        crate::ensure!(
+            names == 1 + usize::from(memory.is_some()),
+            "{names} entries"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn an_unresolved_detect_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), CgroupFs::Detect);
+    in_container(tmp.path(), || match box_rootfs::setup(&cfg) {
+        Err(e) if e.to_string().contains("cgroup hierarchies were not given") => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
+}
