@@ -5,6 +5,9 @@
 
 use std::process::Command;
 
+#[path = "pty.rs"]
+pub mod pty;
+
 use box_tests::{busybox_rootfs, ok, require_root, StateRoot};
 
 /// A state root and a busybox root for one test.
