@@ -50,5 +50,5 @@ pub use load::{LoadOptions, Loaded};
 pub use platform::Platform;
 pub use pull::{PullOptions, Pulled};
 pub use reference::Reference;
-pub use registry::RegistryOptions;
+pub use registry::{Mirror, RegistryOptions};
 pub use store::{Image, ImageRecord, Store};

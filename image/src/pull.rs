@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::manifest::{self, LayerDesc, Manifest};
 use crate::platform::{self, Platform};
 use crate::progress::{LayerDone, Progress};
-use crate::reference::Reference;
-use crate::registry::{Client, RegistryOptions};
+use crate::reference::{Reference, DOCKER_HUB};
+use crate::registry::{Client, Fetched, RegistryOptions};
 use crate::store::ingest::{LayerSpec, Watched};
 use crate::store::{ImageRecord, LayerRecord, NameRecord, Store};
 use crate::unpack::UnpackOptions;
@@ -60,8 +60,7 @@ impl Store {
     ) -> Result<Pulled> {
         let _hold = self.hold()?;
         let shown = reference.to_string();
-        let client = Client::connect(reference, &opts.registry)?;
-        let top = client.manifest(&reference.api_reference())?;
+        let (client, top) = first_manifest(reference, &opts.registry)?;
         let repo_digest = top.digest.clone();
         let bad = |reason: String| Error::Manifest {
             image: shown.clone(),
@@ -252,5 +251,46 @@ impl Store {
             Some(e) => Err(e),
             None => Ok(fetched.into_inner()),
         }
+    }
+}
+
+/// The client and the top manifest of `reference`: from the first of Docker Hub's mirrors
+/// that has it (for a `docker.io` image), else from the registry itself. A mirror that fails
+/// to connect or to serve the manifest is passed over, as Docker does; once one has served
+/// the manifest, the pull stays with it. When the registry fails too, the error lists every
+/// mirror's failure with its own.
+fn first_manifest(reference: &Reference, opts: &RegistryOptions) -> Result<(Client, Fetched)> {
+    let tag = reference.api_reference();
+    let mirrors = match reference.registry() {
+        DOCKER_HUB => opts.mirrors.as_slice(),
+        _ => &[],
+    };
+    for mirror in mirrors {
+        mirror.check(&opts.insecure)?;
+    }
+    let mut passed = Vec::new();
+    for mirror in mirrors {
+        let found = Client::connect_mirror(mirror, reference, opts)
+            .and_then(|client| Ok((client.manifest(&tag)?, client)));
+        match found {
+            Ok((top, client)) => return Ok((client, top)),
+            // A manifest that does not match the digest asked for is not a miss: refused.
+            Err(e @ Error::Verify { .. }) => return Err(e),
+            Err(e) => passed.push(e.to_string()),
+        }
+    }
+    let direct = Client::connect(reference, opts).and_then(|c| Ok((c.manifest(&tag)?, c)));
+    match direct {
+        Ok((top, client)) => Ok((client, top)),
+        Err(Error::Registry {
+            registry,
+            step,
+            message,
+        }) if !passed.is_empty() => Err(Error::Registry {
+            registry,
+            step,
+            message: format!("{message} (after its mirrors: {})", passed.join("; ")),
+        }),
+        Err(e) => Err(e),
     }
 }

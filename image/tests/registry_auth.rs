@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use box_image::progress::Quiet;
-use box_image::{Digest, PullOptions, Reference, RegistryOptions, Store};
+use box_image::{Digest, Mirror, PullOptions, Reference, RegistryOptions, Store};
 
 /// Requests the servers saw: (server, path, Authorization header).
 type Log = Arc<Mutex<Vec<(String, String, Option<String>)>>>;
@@ -107,6 +107,11 @@ struct Fake {
 /// A registry whose repository `app` has tag `1`, demanding tokens issued for `expected`
 /// credentials (`None`: anonymous tokens).
 fn fake_registry(expected: Option<&'static str>) -> Fake {
+    fake_registry_of("app", expected)
+}
+
+/// [`fake_registry`] with the repository `repo`.
+fn fake_registry_of(repo: &'static str, expected: Option<&'static str>) -> Fake {
     let log: Log = Arc::default();
     let mut tar = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
@@ -160,8 +165,10 @@ fn fake_registry(expected: Option<&'static str>) -> Fake {
             } else {
                 auth == Some(token.as_str())
             };
-            let scoped = path.contains("scope=repository%3Aapp%3Apull")
-                || path.contains("scope=repository:app:pull");
+            let scope = format!("repository:{repo}:pull");
+            let encoded = scope.replace(':', "%3A").replace('/', "%2F");
+            let scoped = path.contains(&format!("scope={scope}"))
+                || path.contains(&format!("scope={encoded}"));
             return match creds_ok && scoped && path.contains("service=fake.registry") {
                 true => ok(br#"{"token":"T0KEN"}"#.to_vec(), "application/json"),
                 false => Response {
@@ -176,14 +183,14 @@ fn fake_registry(expected: Option<&'static str>) -> Fake {
         }
         match path {
             "/v2/" => ok(b"{}".to_vec(), "application/json"),
-            "/v2/app/manifests/1" => ok(
+            p if p == format!("/v2/{repo}/manifests/1") => ok(
                 manifest.clone(),
                 "application/vnd.docker.distribution.manifest.v2+json",
             ),
-            p if p == format!("/v2/app/blobs/{config_digest}") => {
+            p if p == format!("/v2/{repo}/blobs/{config_digest}") => {
                 ok(config.clone(), "application/octet-stream")
             }
-            p if p == format!("/v2/app/blobs/{layer_digest}") => Response {
+            p if p == format!("/v2/{repo}/blobs/{layer_digest}") => Response {
                 status: 307,
                 headers: vec![(
                     "Location".into(),
@@ -214,6 +221,7 @@ fn pull(fake: &Fake, auth_file: &std::path::Path) -> box_image::Result<box_image
         registry: RegistryOptions {
             insecure: vec![],
             auth_file: Some(auth_file.into()),
+            ..RegistryOptions::default()
         },
         ..PullOptions::default()
     };
@@ -287,5 +295,44 @@ fn wrong_credentials_are_an_error_that_names_the_step() {
     assert!(
         err.contains("token from http://127.0.0.1") && err.contains("401"),
         "{err}"
+    );
+}
+
+/// A Docker Hub image through a mirror: the mirror gets the credentials of its own host,
+/// never Docker Hub's, and the image is recorded under its Docker Hub name.
+#[test]
+fn a_mirror_gets_its_own_credentials_never_docker_hubs() {
+    let fake = fake_registry_of("library/app", Some("bob:mirr0r"));
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth.json");
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let (hub, mirror) = (b64("alice:hub-s3cret"), b64("bob:mirr0r"));
+    std::fs::write(
+        &auth,
+        format!(
+            r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{hub}"}},"127.0.0.1:{}":{{"auth":"{mirror}"}}}}}}"#,
+            fake.port
+        ),
+    )
+    .unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let reference = Reference::parse("app:1").unwrap();
+    let opts = PullOptions {
+        registry: RegistryOptions {
+            auth_file: Some(auth),
+            mirrors: vec![Mirror::parse(&format!("http://127.0.0.1:{}", fake.port)).unwrap()],
+            ..RegistryOptions::default()
+        },
+        ..PullOptions::default()
+    };
+    let pulled = store.pull(&reference, &opts, &Quiet).unwrap();
+    assert_eq!(pulled.reference.to_string(), "docker.io/library/app:1");
+    let log = fake.log.lock().unwrap();
+    assert!(log.iter().any(|(_, p, a)| p.starts_with("/token")
+        && a.as_deref() == Some(format!("Basic {mirror}").as_str())));
+    assert!(
+        log.iter()
+            .all(|(_, _, a)| !a.as_deref().unwrap_or("").contains(&hub)),
+        "Docker Hub's credentials went to the mirror: {log:?}"
     );
 }

@@ -56,6 +56,11 @@ impl Tar {
         self.raw(name, tar::EntryType::Regular, "", 0o644, data)
     }
 
+    /// A file with mode 0755: a program or a script.
+    pub fn executable(self, name: &str, data: &[u8]) -> Tar {
+        self.raw(name, tar::EntryType::Regular, "", 0o755, data)
+    }
+
     pub fn dir(self, name: &str) -> Tar {
         self.raw(name, tar::EntryType::Directory, "", 0o755, b"")
     }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use box_image::{LoadOptions, Platform, PullOptions, Reference, RegistryOptions, Store};
+use box_image::{LoadOptions, Mirror, Platform, PullOptions, Reference, RegistryOptions, Store};
 use clap::{Parser, Subcommand};
 
 /// Brings images into box's store (run by `box pull` and `box load`).
@@ -30,6 +30,8 @@ enum Command {
         reference: String,
         #[arg(long = "insecure-registry", value_name = "HOST")]
         insecure: Vec<String>,
+        #[arg(long = "registry-mirror", value_name = "URL")]
+        mirrors: Vec<String>,
         #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
         platform: Option<String>,
         #[arg(short, long)]
@@ -53,9 +55,13 @@ fn main() -> ExitCode {
             Command::Pull {
                 reference,
                 insecure,
+                mirrors,
                 platform,
                 quiet,
-            } => pull(&store, &reference, insecure, platform.as_deref(), quiet),
+            } => {
+                let registries = Registries { insecure, mirrors };
+                pull(&store, &reference, registries, platform.as_deref(), quiet)
+            }
             Command::Load {
                 file,
                 platform,
@@ -85,27 +91,46 @@ fn print(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+/// The registry settings of the command line; the environment's are added.
+struct Registries {
+    insecure: Vec<String>,
+    mirrors: Vec<String>,
+}
+
+/// A comma-separated list from the environment variable `name`.
+fn env_list(name: &str) -> Vec<String> {
+    std::env::var_os(name)
+        .map(|list| {
+            list.to_string_lossy()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn pull(
     store: &Store,
     reference: &str,
-    mut insecure: Vec<String>,
+    mut given: Registries,
     platform_text: Option<&str>,
     quiet: bool,
 ) -> Result<()> {
     let reference = Reference::parse(reference)?;
-    if let Some(list) = std::env::var_os("BOX_INSECURE_REGISTRIES") {
-        let list = list.to_string_lossy().into_owned();
-        insecure.extend(
-            list.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from),
-        );
-    }
+    given.insecure.extend(env_list("BOX_INSECURE_REGISTRIES"));
+    given.mirrors.extend(env_list("BOX_REGISTRY_MIRRORS"));
+    let mirrors = given
+        .mirrors
+        .iter()
+        .map(|m| Mirror::parse(m).map_err(anyhow::Error::msg))
+        .collect::<Result<Vec<_>>>()?;
     let opts = PullOptions {
         registry: RegistryOptions {
-            insecure,
+            insecure: given.insecure,
             auth_file: None,
+            mirrors,
         },
         platform: platform(platform_text)?,
         ..PullOptions::default()

@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod http;
+mod mirror;
 mod transport;
 
 use std::io::Read;
@@ -18,6 +19,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::reference::Reference;
 
+pub use mirror::Mirror;
 pub use transport::is_insecure;
 
 /// The largest manifest or index box reads (containerd's limit).
@@ -39,6 +41,16 @@ pub struct RegistryOptions {
     pub insecure: Vec<String>,
     /// The credentials file (default: [`auth::default_auth_file`]).
     pub auth_file: Option<PathBuf>,
+    /// Docker Hub's mirrors, asked in order before Docker Hub itself ([`Mirror`]).
+    pub mirrors: Vec<Mirror>,
+}
+
+/// Where a connection goes: the name for credentials and messages, the API's host, and
+/// the schemes to try with whether to verify TLS.
+struct Target<'a> {
+    registry: &'a str,
+    host: &'a str,
+    attempts: &'a [(&'a str, bool)],
 }
 
 /// A manifest as the registry served it.
@@ -62,26 +74,63 @@ impl Client {
     /// Finds how to talk to `reference`'s registry and authenticates for pulling from its
     /// repository.
     pub fn connect(reference: &Reference, opts: &RegistryOptions) -> Result<Client> {
-        let registry = reference.registry().to_string();
-        let host = reference.api_host().to_string();
+        let registry = reference.registry();
+        let insecure = is_insecure(registry, &opts.insecure);
+        let attempts: &[(&str, bool)] = match insecure {
+            true => &[("https", false), ("http", false)],
+            false => &[("https", true)],
+        };
+        let target = Target {
+            registry,
+            host: reference.api_host(),
+            attempts,
+        };
+        Client::connect_to(&target, reference.repository(), opts)
+    }
+
+    /// The same repository on a mirror of its registry: its own credentials (the mirror's
+    /// host in the auth file; Docker Hub's are never sent to a mirror), its own scheme.
+    pub fn connect_mirror(
+        mirror: &Mirror,
+        reference: &Reference,
+        opts: &RegistryOptions,
+    ) -> Result<Client> {
+        let insecure = is_insecure(&mirror.host, &opts.insecure);
+        mirror.check(&opts.insecure)?;
+        let attempts: &[(&str, bool)] = match (mirror.plain_http, insecure) {
+            (true, _) => &[("http", false)],
+            (false, true) => &[("https", false)],
+            (false, false) => &[("https", true)],
+        };
+        let shown = mirror.to_string();
+        let target = Target {
+            registry: &shown,
+            host: &mirror.host,
+            attempts,
+        };
+        Client::connect_to(&target, reference.repository(), opts)
+    }
+
+    fn connect_to(target: &Target<'_>, repository: &str, opts: &RegistryOptions) -> Result<Client> {
+        let registry = target.registry.to_string();
+        let host = target.host;
         let fail = |step: &str, message: String| Error::Registry {
             registry: registry.clone(),
             step: step.into(),
             message,
         };
         let auth_file = opts.auth_file.clone().or_else(auth::default_auth_file);
+        let key = target
+            .registry
+            .split_once("://")
+            .map_or(target.registry, |(_, h)| h);
         let credentials = match &auth_file {
-            Some(file) => auth::credentials(file, &registry).map_err(|m| fail("credentials", m))?,
+            Some(file) => auth::credentials(file, key).map_err(|m| fail("credentials", m))?,
             None => None,
         };
-        let insecure = is_insecure(&registry, &opts.insecure);
-        let mut attempts = vec![("https", true)];
-        if insecure {
-            attempts = vec![("https", false), ("http", false)];
-        }
         let mut last = String::new();
-        for (scheme, verify) in attempts {
-            let agent = transport::agent(&host, verify).map_err(|m| fail("TLS", m))?;
+        for &(scheme, verify) in target.attempts {
+            let agent = transport::agent(host, verify).map_err(|m| fail("TLS", m))?;
             let base = format!("{scheme}://{host}");
             match agent.get(format!("{base}/v2/")).call() {
                 Ok(resp) => {
@@ -89,7 +138,7 @@ impl Client {
                         agent,
                         base,
                         registry: registry.clone(),
-                        repository: reference.repository().to_string(),
+                        repository: repository.to_string(),
                         credentials,
                         authorization: Mutex::new(None),
                     };

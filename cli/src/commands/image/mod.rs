@@ -32,6 +32,10 @@ pub enum ImageCommand {
         /// localhost is always allowed (also `$BOX_INSECURE_REGISTRIES`, comma-separated).
         #[arg(long = "insecure-registry", value_name = "HOST")]
         insecure: Vec<String>,
+        /// A Docker Hub mirror (`https://HOST[:PORT]`, `http://` for an insecure one), asked
+        /// before Docker Hub for docker.io images (also `$BOX_REGISTRY_MIRRORS`, comma-separated).
+        #[arg(long = "registry-mirror", value_name = "URL")]
+        mirrors: Vec<String>,
         /// The platform to pull from a multi-platform image (default: this host's).
         #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
         platform: Option<String>,
@@ -79,12 +83,16 @@ pub fn run(cmd: ImageCommand, store: Option<PathBuf>, root: &Root) -> i32 {
         ImageCommand::Pull {
             reference,
             insecure,
+            mirrors,
             platform,
             quiet,
         } => {
             let mut args: Vec<OsString> = vec!["pull".into()];
             for host in insecure {
                 args.extend(["--insecure-registry".into(), host.into()]);
+            }
+            for url in mirrors {
+                args.extend(["--registry-mirror".into(), url.into()]);
             }
             args.extend(platform.map(|p| format!("--platform={p}").into()));
             args.extend(quiet.then(|| "--quiet".into()));
