@@ -55,3 +55,52 @@ fn serde_shape() {
         r#""unified""#
     );
 }
+
+/// The whole root built with each API (the new mount API, and `mount(2)` with a remount as on
+/// kernels before 5.2): cgroup2 alone, then a tmpfs holding a hierarchy, all read-only.
+#[test]
+fn mounted_read_only_through_either_api() {
+    use crate::testutil::{in_mount_ns, pretend_old_kernel};
+    use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, TMPFS_MAGIC};
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let check = |path: &str, magic| -> Result<(), String> {
+        let fs = statfs(path).map_err(|e| format!("statfs {path}: {e}"))?;
+        let flags = statvfs(path).map_err(|e| format!("statvfs {path}: {e}"))?;
+        if fs.filesystem_type() != magic || !flags.flags().contains(FsFlags::ST_RDONLY) {
+            return Err(format!(
+                "{path}: {:?}, {:?}",
+                fs.filesystem_type(),
+                flags.flags()
+            ));
+        }
+        Ok(())
+    };
+    for old in [false, true] {
+        for fs in [
+            CgroupFs::Unified,
+            CgroupFs::Hierarchies(vec![h("unified", &[])]),
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let cfg = crate::RootfsConfig {
+                root: crate::Root::Dir(tmp.path().to_path_buf()),
+                cgroupfs: Some(fs.clone()),
+                ..Default::default()
+            };
+            in_mount_ns(|| {
+                if old {
+                    pretend_old_kernel();
+                }
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                    .map_err(|e| e.to_string())?;
+                crate::setup(&cfg).map_err(|e| format!("old = {old}: {e}"))?;
+                match fs {
+                    CgroupFs::Unified => check("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC),
+                    _ => {
+                        check("/sys/fs/cgroup", TMPFS_MAGIC)?;
+                        check("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC)
+                    }
+                }
+            });
+        }
+    }
+}
