@@ -119,6 +119,9 @@ impl Running {
         )
         .map_err(Error::sys("signalfd"))?;
         let stdin = std::io::stdin();
+        // A terminal that ends (its window closed) reads as EOF or EIO; a pipe's end is only
+        // the end of input.
+        let stdin_is_terminal = nix::unistd::isatty(&stdin).unwrap_or(false);
         let mut stdin_open = self.tty_master.is_some();
         let mut master_open = self.tty_master.is_some();
         let mut output_open = output.is_some();
@@ -163,6 +166,13 @@ impl Running {
                 if stdin_ready {
                     stdin_open = copy(stdin.as_fd(), master.as_fd());
                 }
+            }
+            if !stdin_open && stdin_is_terminal && status.is_none() && master_open {
+                // box's terminal hung up: so does the container's (its last master fd
+                // closes), as the kernel hangs up a session whose terminal goes away; its
+                // shell reads EIO and ends instead of waiting for a terminal nobody has.
+                self.tty_master = None;
+                master_open = false;
             }
             if let Some(out) = output.filter(|_| output_ready) {
                 output_open = pump(out.pipe.as_fd(), out.sink.as_fd()) != Pumped::Eof;

@@ -89,3 +89,28 @@ fn box_run_it_follows_a_resize_of_its_terminal() {
         assert!(!dir.exists(), "cgroup {} left behind", dir.display());
     }
 }
+
+/// Closing the terminal `box run -it` runs on (its window closed) ends the container: box
+/// hangs up the container's terminal in turn, its shell ends, box exits and leaves nothing,
+/// rather than waiting forever for a terminal nobody has.
+#[test]
+fn box_run_it_ends_when_its_terminal_hangs_up() {
+    let w = Walk::new();
+    let name = walk::unique("tty-hangup");
+    let mut pty = Pty::new(24, 80);
+    let mut child = pty.spawn(&mut w.cmd(&["-it", "--name", &name], &["sh"]));
+    pty.type_line("echo \"U\"\"Z$(tty)E\"\"Z\"");
+    assert_eq!(pty.next_between("UZ", "EZ"), "/dev/pts/0");
+    pty.hang_up();
+    let deadline = std::time::Instant::now() + walk::pty::DEADLINE;
+    while child.try_wait().expect("wait for box").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("box outlived its terminal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for dir in box_tests::cgroup_dirs(&name) {
+        assert!(!dir.exists(), "cgroup {} left behind", dir.display());
+    }
+}

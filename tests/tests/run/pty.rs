@@ -4,12 +4,16 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::{openpty, Winsize};
 
 /// How long a test waits for what it expects before it fails: bounded, never a measurement.
@@ -22,6 +26,8 @@ pub struct Pty {
     /// Everything read so far, and how far `expect` has consumed it.
     text: String,
     cursor: usize,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 fn winsize(rows: u16, cols: u16) -> Winsize {
@@ -36,15 +42,30 @@ fn winsize(rows: u16, cols: u16) -> Winsize {
 impl Pty {
     pub fn new(rows: u16, cols: u16) -> Pty {
         let pair = openpty(Some(&winsize(rows, cols)), None).expect("openpty");
+        // Close-on-exec, so that no program the tests start (box included) holds the master:
+        // it would keep the terminal from ever hanging up.
+        for fd in [&pair.master, &pair.slave] {
+            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).expect("FD_CLOEXEC");
+        }
         let master = File::from(pair.master);
         let mut reader = master.try_clone().expect("dup the pty master");
         let (tx, output) = channel();
-        std::thread::spawn(move || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
-            // EIO once every slave fd is closed: the program ended.
-            while let Ok(n @ 1..) = reader.read(&mut buf) {
-                if tx.send(buf[..n].to_vec()).is_err() {
-                    break;
+            // Polled, so that `hang_up` can end it and close its copy of the master.
+            while !stopped.load(Ordering::Relaxed) {
+                let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::from(100u16)) {
+                    Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+                // EIO once every slave fd is closed: the program ended.
+                match reader.read(&mut buf) {
+                    Ok(n @ 1..) if tx.send(buf[..n].to_vec()).is_ok() => {}
+                    _ => break,
                 }
             }
         });
@@ -54,6 +75,8 @@ impl Pty {
             output,
             text: String::new(),
             cursor: 0,
+            stop,
+            thread: Some(thread),
         }
     }
 
@@ -118,6 +141,15 @@ impl Pty {
                     panic!("the terminal closed before {open}…{close}:\n{}", self.text)
                 }
             }
+        }
+    }
+
+    /// Closes the terminal, as closing a terminal emulator's window does: every master fd
+    /// goes (the reader's too), and the slave side is hung up.
+    pub fn hang_up(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the pty reader");
         }
     }
 
