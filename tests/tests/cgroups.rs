@@ -44,14 +44,15 @@ const FORK_BOMB: &str = "b() { b | b & }; b 2>/dev/null";
 #[test]
 fn a_fork_bomb_is_held_at_the_pids_limit_and_the_container_still_ends() {
     // PID 1 starts a sleep first (it could not fork one later), bombs, and ends when the
-    // sleep does: the kernel then kills the rest of its pid namespace.
+    // sleep does, which the test ends once it has seen the limit hold: the kernel then kills
+    // the rest of its pid namespace.
     let command =
-        format!("touch /data/ready; sleep 3 & s=$!; {FORK_BOMB}; wait $s; echo pid1 still works");
+        format!("touch /data/ready; sleep 600 & s=$!; {FORK_BOMB}; wait $s; echo pid1 still works");
     let mut bg = Background::start(case("cg-forkbomb", &command, "pids = 32"));
     let pids = Knobs::of(bg.name(), "pids");
     assert_eq!(pids.read("pids.max", "pids.max"), "32");
     let mut most = 0;
-    let held = wait_until(Duration::from_secs(3), || {
+    let held = wait_until(Duration::from_secs(20), || {
         most = most.max(
             pids.read("pids.current", "pids.current")
                 .parse()
@@ -64,10 +65,36 @@ fn a_fork_bomb_is_held_at_the_pids_limit_and_the_container_still_ends() {
         "the kernel never refused a fork (pids.events max = 0)"
     );
     assert!(most <= 32, "{most} tasks under pids = 32");
+    end_sleeps(&pids.dir);
     let out = bg.finish();
     assert_eq!(stdout(&out).trim(), "pid1 still works", "{}", stderr(&out));
     assert!(out.status.success());
     bg.case.assert_nothing_left();
+}
+
+/// SIGTERM to every `sleep` in the cgroup `dir` (the test's own container).
+fn end_sleeps(dir: &std::path::Path) {
+    let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+    let mut ended = 0;
+    for pid in procs
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+    {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "sleep" {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            ended += 1;
+        }
+    }
+    assert_eq!(
+        ended,
+        1,
+        "PID 1's sleep was not in {}: {procs}",
+        dir.display()
+    );
 }
 
 #[test]
