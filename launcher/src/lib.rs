@@ -30,6 +30,7 @@ mod channels;
 mod child;
 mod error;
 mod exec;
+mod fdpass;
 mod for_children;
 mod hold;
 mod inherit;

@@ -4,11 +4,9 @@
 //! the child over a socket; the child attaches it as its root. The upper directory is given
 //! to the container's root before the clone.
 
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::fcntl::OFlag;
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
@@ -57,40 +55,14 @@ pub(crate) fn send(overlay: &Overlay, child: Pid, socket: BorrowedFd<'_>) -> Res
     )
     .map_err(Error::sys("open the container's user namespace"))?;
     let root = overlay.mount_idmapped(userns.as_fd())?;
-    let fds = [root.as_raw_fd()];
-    sendmsg::<()>(
-        socket.as_raw_fd(),
-        &[IoSlice::new(b"r")],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map(drop)
-    .map_err(Error::sys("send the container its root"))
+    crate::fdpass::send(socket, b'r', root.as_fd(), "send the container its root")
 }
 
 /// Child: the root box made for it (queued before "go").
 pub(crate) fn receive(socket: BorrowedFd<'_>) -> Result<OwnedFd, Error> {
     let step = "receive the root from box";
-    let mut byte = [0u8; 1];
-    let mut iov = [IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        socket.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(Error::sys(step))?;
-    for cmsg in msg.cmsgs().map_err(Error::sys(step))? {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel just installed this fd in our table; we own it now.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
-        }
-    }
-    Err(Error::sys(step)(nix::errno::Errno::EBADMSG))
+    crate::fdpass::receive(socket, step)?
+        .ok_or_else(|| Error::sys(step)(nix::errno::Errno::EBADMSG))
 }
 
 #[cfg(test)]

@@ -1,14 +1,12 @@
 //! Pseudo-terminals: the container's side (a pty on its own devpts, made its controlling
 //! terminal) and the host's side (raw mode on box's terminal, restored on every exit path).
 
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::stat::Mode;
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, setsid};
@@ -37,40 +35,13 @@ pub(crate) fn open_in_container() -> Result<(OwnedFd, PathBuf), Error> {
 
 /// Sends the pty master to the parent over a unix socket.
 pub(crate) fn send_master(socket: BorrowedFd<'_>, master: BorrowedFd<'_>) -> Result<(), Error> {
-    let fds = [master.as_raw_fd()];
-    sendmsg::<()>(
-        socket.as_raw_fd(),
-        &[IoSlice::new(b"m")],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map(drop)
-    .map_err(Error::sys("send the pty master to box"))
+    crate::fdpass::send(socket, b'm', master, "send the pty master to box")
 }
 
 /// Receives the pty master; `None` when the child closed the socket without sending one
 /// (it failed before; its report says why).
 pub(crate) fn receive_master(socket: BorrowedFd<'_>) -> Result<Option<OwnedFd>, Error> {
-    let mut byte = [0u8; 1];
-    let mut iov = [IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        socket.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(Error::sys("receive the pty master"))?;
-    for cmsg in msg.cmsgs().map_err(Error::sys("receive the pty master"))? {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel installed this fd in our table for us; we own it now.
-                return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
-            }
-        }
-    }
-    Ok(None)
+    crate::fdpass::receive(socket, "receive the pty master")
 }
 
 /// box's own terminal in raw mode for as long as this lives.
