@@ -8,6 +8,9 @@ mod support;
 #[path = "oci/direct.rs"]
 mod direct;
 
+#[path = "oci/honoured.rs"]
+mod honoured;
+
 #[path = "oci/podman.rs"]
 mod podman;
 

@@ -13,17 +13,17 @@ use crate::support::{
     box_runc, expect_code, no_box_runc_left, run, run_to_files, text, wait_for, Scratch,
 };
 
-const LIMIT: Duration = Duration::from_secs(60);
+pub(crate) const LIMIT: Duration = Duration::from_secs(60);
 
 /// A bundle from `box-runc spec`, running `args` in the test's busybox root, its cgroup at
 /// `<parent>/<id>`.
-struct Bundle {
-    scratch: Scratch,
-    root: PathBuf,
+pub(crate) struct Bundle {
+    pub(crate) scratch: Scratch,
+    pub(crate) root: PathBuf,
 }
 
 impl Bundle {
-    fn new(what: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
+    pub(crate) fn new(what: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
         let scratch = Scratch::new(what);
         let b = Bundle {
             root: scratch.path("state"),
@@ -42,11 +42,11 @@ impl Bundle {
         b
     }
 
-    fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.scratch.dir.path()
     }
 
-    fn runc(&self, args: &[&str]) -> Output {
+    pub(crate) fn runc(&self, args: &[&str]) -> Output {
         run(
             Command::new(box_runc())
                 .arg("--root")
@@ -56,18 +56,18 @@ impl Bundle {
         )
     }
 
-    fn cgroups_path(&self, id: &str) -> String {
+    pub(crate) fn cgroups_path(&self, id: &str) -> String {
         format!("/{}/{id}", self.scratch.cgroup_parent)
     }
 
-    fn state(&self, id: &str) -> Value {
+    pub(crate) fn state(&self, id: &str) -> Value {
         let out = self.runc(&["state", id]);
         expect_code(&out, 0);
         serde_json::from_str(&text(&out)).unwrap()
     }
 
     /// `box-runc create`, its streams in files (the held process keeps them).
-    fn runc_create(&self, args: &[&str]) -> Output {
+    pub(crate) fn runc_create(&self, args: &[&str]) -> Output {
         run_to_files(
             Command::new(box_runc())
                 .arg("--root")
@@ -78,7 +78,7 @@ impl Bundle {
         )
     }
 
-    fn create(&self, id: &str) -> i32 {
+    pub(crate) fn create(&self, id: &str) -> i32 {
         let pid_file = self.dir().join(format!("{id}.pid"));
         let out = self.runc_create(&[
             "create",
@@ -97,7 +97,7 @@ impl Bundle {
     }
 }
 
-fn status_field(pid: i32, field: &str) -> Option<String> {
+pub(crate) fn status_field(pid: i32, field: &str) -> Option<String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

@@ -1,0 +1,47 @@
+//! What the bundle says that box honours beyond the basics, driven through box-runc directly
+//! and read back from the kernel: real-time signals, CPU periods, hugetlb, generic mounts,
+//! `--no-pivot`, createContainer hooks, `events`.
+
+use serde_json::json;
+
+use crate::direct::{status_field, Bundle, LIMIT};
+use crate::support::{expect_code, wait_for};
+
+/// Whether `pid`'s handler for signal `n` is installed (`SigCgt`, a hex mask of bit n-1).
+fn catches(pid: i32, n: u32) -> bool {
+    status_field(pid, "SigCgt")
+        .and_then(|mask| u64::from_str_radix(&mask, 16).ok())
+        .is_some_and(|mask| mask & (1 << (n - 1)) != 0)
+}
+
+#[test]
+fn kill_sends_real_time_signals_by_name_and_number() {
+    let b = Bundle::new("rtsig", |c| {
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "trap 'echo 37 >> /got' 37; trap 'echo 62 >> /got' 62; \
+             trap 'echo 50 >> /got; exit 5' 50; while true; do sleep 0.05; done"
+        ]);
+    });
+    let pid = b.create("rt1");
+    expect_code(&b.runc(&["start", "rt1"]), 0);
+    wait_for("the traps", LIMIT, || {
+        [37, 62, 50].iter().all(|&n| catches(pid, n))
+    });
+    let got = b.scratch.rootfs.join("got");
+    let read = || std::fs::read_to_string(&got).unwrap_or_default();
+    expect_code(&b.runc(&["kill", "rt1", "RTMIN+3"]), 0);
+    wait_for("RTMIN+3", LIMIT, || read() == "37\n");
+    expect_code(&b.runc(&["kill", "rt1", "SIGRTMAX-2"]), 0);
+    wait_for("SIGRTMAX-2", LIMIT, || read() == "37\n62\n");
+    expect_code(&b.runc(&["kill", "rt1", "50"]), 0);
+    wait_for("stopped", LIMIT, || b.state("rt1")["status"] == "stopped");
+    assert_eq!(read(), "37\n62\n50\n");
+    // Past the kernel's range, or no such name: refused, the container untouched.
+    for bad in ["RTMAX+1", "65", "RTMIN+31"] {
+        let out = b.runc(&["kill", "rt1", bad]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+    }
+    expect_code(&b.runc(&["delete", "rt1"]), 0);
+}
