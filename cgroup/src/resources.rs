@@ -26,6 +26,14 @@ pub struct Resources {
     /// CPUs as a fraction: 1.5 = one and a half CPUs of time per period
     /// (v1 `cpu.cfs_quota_us`/`cpu.cfs_period_us`, v2 `cpu.max`).
     pub cpus: Option<f64>,
+    /// CFS period in µs (1000..=1000000) that `cpus` is a quota per; `None` is
+    /// [`CPU_PERIOD_US`]. Set alone, only the period is written (as runc does).
+    pub cpu_period: Option<u64>,
+    /// v1 realtime group scheduling: µs of realtime CPU time per `cpu_rt_period`
+    /// (`cpu.rt_runtime_us`; -1 = no limit). cgroup2 has none.
+    pub cpu_rt_runtime: Option<i64>,
+    /// v1 realtime scheduling period in µs (`cpu.rt_period_us`).
+    pub cpu_rt_period: Option<u64>,
     /// Relative CPU weight, v1 shares 2..=262144, 1024 = default (v1 `cpu.shares`; v2
     /// `cpu.weight` after [`shares_to_weight`]).
     pub cpu_shares: Option<u64>,
@@ -76,7 +84,24 @@ impl Resources {
         self.memory.is_some() || self.memory_swap.is_some() || self.memory_reservation.is_some()
     }
     pub(crate) fn wants_cpu(&self) -> bool {
-        self.cpus.is_some() || self.cpu_shares.is_some()
+        self.cpus.is_some()
+            || self.cpu_shares.is_some()
+            || self.cpu_period.is_some()
+            || self.wants_cpu_rt()
+    }
+    pub(crate) fn wants_cpu_rt(&self) -> bool {
+        self.cpu_rt_runtime.is_some() || self.cpu_rt_period.is_some()
+    }
+
+    /// The CFS period in force: the one asked for, else [`CPU_PERIOD_US`].
+    pub(crate) fn period_us(&self) -> u64 {
+        self.cpu_period.unwrap_or(CPU_PERIOD_US)
+    }
+
+    /// The CFS quota in µs for `cpus` over [`Resources::period_us`].
+    pub(crate) fn quota_us(&self) -> Option<u64> {
+        self.cpus
+            .map(|cpus| (cpus * self.period_us() as f64).round() as u64)
     }
     pub(crate) fn wants_cpuset(&self) -> bool {
         self.cpuset_cpus.is_some() || self.cpuset_mems.is_some()

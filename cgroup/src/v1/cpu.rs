@@ -1,11 +1,12 @@
-//! v1 cpu: CFS bandwidth (`cpu.cfs_quota_us` per `cpu.cfs_period_us`), `cpu.shares`, and
+//! v1 cpu: CFS bandwidth (`cpu.cfs_quota_us` per `cpu.cfs_period_us`), `cpu.shares`, realtime
+//! group scheduling (`cpu.rt_runtime_us` per `cpu.rt_period_us`), and
 //! throttling counts from `cpu.stat`.
 
 use crate::error::Error;
 use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
-use crate::resources::{cpu_quota_us, Resources, CPU_PERIOD_US};
+use crate::resources::Resources;
 use crate::subsystem::Subsystem;
 
 pub(crate) struct Cpu;
@@ -23,10 +24,19 @@ impl Subsystem for Cpu {
         if let Some(shares) = res.cpu_shares {
             fs::write(dir, "cpu.shares", &shares.to_string())?;
         }
-        if let Some(cpus) = res.cpus {
+        if res.cpus.is_some() || res.cpu_period.is_some() {
             // Period first: the quota is checked against the period in force.
-            fs::write(dir, "cpu.cfs_period_us", &CPU_PERIOD_US.to_string())?;
-            fs::write(dir, "cpu.cfs_quota_us", &cpu_quota_us(cpus).to_string())?;
+            fs::write(dir, "cpu.cfs_period_us", &res.period_us().to_string())?;
+        }
+        if let Some(quota) = res.quota_us() {
+            fs::write(dir, "cpu.cfs_quota_us", &quota.to_string())?;
+        }
+        // Period first again: the kernel checks the runtime against the period in force.
+        if let Some(period) = res.cpu_rt_period {
+            fs::write(dir, "cpu.rt_period_us", &period.to_string())?;
+        }
+        if let Some(runtime) = res.cpu_rt_runtime {
+            fs::write(dir, "cpu.rt_runtime_us", &runtime.to_string())?;
         }
         Ok(())
     }

@@ -152,6 +152,35 @@ fn cpu_quota_period_and_shares() {
 }
 
 #[test]
+fn cpu_period_other_than_100ms_and_realtime() {
+    let d = tempfile::tempdir().unwrap();
+    files(
+        d.path(),
+        &[
+            ("cpu.cfs_period_us", "100000\n"),
+            ("cpu.cfs_quota_us", "-1\n"),
+            ("cpu.rt_period_us", "1000000\n"),
+            ("cpu.rt_runtime_us", "0\n"),
+        ],
+    );
+    let res = Resources {
+        cpus: Some(0.25),
+        cpu_period: Some(200_000),
+        cpu_rt_period: Some(500_000),
+        cpu_rt_runtime: Some(10_000),
+        ..Default::default()
+    };
+    apply(&cpu::Cpu, d.path(), &res).unwrap();
+    assert_eq!(cat(d.path(), "cpu.cfs_period_us"), "200000");
+    assert_eq!(cat(d.path(), "cpu.cfs_quota_us"), "50000");
+    assert_eq!(cat(d.path(), "cpu.rt_period_us"), "500000");
+    assert_eq!(cat(d.path(), "cpu.rt_runtime_us"), "10000");
+    let mut l = Limits::default();
+    cpu::Cpu.read_limits(&dir(d.path()), &mut l).unwrap();
+    assert_eq!(l.cpus(), Some(0.25));
+}
+
+#[test]
 fn cpuacct_usage() {
     let d = tempfile::tempdir().unwrap();
     files(

@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::fs::{self, Dir};
 use crate::layout::Controller;
 use crate::report::{Limits, Stats};
-use crate::resources::{cpu_quota_us, shares_to_weight, Resources, CPU_PERIOD_US};
+use crate::resources::{shares_to_weight, Resources};
 use crate::subsystem::Subsystem;
 
 pub(crate) struct Cpu;
@@ -24,12 +24,10 @@ impl Subsystem for Cpu {
     }
 
     fn apply(&self, dir: &Dir, res: &Resources) -> Result<(), Error> {
-        if let Some(cpus) = res.cpus {
-            fs::write(
-                dir,
-                "cpu.max",
-                &format!("{} {CPU_PERIOD_US}", cpu_quota_us(cpus)),
-            )?;
+        if res.cpus.is_some() || res.cpu_period.is_some() {
+            // A period alone keeps no quota ("max"), as runc writes it.
+            let quota = res.quota_us().map_or("max".to_string(), |q| q.to_string());
+            fs::write(dir, "cpu.max", &format!("{quota} {}", res.period_us()))?;
         }
         if let Some(shares) = res.cpu_shares {
             fs::write(dir, "cpu.weight", &shares_to_weight(shares).to_string())?;

@@ -140,6 +140,30 @@ fn cpu_max_and_weight() {
 }
 
 #[test]
+fn cpu_max_with_another_period_or_a_period_alone() {
+    let d = v2_dir();
+    let res = Resources {
+        cpus: Some(0.5),
+        cpu_period: Some(50_000),
+        ..Default::default()
+    };
+    sub(CPU).apply(&dir(d.path()), &res).unwrap();
+    assert_eq!(cat(d.path(), "cpu.max"), "25000 50000");
+    let mut l = Limits::default();
+    sub(CPU).read_limits(&dir(d.path()), &mut l).unwrap();
+    assert_eq!(
+        (l.cpu_quota_us, l.cpu_period_us),
+        (Some(25_000), Some(50_000))
+    );
+    let period_only = Resources {
+        cpu_period: Some(20_000),
+        ..Default::default()
+    };
+    sub(CPU).apply(&dir(d.path()), &period_only).unwrap();
+    assert_eq!(cat(d.path(), "cpu.max"), "max 20000");
+}
+
+#[test]
 fn cpu_stat_in_nanoseconds() {
     let d = v2_dir();
     let mut s = Stats::default();

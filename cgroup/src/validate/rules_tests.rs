@@ -59,11 +59,14 @@ fn every_field_belongs_to_exactly_one_controller() {
         rate: 1,
     }];
     type Set = fn(&mut Resources, Vec<DeviceLimit>);
-    let cases: [(&str, Set); 14] = [
+    let cases: [(&str, Set); 17] = [
         ("memory", |r, _| r.memory = Some(1)),
         ("memory_swap", |r, _| r.memory_swap = Some(1)),
         ("memory_reservation", |r, _| r.memory_reservation = Some(1)),
         ("cpus", |r, _| r.cpus = Some(1.0)),
+        ("cpu_period", |r, _| r.cpu_period = Some(1000)),
+        ("cpu_rt_runtime", |r, _| r.cpu_rt_runtime = Some(1)),
+        ("cpu_rt_period", |r, _| r.cpu_rt_period = Some(1)),
         ("cpu_shares", |r, _| r.cpu_shares = Some(2)),
         ("cpuset_cpus", |r, _| r.cpuset_cpus = Some("0".into())),
         ("cpuset_mems", |r, _| r.cpuset_mems = Some("0".into())),

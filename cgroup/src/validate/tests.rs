@@ -265,3 +265,46 @@ fn host_from_sysfs() {
     assert_eq!(h.online_cpus, [0, 1, 2, 3, 6].into());
     assert_eq!(h.online_mems, [0].into());
 }
+
+#[test]
+fn cpu_periods_and_realtime() {
+    let v1 = Layout::v1(BTreeMap::from([(Controller::Cpu, PathBuf::from("/c"))]));
+    let ok = Resources {
+        cpus: Some(0.5),
+        cpu_period: Some(10_000),
+        cpu_rt_runtime: Some(5_000),
+        cpu_rt_period: Some(10_000),
+        ..Default::default()
+    };
+    assert_eq!(field_of(&ok, &v1), None);
+    let bad = |r: Resources, layout: &Layout| field_of(&r, layout);
+    // Out of the kernel's period range; a quota under 1 ms of its period.
+    let period = |p| Resources {
+        cpu_period: Some(p),
+        ..Default::default()
+    };
+    assert_eq!(bad(period(999), &v1), Some("cpu_period"));
+    assert_eq!(bad(period(1_000_001), &v1), Some("cpu_period"));
+    let small = Resources {
+        cpus: Some(0.05),
+        cpu_period: Some(10_000),
+        ..Default::default()
+    };
+    assert_eq!(bad(small, &v1), Some("cpus"));
+    // A realtime runtime above its period; realtime at all on cgroup2.
+    let over = Resources {
+        cpu_rt_runtime: Some(20_000),
+        cpu_rt_period: Some(10_000),
+        ..Default::default()
+    };
+    assert_eq!(bad(over, &v1), Some("cpu_rt_runtime"));
+    let rt = Resources {
+        cpu_rt_runtime: Some(1000),
+        ..Default::default()
+    };
+    assert_eq!(bad(rt.clone(), &v2_all()), Some("cpu_rt_runtime"));
+    let err = rt
+        .validate_on(&v2_all(), &host(Path::new("/x")))
+        .unwrap_err();
+    assert!(err.to_string().contains("v1's"), "{err}");
+}

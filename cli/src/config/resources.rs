@@ -50,6 +50,8 @@ pub fn resources(c: &Ctx<'_>, r: &schema::Resources) -> Result<box_cgroup::Resou
         io_write_iops: devices("io_write_iops", &r.io_write_iops, false)?,
         // The device policy comes from the top-level `devices` key (see to_spec).
         devices: None,
+        // box.toml has no keys for the rest (CPU period, realtime, hugetlb, raw cgroup2 files).
+        ..Default::default()
     };
     if let Ok(layout) = box_cgroup::Layout::detect() {
         res.validate(&layout).map_err(|e| at(e.field, e.message))?;

@@ -91,16 +91,9 @@ pub fn update(g: &Global, u: &Update) -> Result<i32> {
             box_cgroup::parse_size(s)? as i64
         });
     }
-    if let Some(q) = u.cpu_quota {
-        let period = u.cpu_period.unwrap_or(box_cgroup::CPU_PERIOD_US);
-        if period != box_cgroup::CPU_PERIOD_US {
-            bail!(
-                "--cpu-period: box's CPU quota is per {} µs",
-                box_cgroup::CPU_PERIOD_US
-            );
-        }
-        res.cpus = (q > 0).then(|| q as f64 / period as f64);
-    }
+    cpu_bandwidth(&mut res, u.cpu_quota, u.cpu_period);
+    res.cpu_rt_period = u.cpu_rt_period.or(res.cpu_rt_period);
+    res.cpu_rt_runtime = u.cpu_rt_runtime.or(res.cpu_rt_runtime);
     res.cpu_shares = u.cpu_share.or(res.cpu_shares);
     res.cpuset_cpus = u.cpuset_cpus.clone().or(res.cpuset_cpus);
     res.cpuset_mems = u.cpuset_mems.clone().or(res.cpuset_mems);
@@ -116,6 +109,20 @@ pub fn update(g: &Global, u: &Update) -> Result<i32> {
     Ok(0)
 }
 
+/// `--cpu-quota` and `--cpu-period` as runc takes them: each replaces its own number (a new
+/// period alone keeps the quota's µs), a quota of 0 or less removes the limit.
+fn cpu_bandwidth(res: &mut box_cgroup::Resources, quota: Option<i64>, period: Option<u64>) {
+    if quota.is_none() && period.is_none() {
+        return;
+    }
+    let old_period = res.cpu_period.unwrap_or(box_cgroup::CPU_PERIOD_US);
+    let old_quota = res.cpus.map(|c| (c * old_period as f64).round() as i64);
+    let period = period.unwrap_or(old_period);
+    let quota = quota.or(old_quota).filter(|&q| q > 0);
+    res.cpu_period = Some(period);
+    res.cpus = quota.map(|q| q as f64 / period as f64);
+}
+
 /// The fields `given` sets replace those of `res`.
 fn merge(res: &mut box_cgroup::Resources, given: box_cgroup::Resources) {
     macro_rules! take {
@@ -125,7 +132,8 @@ fn merge(res: &mut box_cgroup::Resources, given: box_cgroup::Resources) {
         memory,
         memory_swap,
         memory_reservation,
-        cpus,
+        cpu_rt_runtime,
+        cpu_rt_period,
         cpu_shares,
         cpuset_cpus,
         cpuset_mems,
@@ -133,6 +141,13 @@ fn merge(res: &mut box_cgroup::Resources, given: box_cgroup::Resources) {
         io_weight,
         devices
     );
+    // A quota is a fraction of its period: the two go together.
+    if given.cpus.is_some() {
+        res.cpus = given.cpus;
+        res.cpu_period = given.cpu_period;
+    } else if given.cpu_period.is_some() {
+        cpu_bandwidth(res, None, given.cpu_period);
+    }
     for (mine, theirs) in [
         (&mut res.io_read_bps, given.io_read_bps),
         (&mut res.io_write_bps, given.io_write_bps),

@@ -65,28 +65,13 @@ pub fn resources(r: &LinuxResources, at: &str) -> Result<Resources, ConvertError
     }
     if let Some(cpu) = r.cpu() {
         out.cpu_shares = cpu.shares().filter(|&s| s > 0);
-        match (cpu.quota(), cpu.period()) {
-            (Some(q), p) if q > 0 => {
-                let period = p.unwrap_or(CPU_PERIOD_US);
-                if period != CPU_PERIOD_US {
-                    return Err(unsupported(
-                        &field("cpu.period"),
-                        format!("box's CPU quota is per {CPU_PERIOD_US} µs, not {period}"),
-                    ));
-                }
-                out.cpus = Some(q as f64 / period as f64);
-            }
-            _ => {}
+        out.cpu_period = cpu.period().filter(|&p| p > 0);
+        if let Some(q) = cpu.quota().filter(|&q| q > 0) {
+            out.cpus = Some(q as f64 / out.cpu_period.unwrap_or(CPU_PERIOD_US) as f64);
         }
+        out.cpu_rt_runtime = cpu.realtime_runtime().filter(|&v| v != 0);
+        out.cpu_rt_period = cpu.realtime_period().filter(|&v| v != 0);
         for (name, set) in [
-            (
-                "cpu.realtimeRuntime",
-                cpu.realtime_runtime().is_some_and(|v| v != 0),
-            ),
-            (
-                "cpu.realtimePeriod",
-                cpu.realtime_period().is_some_and(|v| v != 0),
-            ),
             ("cpu.idle", cpu.idle().is_some_and(|v| v != 0)),
             ("cpu.burst", cpu.burst().is_some_and(|v| v != 0)),
         ] {

@@ -226,7 +226,7 @@ fn what_box_cannot_honour_is_refused_by_name() {
         with(
             "/linux",
             "resources",
-            json!({"cpu": {"quota": 50000, "period": 250000}}),
+            json!({"cpu": {"quota": 50000, "idle": 1}}),
         ),
         with(
             "/linux",
@@ -290,5 +290,24 @@ fn accepted_shapes() {
     assert_eq!(
         (maps.uid[0].inside, maps.uid[0].outside, maps.uid[0].count),
         (0, 100000, 65536)
+    );
+}
+
+#[test]
+fn cpu_periods_and_realtime_map_onto_resources() {
+    let res = |cpu: Value| {
+        let c = container(&with("/linux", "resources", json!({ "cpu": cpu })));
+        c.spec.cgroup.unwrap().resources
+    };
+    let r = res(json!({"quota": 50000, "period": 250000}));
+    assert_eq!((r.cpus, r.cpu_period), (Some(0.2), Some(250_000)));
+    let r = res(json!({"quota": 50000}));
+    assert_eq!((r.cpus, r.cpu_period), (Some(0.5), None));
+    let r = res(json!({"period": 50000}));
+    assert_eq!((r.cpus, r.cpu_period), (None, Some(50_000)));
+    let r = res(json!({"realtimeRuntime": 950000, "realtimePeriod": 1000000}));
+    assert_eq!(
+        (r.cpu_rt_runtime, r.cpu_rt_period),
+        (Some(950_000), Some(1_000_000))
     );
 }

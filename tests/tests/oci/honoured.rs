@@ -45,3 +45,46 @@ fn kill_sends_real_time_signals_by_name_and_number() {
     }
     expect_code(&b.runc(&["delete", "rt1"]), 0);
 }
+
+#[test]
+fn cpu_period_and_realtime_period_are_written_and_updated() {
+    let b = Bundle::new("cpuper", |c| {
+        c["process"]["args"] = json!(["sleep", "1000"]);
+        c["linux"]["resources"]["cpu"] =
+            json!({"quota": 25000, "period": 50000, "realtimePeriod": 500000});
+    });
+    let id = "cpuper";
+    b.create(id);
+    let value = |names: &[&str]| b.scratch.cgroup_value(id, names);
+    let bandwidth = || {
+        let v1 = (
+            value(&["cpu.cfs_quota_us", "cpu.max"]),
+            value(&["cpu.cfs_period_us", "cpu.max"]),
+        );
+        match v1.0.split_once(' ') {
+            // cgroup2: "QUOTA PERIOD" in one file.
+            Some((q, p)) => (q.to_string(), p.to_string()),
+            None => v1,
+        }
+    };
+    assert_eq!(bandwidth(), ("25000".into(), "50000".into()));
+    let v1 = std::path::Path::new("/sys/fs/cgroup/cpu/cpu.rt_period_us").exists();
+    if v1 {
+        assert_eq!(value(&["cpu.rt_period_us"]), "500000");
+    }
+    // A new period alone keeps the quota's µs, as runc's update does.
+    expect_code(&b.runc(&["update", "--cpu-period", "200000", id]), 0);
+    assert_eq!(bandwidth(), ("25000".into(), "200000".into()));
+    expect_code(&b.runc(&["update", "--cpu-quota", "100000", id]), 0);
+    assert_eq!(bandwidth(), ("100000".into(), "200000".into()));
+    if v1 {
+        expect_code(&b.runc(&["update", "--cpu-rt-period", "250000", id]), 0);
+        assert_eq!(value(&["cpu.rt_period_us"]), "250000");
+    }
+    // Out of the kernel's range: refused, the limit unchanged.
+    let out = b.runc(&["update", "--cpu-period", "999", id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cpu_period"));
+    assert_eq!(bandwidth(), ("100000".into(), "200000".into()));
+    expect_code(&b.runc(&["delete", "--force", id]), 0);
+}
