@@ -68,8 +68,8 @@ pub use error::{Error, ParseSizeError, ValidationError};
 pub use layout::{mountinfo, Controller, Layout, Location, Mode};
 pub use report::{Limits, Stats};
 pub use resources::{
-    cpu_quota_us, io_weight_to_v2, shares_to_weight, DeviceLimit, Resources, CPU_PERIOD_US,
-    MIN_MEMORY,
+    cpu_quota_us, io_weight_to_v2, shares_to_weight, DeviceLimit, HugetlbLimit, RdmaLimit,
+    Resources, CPU_PERIOD_US, MIN_MEMORY,
 };
 pub use size::parse_size;
 pub use validate::Host;

@@ -1,5 +1,7 @@
 //! The limits a container asks for, in Docker's terms, and the unit conversions to the kernel's.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::devices::DeviceRule;
@@ -59,6 +61,30 @@ pub struct Resources {
     /// [`crate::DEFAULT_DEVICE_RULES`] is Docker's. `None` leaves devices as the parent
     /// cgroup has them: everything, on an ordinary host.
     pub devices: Option<Vec<DeviceRule>>,
+    /// Huge page limits in bytes, per page size (v1 `hugetlb.<size>.limit_in_bytes`, v2
+    /// `hugetlb.<size>.max`).
+    pub hugetlb: Vec<HugetlbLimit>,
+    /// RDMA limits per device (`rdma.max`).
+    pub rdma: BTreeMap<String, RdmaLimit>,
+    /// Raw cgroup2 files and their values, written into the container's cgroup2 directory
+    /// last (OCI's `linux.resources.unified`); cgroup2 only, and each file's controller must
+    /// be on cgroup2.
+    pub unified: BTreeMap<String, String>,
+}
+
+/// A limit on one huge page size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HugetlbLimit {
+    /// The kernel's name of the page size: `2MB`, `1GB`, `64KB`.
+    pub page_size: String,
+    pub limit: u64,
+}
+
+/// Limits on one RDMA device; `None` leaves that one as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RdmaLimit {
+    pub hca_handles: Option<u32>,
+    pub hca_objects: Option<u32>,
 }
 
 /// A throttle on one block device, named by its major:minor numbers.

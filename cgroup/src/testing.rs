@@ -94,6 +94,8 @@ const V2_FILES: &[(&str, &str)] = &[
     ("memory.max", "max\n"),
     ("memory.swap.max", "max\n"),
     ("memory.low", "0\n"),
+    ("memory.high", "max\n"),
+    ("hugetlb.2MB.max", "max\n"),
     ("memory.events", "oom 0\noom_kill 0\n"),
     ("cpu.max", "max 100000\n"),
     ("cpu.weight", "100\n"),

@@ -8,9 +8,11 @@
 
 mod cpu;
 mod cpuset;
+mod hugetlb;
 mod io;
 mod memory;
 mod pids;
+mod unified;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -85,13 +87,16 @@ pub(crate) trait Rules: Sync {
 
 /// Every controller's rules, in the order of `Resources`'s fields: the first error found is
 /// the first bad field.
-static RULES: [&dyn Rules; 6] = [
+static RULES: [&dyn Rules; 9] = [
     &memory::Memory,
     &cpu::Cpu,
     &cpuset::Cpuset,
     &pids::Pids,
     &io::Io,
     &crate::devices::Policy,
+    &hugetlb::Hugetlb,
+    &hugetlb::Rdma,
+    &unified::Unified,
 ];
 
 /// The first field whose flag is set.

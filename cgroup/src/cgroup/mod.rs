@@ -30,12 +30,14 @@ use crate::subsystem::Subsystem;
 use crate::{v1, v2};
 
 /// The controllers that take limits, each with the `Resources` field named when it is missing.
-const LIMITED: [(Controller, &str); 5] = [
+const LIMITED: [(Controller, &str); 7] = [
     (Controller::Memory, "memory"),
     (Controller::Cpu, "cpus"),
     (Controller::Cpuset, "cpuset_cpus"),
     (Controller::Pids, "pids"),
     (Controller::Io, "io_weight"),
+    (Controller::Hugetlb, "hugetlb"),
+    (Controller::Rdma, "rdma"),
 ];
 
 /// A container's cgroup: one directory `<mount>/<path>` in every v1 hierarchy that has a
@@ -199,6 +201,18 @@ impl Cgroup {
             let v2 = self.v2.as_ref().map(|d| (d.fd.as_fd(), d.dir.path()));
             crate::devices::apply(self.v1_dir(Controller::Devices), v2, rules)?;
         }
+        // Last, so that a raw value is what stays when it sets a file a field also sets.
+        if !res.unified.is_empty() {
+            let Some(d) = &self.v2 else {
+                return Err(Error::Unsupported {
+                    field: "unified",
+                    reason: "this host has no cgroup2 hierarchy".into(),
+                });
+            };
+            for (file, value) in &res.unified {
+                fs::write(&d.dir, file, value)?;
+            }
+        }
         Ok(())
     }
 
@@ -282,9 +296,10 @@ impl Cgroup {
 
 /// Whether `res` sets anything for `controller` (same answer on both versions).
 fn wanted(controller: Controller, res: &Resources) -> bool {
-    v2::SUBSYSTEMS
+    let by_field = v2::SUBSYSTEMS
         .iter()
-        .any(|s| s.controller() == controller && s.wanted(res))
+        .any(|s| s.controller() == controller && s.wanted(res));
+    by_field || res.unified_controllers().any(|c| c == controller)
 }
 
 #[cfg(test)]

@@ -255,5 +255,51 @@ fn on_pure_v2_there_is_nothing_to_join_by_itself() {
     cg.add_process_v2(Pid::from_raw(9)).unwrap();
     assert_eq!(cat(&root.path().join("box/j"), "cgroup.procs"), "9");
     std::fs::write(root.path().join("box/j/cgroup.procs"), "").unwrap();
+
+fn v2_hugetlb_and_unified_files_enable_their_controllers() {
+    let (root, layout, _g) = v2_tree();
+    let res = Resources {
+        hugetlb: vec![crate::resources::HugetlbLimit {
+            page_size: "2MB".into(),
+            limit: 4 << 20,
+        }],
+        unified: [("memory.high".to_string(), "50000000".to_string())].into(),
+        ..Default::default()
+    };
+    let cg = Cgroup::create(&layout, Path::new("box/huge"), &res).unwrap();
+    let r = root.path();
+    // hugetlb for its limit, memory (always, and for memory.high) enabled down to the leaf.
+    assert_eq!(cat(r, "cgroup.subtree_control"), "+memory +pids +hugetlb");
+    let leaf = r.join("box/huge");
+    assert_eq!(cat(&leaf, "hugetlb.2MB.max"), "4194304");
+    assert_eq!(cat(&leaf, "memory.high"), "50000000");
+    cg.destroy().unwrap();
+}
+
+#[test]
+fn hybrid_hugetlb_goes_to_cgroup2_where_the_kernel_put_it() {
+    let (top, layout, _g) = v1_tree(true);
+    let res = Resources {
+        hugetlb: vec![crate::resources::HugetlbLimit {
+            page_size: "2MB".into(),
+            limit: 2 << 20,
+        }],
+        ..Default::default()
+    };
+    let leaf = top.path().join("unified/box/h");
+    // The fake tree's new cgroup2 directories have no hugetlb file until the kernel would
+    // make one: here, the test, before the limit is written.
+    let populate = leaf.clone();
+    crate::testing::after_mkdir(move |dir| {
+        if dir == populate {
+            files(dir, &[("hugetlb.2MB.max", "max\n")]);
+        }
+    });
+    let cg = Cgroup::create(&layout, Path::new("box/h"), &res).unwrap();
+    assert_eq!(
+        cat(&top.path().join("unified"), "cgroup.subtree_control"),
+        "+hugetlb"
+    );
+    assert_eq!(cat(&leaf, "hugetlb.2MB.max"), "2097152");
     cg.destroy().unwrap();
 }

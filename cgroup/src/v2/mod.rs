@@ -10,12 +10,14 @@ pub(crate) mod pids;
 use crate::subsystem::Subsystem;
 
 /// Every v2 controller box writes or reads.
-pub(crate) static SUBSYSTEMS: [&dyn Subsystem; 5] = [
+pub(crate) static SUBSYSTEMS: [&dyn Subsystem; 7] = [
     &memory::Memory,
     &cpu::Cpu,
     &cpuset::Cpuset,
     &pids::Pids,
     &io::Io,
+    &crate::v1::hugetlb::V2,
+    &crate::v1::rdma::Rdma,
 ];
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ fn every_field_belongs_to_exactly_one_controller() {
         rate: 1,
     }];
     type Set = fn(&mut Resources, Vec<DeviceLimit>);
-    let cases: [(&str, Set); 17] = [
+    let cases: [(&str, Set); 20] = [
         ("memory", |r, _| r.memory = Some(1)),
         ("memory_swap", |r, _| r.memory_swap = Some(1)),
         ("memory_reservation", |r, _| r.memory_reservation = Some(1)),
@@ -77,6 +77,18 @@ fn every_field_belongs_to_exactly_one_controller() {
         ("io_read_iops", |r, l| r.io_read_iops = l),
         ("io_write_iops", |r, l| r.io_write_iops = l),
         ("devices", |r, _| r.devices = Some(Vec::new())),
+        ("hugetlb", |r, _| {
+            r.hugetlb = vec![crate::resources::HugetlbLimit {
+                page_size: "2MB".into(),
+                limit: 1,
+            }]
+        }),
+        ("rdma", |r, _| {
+            r.rdma = [("mlx4_0".to_string(), Default::default())].into()
+        }),
+        ("unified", |r, _| {
+            r.unified = [("memory.high".to_string(), "1".to_string())].into()
+        }),
     ];
     for (field, set) in cases {
         let mut res = Resources::default();

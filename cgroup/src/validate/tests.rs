@@ -308,3 +308,91 @@ fn cpu_periods_and_realtime() {
         .unwrap_err();
     assert!(err.to_string().contains("v1's"), "{err}");
 }
+
+#[test]
+fn hugetlb_page_sizes_the_host_has_and_rdma_device_words() {
+    let sys = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(sys.path().join("kernel/mm/hugepages/hugepages-2048kB")).unwrap();
+    std::fs::create_dir_all(sys.path().join("kernel/mm/hugepages/hugepages-1048576kB")).unwrap();
+    let layout = v2_all().with_v2_controllers([Controller::Hugetlb, Controller::Rdma].into());
+    let check = |r: &Resources| {
+        r.validate_on(&layout, &host(sys.path()))
+            .map_err(|e| e.to_string())
+    };
+    let huge = |size: &str| Resources {
+        hugetlb: vec![crate::resources::HugetlbLimit {
+            page_size: size.into(),
+            limit: 1 << 21,
+        }],
+        ..Default::default()
+    };
+    assert_eq!(check(&huge("2MB")), Ok(()));
+    assert_eq!(check(&huge("1GB")), Ok(()));
+    let err = check(&huge("64KB")).unwrap_err();
+    assert!(
+        err.contains("no such huge pages (it has 2MB, 1GB)"),
+        "{err}"
+    );
+    for bad in ["2mb", "MB", "2MB/../x", "2 MB", ""] {
+        assert!(
+            check(&huge(bad)).unwrap_err().contains("not a size"),
+            "{bad}"
+        );
+    }
+    let rdma = |dev: &str| Resources {
+        rdma: [(dev.to_string(), crate::resources::RdmaLimit::default())].into(),
+        ..Default::default()
+    };
+    assert_eq!(check(&rdma("mlx4_0")), Ok(()));
+    for bad in ["mlx4_0 hca_handle=1", "a\nb", "", "x=y"] {
+        assert!(check(&rdma(bad)).is_err(), "{bad:?}");
+    }
+    // Without the controller on this host: named as any other missing controller.
+    let err = huge("2MB")
+        .validate_on(&v2_all(), &host(sys.path()))
+        .unwrap_err();
+    assert_eq!(err.field, "hugetlb");
+}
+
+#[test]
+fn unified_keys_need_their_controller_on_cgroup2() {
+    let unified = |key: &str| Resources {
+        unified: [(key.to_string(), "1".to_string())].into(),
+        ..Default::default()
+    };
+    let v2 = v2_all();
+    let check = |r: Resources, layout: &Layout| {
+        r.validate_on(layout, &host(Path::new("/x")))
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(check(unified("memory.high"), &v2), Ok(()));
+    assert_eq!(check(unified("cgroup.max.depth"), &v2), Ok(()));
+    for (key, why) in [
+        ("hugetlb.2MB.max", "not enabled"),
+        ("nope.max", "no cgroup2 controller"),
+        ("cgroup.procs", "manages this file itself"),
+        ("cgroup.subtree_control", "manages this file itself"),
+        ("../memory.max", "not the name"),
+        ("memory/x.max", "not the name"),
+        ("memory", "not the name"),
+    ] {
+        let err = check(unified(key), &v2).unwrap_err();
+        assert!(err.contains(why) && err.contains(key), "{key}: {err}");
+    }
+    // Hybrid: memory is v1's; no cgroup2 at all: refused as a whole.
+    let hybrid = Layout::hybrid(
+        BTreeMap::from([(Controller::Memory, PathBuf::from("/m"))]),
+        PathBuf::from("/nonexistent"),
+    );
+    assert!(hybrid.is_err(), "reads cgroup.controllers");
+    let hybrid = Layout::from_mountinfo(
+        "1 0 0:1 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+         2 0 0:2 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+    )
+    .unwrap();
+    let err = check(unified("memory.high"), &hybrid).unwrap_err();
+    assert!(err.contains("on a v1 hierarchy"), "{err}");
+    let v1 = Layout::v1(BTreeMap::from([(Controller::Memory, PathBuf::from("/m"))]));
+    let err = check(unified("memory.high"), &v1).unwrap_err();
+    assert!(err.contains("no cgroup2 hierarchy"), "{err}");
+}

@@ -148,6 +148,12 @@ fn merge(res: &mut box_cgroup::Resources, given: box_cgroup::Resources) {
     } else if given.cpu_period.is_some() {
         cpu_bandwidth(res, None, given.cpu_period);
     }
+    for limit in given.hugetlb {
+        res.hugetlb.retain(|l| l.page_size != limit.page_size);
+        res.hugetlb.push(limit);
+    }
+    res.rdma.extend(given.rdma);
+    res.unified.extend(given.unified);
     for (mine, theirs) in [
         (&mut res.io_read_bps, given.io_read_bps),
         (&mut res.io_write_bps, given.io_write_bps),

@@ -3,8 +3,8 @@
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources, LinuxThrottleDevice};
 
 use box_cgroup::{
-    DeviceAccess, DeviceKind, DeviceLimit, DeviceRule, Resources, CPU_PERIOD_US,
-    DEFAULT_DEVICE_RULES,
+    DeviceAccess, DeviceKind, DeviceLimit, DeviceRule, HugetlbLimit, RdmaLimit, Resources,
+    CPU_PERIOD_US, DEFAULT_DEVICE_RULES,
 };
 
 use super::{invalid, unsupported, ConvertError};
@@ -132,11 +132,17 @@ pub fn resources(r: &LinuxResources, at: &str) -> Result<Resources, ConvertError
             "blockIO.throttleWriteIOPSDevice",
         )?;
     }
-    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
-        return Err(unsupported(
-            &field("hugepageLimits"),
-            "box's cgroup layer has no hugetlb limits",
-        ));
+    for (i, h) in r.hugepage_limits().iter().flatten().enumerate() {
+        let limit = u64::try_from(h.limit()).map_err(|_| {
+            invalid(
+                &field(&format!("hugepageLimits[{i}].limit")),
+                format!("{} is negative", h.limit()),
+            )
+        })?;
+        out.hugetlb.push(HugetlbLimit {
+            page_size: h.page_size().clone(),
+            limit,
+        });
     }
     if r.network().is_some() {
         return Err(unsupported(
@@ -144,14 +150,15 @@ pub fn resources(r: &LinuxResources, at: &str) -> Result<Resources, ConvertError
             "box sets no net_cls/net_prio",
         ));
     }
-    if r.rdma().as_ref().is_some_and(|h| !h.is_empty()) {
-        return Err(unsupported(&field("rdma"), "box sets no rdma limits"));
+    for (device, l) in r.rdma().iter().flatten() {
+        let limit = RdmaLimit {
+            hca_handles: l.hca_handles(),
+            hca_objects: l.hca_objects(),
+        };
+        out.rdma.insert(device.clone(), limit);
     }
-    if r.unified().as_ref().is_some_and(|h| !h.is_empty()) {
-        return Err(unsupported(
-            &field("unified"),
-            "box writes no raw cgroup2 files",
-        ));
+    for (key, value) in r.unified().iter().flatten() {
+        out.unified.insert(key.clone(), value.clone());
     }
     if let Some(rules) = r.devices() {
         out.devices = device_policy(rules, &field("devices"))?;

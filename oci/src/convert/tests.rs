@@ -213,11 +213,7 @@ fn what_box_cannot_honour_is_refused_by_name() {
             json!({"createContainer": [{"path": "/bin/true"}]}),
         ),
         with("/linux", "intelRdt", json!({"closID": "x"})),
-        with(
-            "/linux",
-            "resources",
-            json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]}),
-        ),
+        with("/linux", "resources", json!({"network": {"classID": 1}})),
         with(
             "/linux",
             "resources",
@@ -310,4 +306,28 @@ fn cpu_periods_and_realtime_map_onto_resources() {
         (r.cpu_rt_runtime, r.cpu_rt_period),
         (Some(950_000), Some(1_000_000))
     );
+}
+
+#[test]
+fn hugetlb_rdma_and_unified_map_onto_resources() {
+    let c = container(&with(
+        "/linux",
+        "resources",
+        json!({
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}, {"pageSize": "1GB", "limit": 0}],
+            "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}},
+            "unified": {"memory.high": "max", "pids.max": "20"}
+        }),
+    ));
+    let r = c.spec.cgroup.unwrap().resources;
+    let huge: Vec<_> = r
+        .hugetlb
+        .iter()
+        .map(|l| (l.page_size.as_str(), l.limit))
+        .collect();
+    assert_eq!(huge, [("2MB", 4 << 20), ("1GB", 0)]);
+    assert_eq!(r.rdma["mlx5_1"].hca_handles, Some(3));
+    assert_eq!(r.rdma["mlx5_1"].hca_objects, Some(10000));
+    assert_eq!(r.unified["memory.high"], "max");
+    assert_eq!(r.unified["pids.max"], "20");
 }

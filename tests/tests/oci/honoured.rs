@@ -88,3 +88,39 @@ fn cpu_period_and_realtime_period_are_written_and_updated() {
     assert_eq!(bandwidth(), ("100000".into(), "200000".into()));
     expect_code(&b.runc(&["delete", "--force", id]), 0);
 }
+
+#[test]
+fn unified_files_whose_controller_is_not_on_cgroup2_are_refused_by_key() {
+    // On a hybrid host memory is v1's; on a pure v2 host pick a controller it lacks.
+    let controllers = std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
+        .or_else(|_| std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers"))
+        .unwrap_or_default();
+    let key = if controllers.split_whitespace().any(|c| c == "memory") {
+        "rdma.max"
+    } else {
+        "memory.high"
+    };
+    let b = Bundle::new("unified", |c| {
+        c["linux"]["resources"]["unified"] = json!({ key: "max" });
+    });
+    let out = b.runc_create(&["create", "--bundle", b.dir().to_str().unwrap(), "uni1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unified") && err.contains(key), "{err}");
+    assert!(!b.root.join("uni1").exists());
+    assert!(b
+        .scratch
+        .cgroup_dirs()
+        .iter()
+        .all(|d| !d.ends_with("unified")));
+
+    // A huge page size the host lacks is refused by name too.
+    let b = Bundle::new("hugebad", |c| {
+        c["linux"]["resources"]["hugepageLimits"] = json!([{"pageSize": "3MB", "limit": 0}]);
+    });
+    let out = b.runc_create(&["create", "--bundle", b.dir().to_str().unwrap(), "huge1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hugetlb") && err.contains("3MB"), "{err}");
+    assert!(!b.root.join("huge1").exists());
+}
