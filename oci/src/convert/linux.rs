@@ -106,26 +106,19 @@ pub(super) fn user_maps(linux: &Linux, ns: &NsConfig) -> Result<Option<UserMaps>
 }
 
 /// `cgroupsPath`: absolute from each hierarchy's root, relative below
-/// [`DEFAULT_CGROUP_PARENT`], none at `box/oci/ID`. systemd's `slice:prefix:name` needs a
-/// systemd cgroup driver, which box has not.
+/// [`DEFAULT_CGROUP_PARENT`], none at `box/oci/ID`. systemd's `slice:prefix:name` is a plain
+/// relative name here, as runc's and crun's cgroupfs drivers take it (runc below its own
+/// cgroup, crun below the root): engines that mean systemd's form also pass
+/// `--systemd-cgroup`, which box refuses.
 pub(super) fn cgroup(linux: &Linux, id: &str) -> Result<CgroupSpec, ConvertError> {
     let field = "linux.cgroupsPath";
     let path = match linux.cgroups_path() {
         None => Path::new(DEFAULT_CGROUP_PARENT).join(id),
         Some(p) if p.as_os_str().is_empty() => Path::new(DEFAULT_CGROUP_PARENT).join(id),
-        Some(p) => {
-            let text = p.to_string_lossy();
-            if !text.starts_with('/') && text.split(':').count() == 3 {
-                return Err(unsupported(
-                    field,
-                    format!("{text:?} is systemd's form: box has no systemd cgroup driver (use cgroupfs)"),
-                ));
-            }
-            match p.strip_prefix("/") {
-                Ok(rel) => rel.to_path_buf(),
-                Err(_) => Path::new(DEFAULT_CGROUP_PARENT).join(p),
-            }
-        }
+        Some(p) => match p.strip_prefix("/") {
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => Path::new(DEFAULT_CGROUP_PARENT).join(p),
+        },
     };
     if path.as_os_str().is_empty() || !path.components().all(|c| matches!(c, Component::Normal(_)))
     {

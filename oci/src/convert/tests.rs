@@ -204,7 +204,6 @@ fn refusal(text: String) -> String {
 #[test]
 fn what_box_cannot_honour_is_refused_by_name() {
     let cases = [
-        with("/linux", "cgroupsPath", json!("system.slice:box:c1")),
         with("/linux", "cgroupsPath", json!("/box/c1")),
         with("/linux", "cgroupsPath", json!("/box/../etc")),
         with(
@@ -263,6 +262,12 @@ fn accepted_shapes() {
     // Relative cgroup paths go below box/oci; absolute ones are the engine's.
     let rel = container(&with("/linux", "cgroupsPath", json!("pods/c1")));
     assert_eq!(rel.spec.cgroup.unwrap().path, Path::new("box/oci/pods/c1"));
+    // systemd's form without --systemd-cgroup is a name, as runc's and crun's cgroupfs take it.
+    let slice = container(&with("/linux", "cgroupsPath", json!("system.slice:box:c1")));
+    assert_eq!(
+        slice.spec.cgroup.unwrap().path,
+        Path::new("box/oci/system.slice:box:c1")
+    );
     let joined = container(&with(
         "/linux",
         "namespaces",

@@ -240,15 +240,12 @@ fn exec_ps_pause_resume_update_on_a_running_container() {
 #[test]
 fn what_box_cannot_honour_fails_create_and_leaves_nothing() {
     let b = Bundle::new("refuse", |c| {
-        c["linux"]["cgroupsPath"] = json!("machine.slice:libpod:x");
+        c["linux"]["intelRdt"] = json!({"closID": "x"});
     });
     let out = b.runc_create(&["create", "--bundle", b.dir().to_str().unwrap(), "bad1"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("linux.cgroupsPath") && err.contains("systemd"),
-        "{err}"
-    );
+    assert!(err.contains("linux.intelRdt"), "{err}");
     assert!(!b.root.join("bad1").exists());
     let out = b.runc(&["--systemd-cgroup", "list"]);
     assert_eq!(out.status.code(), Some(1));

@@ -124,3 +124,22 @@ fn unified_files_whose_controller_is_not_on_cgroup2_are_refused_by_key() {
     assert!(err.contains("hugetlb") && err.contains("3MB"), "{err}");
     assert!(!b.root.join("huge1").exists());
 }
+
+#[test]
+fn a_slice_form_cgroups_path_without_systemd_is_a_name() {
+    let name = format!("boxtest.slice:slice:{}", std::process::id());
+    let b = Bundle::new("slice", |c| {
+        c["process"]["args"] = json!(["sleep", "1000"]);
+        c["linux"]["cgroupsPath"] = json!(name.clone());
+    });
+    let pid = b.create("slice1");
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(cgroup.contains(&format!(":/box/oci/{name}\n")), "{cgroup}");
+    expect_code(&b.runc(&["delete", "--force", "slice1"]), 0);
+    let dirs = crate::support::hierarchy_roots();
+    assert!(
+        dirs.iter()
+            .all(|root| !root.join("box/oci").join(&name).exists()),
+        "the cgroup is gone"
+    );
+}
