@@ -2,7 +2,7 @@
 //! calls for a fresh filesystem and a bind, the flags a bind gets afterwards, the
 //! propagation, and the fallbacks some filesystems need.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -22,6 +22,7 @@ fn step(m: &Mount) -> &'static str {
         MountType::Devpts => "mount devpts",
         MountType::Mqueue => "mount mqueue",
         MountType::Cgroup2 => "mount cgroup2",
+        MountType::Other(_) => "mount",
     }
 }
 
@@ -60,6 +61,23 @@ pub(crate) fn mount_fresh(
         data.as_deref(),
     )
     .map_err(|errno| mount_error(m, shown, errno))
+}
+
+/// A new filesystem of `m`'s type, not yet attached anywhere (the new mount API), with its
+/// options and per-mount flags; `None` where the kernel lacks the API, for a `mount(2)` at
+/// its place later (where host paths in its options no longer resolve as the host's).
+pub(crate) fn detached(m: &Mount) -> Result<Option<OwnedFd>, Error> {
+    let flags = m.options.fresh_ms();
+    match crate::mountapi::fresh(m.kind.name(), m.source.as_deref(), &m.options.data, flags) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(f) if crate::mountapi::unsupported(&f) => Ok(None),
+        Err((_, errno)) => Err(mount_error(m, &m.destination, errno)),
+    }
+}
+
+/// Attaches `mnt`, made by [`detached`], on `target`.
+pub(crate) fn attach(m: &Mount, mnt: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<(), Error> {
+    crate::mountapi::attach(mnt, target).map_err(|(_, errno)| mount_error(m, &m.destination, errno))
 }
 
 /// A bind of `src` on `target` (recursive with `rbind`); its flags come after.

@@ -41,6 +41,7 @@ mod dev;
 mod device;
 mod error;
 mod finish;
+mod fstype;
 mod host;
 mod mount;
 mod mountapi;
@@ -67,7 +68,7 @@ pub use cgroupfs::{CgroupFs, CgroupHierarchy, CGROUPFS};
 pub use config::{Propagation, Root, RootfsConfig, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS};
 pub use device::{Device, DeviceType};
 pub use error::Error;
-pub use mount::{default_mounts, Mount, MountType};
+pub use mount::{default_mounts, FsType, Mount, MountType};
 pub use options::{
     MountError, MountFlags, MountOptions, MountPropagation, PropagationType, ReadOnly,
 };

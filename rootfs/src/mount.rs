@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::fstype::FsType;
 use crate::options::{self, MountError, MountFlags, MountOptions, ReadOnly};
 
 /// One mount, made in list order by [`setup`](crate::setup). Written and read (serde) in
@@ -40,6 +41,9 @@ pub enum MountType {
     /// The cgroup2 hierarchy as the container's cgroup namespace shows it: its own cgroup
     /// as the root (OCI's `cgroup` type, which box always mounts this way, read-only).
     Cgroup2,
+    /// Any other filesystem (`ramfs`, `overlay` with its lower/upper/work directories as host
+    /// paths in its options, a block device's): its source and options as given.
+    Other(FsType),
 }
 
 const TYPES: &[(&str, MountType)] = &[
@@ -54,19 +58,25 @@ const TYPES: &[(&str, MountType)] = &[
 
 impl MountType {
     /// The type's name, as the kernel and OCI call it.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &str {
+        if let MountType::Other(t) = self {
+            return t.as_str();
+        }
         TYPES
             .iter()
-            .find(|(_, t)| *t == self)
+            .find(|(_, t)| t == self)
             .map_or("bind", |(n, _)| n)
     }
 
     fn from_name(name: &str) -> Result<MountType, MountError> {
-        TYPES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| *t)
-            .ok_or_else(|| MountError::UnknownType(name.into()))
+        if let Some((_, t)) = TYPES.iter().find(|(n, _)| *n == name) {
+            return Ok(*t);
+        }
+        // cgroup v1 needs its controllers named: a view only the cgroup layer could build.
+        if name == "cgroup" {
+            return Err(MountError::UnknownType(name.into()));
+        }
+        FsType::new(name).map(MountType::Other)
     }
 }
 

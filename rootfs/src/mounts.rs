@@ -24,8 +24,8 @@ use crate::resolve::{resolve, Create, Target};
 use crate::sys::fd_path;
 use crate::{attrs, beneath, cgroupfs, dev, Error, Mount, MountType, ReadOnly, RootfsConfig};
 
-/// Makes every mount of `cfg` under `root`; `sources` are the opened sources of the binds,
-/// one per mount. Returns the mounts made at `/proc`, `/sys` and `/dev`, in order.
+/// Makes every mount of `cfg` under `root`; `sources`, one per mount, are the opened sources
+/// of the binds and the detached mounts of the other filesystems ([`attrs::detached`]). Returns the mounts made at `/proc`, `/sys` and `/dev`, in order.
 pub(crate) fn make_all(
     root: BorrowedFd<'_>,
     cfg: &RootfsConfig,
@@ -65,8 +65,15 @@ pub(crate) fn make_all(
             }
             None => Place::Tree(resolve(root, &m.destination, create)?),
         };
-        match m.kind {
-            MountType::Bind => bind(&place, m, src.ok_or_else(|| attrs::unopened(m))?)?,
+        match (m.kind, src) {
+            (MountType::Bind, _) => bind(&place, m, src.ok_or_else(|| attrs::unopened(m))?)?,
+            (MountType::Other(_), Some(mnt)) => {
+                attrs::attach(m, mnt.as_fd(), place.fd())?;
+                if m.options.propagation.is_some() {
+                    let top = place.reopen(m)?;
+                    attrs::propagation(top.as_fd(), &m.destination, &m.options)?;
+                }
+            }
             _ => fresh(&place, m)?,
         }
     }

@@ -155,7 +155,7 @@ pub struct MountOptions {
 pub enum MountError {
     /// The filesystem type is not one box mounts.
     #[error(
-        "mount type {0:?} is not supported (box mounts bind, proc, sysfs, tmpfs, devpts, mqueue and cgroup2)"
+        "mount type {0:?} is not supported (a filesystem type's name, but not cgroup v1: box mounts the container's cgroup2)"
     )]
     UnknownType(String),
     /// Neither a type nor a `bind`/`rbind` option.

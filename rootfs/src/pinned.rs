@@ -103,6 +103,8 @@ pub(crate) fn describe(kind: MountType) -> (&'static str, Option<FsType>) {
         MountType::Devpts => ("devpts", Some(DEVPTS_SUPER_MAGIC)),
         MountType::Mqueue => ("mqueue", Some(MQUEUE_MAGIC)),
         MountType::Cgroup2 => ("cgroup2", Some(nix::sys::statfs::CGROUP2_SUPER_MAGIC)),
+        // Checked as a bind is: by its mount, not by a magic number box would have to know.
+        MountType::Other(_) => ("filesystem", None),
     }
 }
 
@@ -123,6 +125,16 @@ pub(crate) fn at_spot(
             let pin = bind(root, spot, &dir, m, src)?;
             attrs::bind(pin.fd(), shown, &m.options)?;
             pin
+        }
+        MountType::Other(_) if src.is_some() => {
+            let mnt = src.ok_or_else(|| attrs::unopened(m))?;
+            attrs::attach(m, mnt.as_fd(), dir.as_fd())?;
+            let fd = mnt.try_clone().map_err(|e| Error::Fs {
+                step: "dup mount fd",
+                path: shown.into(),
+                errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)),
+            })?;
+            pin(fd, spot, "filesystem", None)?
         }
         _ => match attrs::with_gid_fallback(m, |data| fresh(root, spot, &dir, m, data)) {
             Err(Error::Mount {

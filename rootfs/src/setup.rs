@@ -12,7 +12,7 @@ use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
 use crate::pinned::SPOTS;
 use crate::sys::{self, fd_path, HOST_PROC};
-use crate::{finish, host, mounts, overlay, protect, validate, workdir};
+use crate::{attrs, finish, host, mounts, overlay, protect, validate, workdir};
 use crate::{Error, MountType, Propagation, Root, RootfsConfig};
 
 /// Builds the container's root filesystem and moves into it.
@@ -91,6 +91,8 @@ pub fn setup_with(
         })),
         Root::Host => None,
     };
+    // A filesystem box has no special handling for is made (detached) here too: its options
+    // may name host paths (overlay's lowerdir, upperdir, workdir), resolved as the host's.
     let sources = cfg
         .mounts
         .iter()
@@ -98,6 +100,7 @@ pub fn setup_with(
             (MountType::Bind, Some(source)) => {
                 open_host("open bind source", source, OFlag::empty()).map(Some)
             }
+            (MountType::Other(_), _) => attrs::detached(m),
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -11,6 +11,9 @@ mod direct;
 #[path = "oci/honoured.rs"]
 mod honoured;
 
+#[path = "oci/mounts.rs"]
+mod mounts;
+
 #[path = "oci/podman.rs"]
 mod podman;
 

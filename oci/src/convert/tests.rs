@@ -244,7 +244,7 @@ fn what_box_cannot_honour_is_refused_by_name() {
         with(
             "",
             "mounts",
-            json!([{"destination": "/x", "type": "nfs", "source": "h:/x"}]),
+            json!([{"destination": "/x", "type": "nfs,ro", "source": "h:/x"}]),
         ),
         with("", "windows", json!({"layerFolders": []})),
         with(
@@ -335,4 +335,28 @@ fn hugetlb_rdma_and_unified_map_onto_resources() {
     assert_eq!(r.rdma["mlx5_1"].hca_objects, Some(10000));
     assert_eq!(r.unified["memory.high"], "max");
     assert_eq!(r.unified["pids.max"], "20");
+}
+
+#[test]
+fn mounts_of_any_filesystem_type_keep_their_source_and_options() {
+    let c = container(&with(
+        "",
+        "mounts",
+        json!([
+            {"destination": "/o", "type": "overlay", "source": "overlay",
+             "options": ["ro", "lowerdir=/a:/b", "rslave"]},
+            {"destination": "/r", "type": "ramfs", "source": "ramfs", "options": ["rro", "nosuid"]}
+        ]),
+    ));
+    let m = &c.spec.rootfs.mounts;
+    assert_eq!(m[0].kind.name(), "overlay");
+    assert_eq!(
+        m[0].source.as_deref(),
+        Some(Path::new("overlay")),
+        "not made a bundle path"
+    );
+    assert_eq!(m[0].options.data, ["lowerdir=/a:/b"]);
+    assert_eq!(m[0].option_words(), ["ro", "rslave", "lowerdir=/a:/b"]);
+    assert_eq!(m[1].kind.name(), "ramfs");
+    assert_eq!(m[1].option_words(), ["rro", "nosuid"]);
 }

@@ -10,7 +10,8 @@ fn words(m: &Mount) -> String {
 /// Docker's default spec, mount by mount, with the options box has always used.
 #[test]
 fn default_mounts_are_dockers_with_boxs_options() {
-    let got: Vec<(String, &str, Option<PathBuf>, String)> = default_mounts()
+    let all = default_mounts();
+    let got: Vec<(String, &str, Option<PathBuf>, String)> = all
         .iter()
         .map(|m| {
             let dest = m.destination.display().to_string();
@@ -190,7 +191,45 @@ fn serde_is_the_oci_form() {
         let back: Mount = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
     }
-    let bad = r#"{"destination":"/x","type":"ext4","source":"/dev/sda1"}"#;
+    let bad = r#"{"destination":"/x","type":"ext 4","source":"/dev/sda1"}"#;
     let err = serde_json::from_str::<Mount>(bad).unwrap_err().to_string();
-    assert!(err.contains("\"ext4\" is not supported"), "{err}");
+    assert!(err.contains("\"ext 4\" is not supported"), "{err}");
+}
+
+/// Any other filesystem type: its name, source and options kept as given.
+#[test]
+fn any_filesystem_type_parses() {
+    let m = Mount::parse(
+        "/merged",
+        Some("overlay"),
+        Some("overlay".into()),
+        &[
+            "ro",
+            "nodev",
+            "lowerdir=/l1:/l2",
+            "upperdir=/u",
+            "workdir=/w",
+            "rslave",
+        ],
+    )
+    .unwrap();
+    assert_eq!(m.kind, MountType::Other(FsType::new("overlay").unwrap()));
+    assert_eq!(m.kind.name(), "overlay");
+    assert_eq!(m.options.readonly, ReadOnly::Yes);
+    assert_eq!(m.options.flags, MountFlags::NODEV);
+    assert_eq!(
+        m.options.data,
+        ["lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"]
+    );
+    assert!(m.options.propagation.is_some());
+    // Round trip through OCI's JSON form.
+    let json = serde_json::to_string(&m).unwrap();
+    assert!(json.contains(r#""type":"overlay""#), "{json}");
+    assert_eq!(serde_json::from_str::<Mount>(&json).unwrap(), m);
+    let ramfs = Mount::parse("/r", Some("ramfs"), None, &["noexec"]).unwrap();
+    assert_eq!(ramfs.kind.name(), "ramfs");
+    assert!(matches!(
+        Mount::parse("/x", Some("no such,type"), None, &[] as &[&str]),
+        Err(MountError::UnknownType(_))
+    ));
 }
