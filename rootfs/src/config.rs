@@ -61,6 +61,11 @@ pub struct RootfsConfig {
     /// The container's own cgroups, read-only at `/sys/fs/cgroup` (Docker's), mounted right
     /// after `/sys`; `None`: sysfs's empty directory. The caller knows the host's hierarchies.
     pub cgroupfs: Option<crate::CgroupFs>,
+    /// Enter the root with `MS_MOVE` + `chroot` instead of `pivot_root` (runc's
+    /// `--no-pivot`, for a root on the initramfs, which cannot be pivoted). Weaker: the
+    /// host's root filesystem stays in the mount namespace, covered by the container's root
+    /// (see docs/oci.md, *--no-pivot*).
+    pub no_pivot: bool,
 }
 
 impl Default for RootfsConfig {
@@ -77,6 +82,7 @@ impl Default for RootfsConfig {
             console: false,
             devices: Vec::new(),
             cgroupfs: None,
+            no_pivot: false,
         }
     }
 }

@@ -46,6 +46,7 @@ mod host;
 mod mount;
 mod mountapi;
 mod mounts;
+mod nopivot;
 mod options;
 mod overlay;
 mod pinned;

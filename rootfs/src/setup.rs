@@ -12,7 +12,7 @@ use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
 use crate::pinned::SPOTS;
 use crate::sys::{self, fd_path, HOST_PROC};
-use crate::{attrs, finish, host, mounts, overlay, protect, validate, workdir};
+use crate::{attrs, finish, host, mounts, nopivot, overlay, protect, validate, workdir};
 use crate::{Error, MountType, Propagation, Root, RootfsConfig};
 
 /// Builds the container's root filesystem and moves into it.
@@ -36,7 +36,8 @@ use crate::{Error, MountType, Propagation, Root, RootfsConfig};
 /// held by fd; those below them through that fd; the first `/dev` tmpfs
 /// filled with device nodes) → masked paths → read-only paths (through
 /// those fds) → read-only `/` → `pivot_root` into the new root and detach
-/// the old one → check that `/proc`, `/sys` and `/dev` still lead to the
+/// the old one (with `no_pivot`: detach the host's mounts, move the new root onto `/` and
+/// `chroot`, see `nopivot.rs`) → check that `/proc`, `/sys` and `/dev` still lead to the
 /// last mount box made at each.
 pub fn setup(cfg: &RootfsConfig) -> Result<(), Error> {
     setup_with_workdir(cfg, None)
@@ -104,8 +105,9 @@ pub fn setup_with(
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>, _>>()?;
-
-    stage()?;
+    // Without pivot_root the host's mounts stay in the namespace: held now, detached at the end.
+    let host_mounts = cfg.no_pivot.then(nopivot::host_mounts).transpose()?;
+    stage(cfg.no_pivot)?;
     let newroot = Path::new("/newroot");
     match root_dir {
         Some(RootSource::Overlay(made)) => overlay::attach(made, newroot)?,
@@ -143,7 +145,13 @@ pub fn setup_with(
     // Nothing may keep the old root's mounts alive once it is detached.
     drop(sources);
     drop(root);
-    finish::pivot(newroot)?;
+    match host_mounts {
+        Some(host) => {
+            nopivot::detach_host(host, Path::new("/oldroot"))?;
+            nopivot::enter(newroot, "root")?;
+        }
+        None => finish::pivot(newroot)?,
+    }
     let root = sys::open_path("open new root", Path::new("/"))?;
     for spot in SPOTS {
         // The one the container sees: the last made there.
@@ -179,8 +187,9 @@ fn open_host(step: &'static str, path: &Path, extra: OFlag) -> Result<OwnedFd, E
 }
 
 /// tmpfs on `/tmp` (only in our mount namespace), then make it `/` with the
-/// host's root at `/oldroot`. Nothing is created on the host.
-fn stage() -> Result<(), Error> {
+/// host's root at `/oldroot` (with `no_pivot`, a recursive bind of it). Nothing is created
+/// on the host.
+fn stage(no_pivot: bool) -> Result<(), Error> {
     let tmp = Path::new("/tmp");
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     sys::mount_fs(
@@ -198,16 +207,20 @@ fn stage() -> Result<(), Error> {
             errno,
         })?;
     }
-    nix::unistd::pivot_root("/tmp", "/tmp/oldroot").map_err(|errno| Error::PivotRoot {
-        new_root: tmp.into(),
-        put_old: "/tmp/oldroot".into(),
-        errno,
-    })?;
-    nix::unistd::chdir("/").map_err(|errno| Error::Fs {
-        step: "chdir",
-        path: "/".into(),
-        errno,
-    })?;
+    if no_pivot {
+        nopivot::stage(tmp)?;
+    } else {
+        nix::unistd::pivot_root("/tmp", "/tmp/oldroot").map_err(|errno| Error::PivotRoot {
+            new_root: tmp.into(),
+            put_old: "/tmp/oldroot".into(),
+            errno,
+        })?;
+        nix::unistd::chdir("/").map_err(|errno| Error::Fs {
+            step: "chdir",
+            path: "/".into(),
+            errno,
+        })?;
+    }
     // Every mount below goes through /oldroot/proc/self/fd/N.
     match statfs(HOST_PROC) {
         Ok(st) if st.filesystem_type() == PROC_SUPER_MAGIC => Ok(()),

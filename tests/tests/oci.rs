@@ -14,6 +14,9 @@ mod honoured;
 #[path = "oci/mounts.rs"]
 mod mounts;
 
+#[path = "oci/nopivot.rs"]
+mod nopivot;
+
 #[path = "oci/podman.rs"]
 mod podman;
 

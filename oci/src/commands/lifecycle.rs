@@ -23,11 +23,9 @@ pub fn create(g: &Global, c: &Create) -> Result<i32> {
 
 /// Creates the container and returns its pid, the process released to wait for `start`.
 fn create_held(g: &Global, c: &Create) -> Result<i32> {
-    if c.no_pivot {
-        bail!("--no-pivot: box always enters the container's root with pivot_root");
-    }
     let bundle = Bundle::load(&c.bundle)?;
     let mut container = convert(&bundle, &c.id)?;
+    container.spec.rootfs.no_pivot = c.no_pivot;
     container.spec.tunables.preserve_fds = c.preserve_fds;
     if container.spec.process.tty != c.console_socket.is_some() {
         bail!("process.terminal and --console-socket go together: give both or neither");

@@ -55,6 +55,8 @@ pub(super) fn rootfs(
         console: tty,
         devices: devices(linux)?,
         cgroupfs: None,
+        // A flag of `create`, not of the bundle: set by the command.
+        no_pivot: false,
     })
 }
 
