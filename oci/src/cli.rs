@@ -90,6 +90,16 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// The container's cgroup statistics (and OOM events) as JSON lines, until it stops.
+    Events {
+        id: String,
+        /// One statistics event, then exit.
+        #[arg(long)]
+        stats: bool,
+        /// Time between statistics events (Go's durations: 5s, 500ms).
+        #[arg(long, default_value = "5s")]
+        interval: String,
+    },
     /// Freeze every process of the container.
     Pause { id: String },
     /// Thaw a paused container.
@@ -98,6 +108,18 @@ pub enum Command {
     Update(Update),
     /// What this runtime supports, as OCI's features JSON.
     Features,
+    /// runc's CRIU checkpoint: refused (box has no CRIU support).
+    #[command(disable_help_flag = true)]
+    Checkpoint {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// runc's CRIU restore: refused (box has no CRIU support).
+    #[command(disable_help_flag = true)]
+    Restore {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Write a template config.json.
     Spec {
         #[arg(short, long, default_value = ".")]

@@ -7,7 +7,7 @@
 use clap::Parser;
 
 use box_oci::cli::{Cli, Command};
-use box_oci::commands::{control, exec, info, lifecycle, query};
+use box_oci::commands::{control, events, exec, info, lifecycle, query};
 
 fn main() {
     let cli = Cli::parse();
@@ -44,6 +44,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let Some(command) = cli.command else {
         anyhow::bail!("a command is needed: see box-runc --help");
     };
+    let needs_root = !matches!(command, Command::Features | Command::Spec { .. });
+    if needs_root && !nix::unistd::geteuid().is_root() {
+        anyhow::bail!("box-runc runs as root: it has no rootless mode");
+    }
     match command {
         Command::Create(c) => lifecycle::create(g, &c),
         Command::Start { id } => lifecycle::start(g, &id),
@@ -61,12 +65,20 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             ps_args,
         } => query::ps(g, &id, &format, &ps_args),
         Command::Kill { id, signal, all } => control::kill(g, &id, &signal, all),
+        Command::Events {
+            id,
+            stats,
+            interval,
+        } => events::events(g, &id, stats, &interval),
         Command::Pause { id } => control::pause(g, &id, true),
         Command::Resume { id } => control::pause(g, &id, false),
         Command::Update(u) => control::update(g, &u),
         Command::Exec(e) => exec::exec(g, &e),
         Command::Features => info::features(),
         Command::Spec { bundle, rootless } => info::spec(&bundle, rootless),
+        Command::Checkpoint { .. } | Command::Restore { .. } => {
+            anyhow::bail!("checkpoint and restore need CRIU, which box does not support")
+        }
     }
 }
 

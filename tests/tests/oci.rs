@@ -17,6 +17,9 @@ mod mounts;
 #[path = "oci/nopivot.rs"]
 mod nopivot;
 
+#[path = "oci/events.rs"]
+mod events;
+
 #[path = "oci/podman.rs"]
 mod podman;
 

@@ -1,4 +1,5 @@
 pub mod control;
+pub mod events;
 pub mod exec;
 pub mod info;
 pub mod lifecycle;
