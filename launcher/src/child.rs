@@ -115,7 +115,13 @@ impl Child<'_> {
             let made = root_socket.map(|socket| {
                 steps.get(Step::Rootfs, crate::shifted_root::receive(socket.as_fd()))
             });
-            match rootfs.apply(Some(&spec.process.cwd), made) {
+            let hooks = &spec.tunables.create_container;
+            let cwd = Some(spec.process.cwd.as_path());
+            let built = match hooks.is_empty() {
+                true => rootfs.apply(cwd, made),
+                false => rootfs.apply_before(cwd, made, &mut |view| hooks.run_all(view)),
+            };
+            match built {
                 Err(box_rootfs::Error::Workdir { source, .. }) => {
                     steps.run(Step::Workdir, Err(workdir_error(spec, *source)))
                 }

@@ -33,6 +33,7 @@ mod exec;
 mod fdpass;
 mod for_children;
 mod hold;
+pub mod hooks;
 mod inherit;
 mod join;
 mod lifeline;

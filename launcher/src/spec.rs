@@ -51,6 +51,9 @@ pub struct Tunables {
     /// fds 3 to 3+N-1 of box's caller, passed on to the command as they are (OCI's
     /// `--preserve-fds`): the caller vouches for them, every other fd is closed.
     pub preserve_fds: u32,
+    /// OCI's `createContainer` hooks, run by the container's init once its root is built
+    /// and before it is entered ([`crate::hooks`]).
+    pub create_container: crate::hooks::CreateContainerHooks,
 }
 
 impl Tunables {

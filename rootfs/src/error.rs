@@ -110,6 +110,9 @@ pub enum Error {
         /// The filesystem box mounted there, e.g. "procfs".
         fs: &'static str,
     },
+    /// The caller's step before the root is entered failed (its own message).
+    #[error("rootfs: before entering the root: {message}")]
+    BeforeEntering { message: String },
     /// Mounting the overlay root failed at `step` (an `fsconfig` of one of its parameters,
     /// `fsmount`...).
     #[error("rootfs: overlay root: {step}: {errno}")]
@@ -162,6 +165,7 @@ impl Error {
             | Error::Overlay { errno, .. } => Some(*errno),
             Error::Workdir { source, .. } => source.errno(),
             Error::Invalid { .. }
+            | Error::BeforeEntering { .. }
             | Error::Resolve { .. }
             | Error::HostRoot { .. }
             | Error::NotADirectory { .. }

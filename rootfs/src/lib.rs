@@ -34,6 +34,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod attrs;
+mod before;
 mod beneath;
 mod cgroupfs;
 mod config;
@@ -66,6 +67,7 @@ use std::path::Path;
 use nix::mount::MsFlags;
 
 pub use cgroupfs::{CgroupFs, CgroupHierarchy, CGROUPFS};
+pub use before::{BeforeEntering, HostView};
 pub use config::{Propagation, Root, RootfsConfig, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS};
 pub use device::{Device, DeviceType};
 pub use error::Error;
@@ -75,7 +77,7 @@ pub use options::{
 };
 pub use overlay::{Overlay, OverlayDirs, MAX_LAYERS};
 pub use prepared::{prepare, Prepared};
-pub use setup::{setup, setup_with, setup_with_workdir};
+pub use setup::{setup, setup_before, setup_with, setup_with_workdir};
 pub use validate::check;
 pub use workdir::Workdir;
 

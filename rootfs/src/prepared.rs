@@ -7,7 +7,9 @@
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use crate::{check, setup_with, Error, OverlayDirs, Root, RootfsConfig};
+use crate::{
+    check, setup_before, setup_with, BeforeEntering, Error, OverlayDirs, Root, RootfsConfig,
+};
 
 /// Checks `cfg` before anything exists; nothing is created.
 pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, Error> {
@@ -33,6 +35,17 @@ impl Prepared {
             Root::Overlay(o) => Some(o),
             Root::Dir(_) | Root::Host => None,
         }
+    }
+
+    /// [`Prepared::apply`], with `before` run between building the root and entering it
+    /// ([`crate::setup_before`]).
+    pub fn apply_before(
+        &self,
+        workdir: Option<&Path>,
+        overlay: Option<OwnedFd>,
+        before: BeforeEntering,
+    ) -> Result<(), Error> {
+        setup_before(&self.0, workdir, overlay, Some(before))
     }
 
     /// Parent, before the clone: what the root needs on the host. An overlay root's upper

@@ -10,6 +10,7 @@ use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
+use crate::before::BeforeEntering;
 use crate::pinned::SPOTS;
 use crate::sys::{self, fd_path, HOST_PROC};
 use crate::{attrs, finish, host, mounts, nopivot, overlay, protect, validate, workdir};
@@ -59,6 +60,17 @@ pub fn setup_with(
     cfg: &RootfsConfig,
     workdir: Option<&Path>,
     overlay: Option<OwnedFd>,
+) -> Result<(), Error> {
+    setup_before(cfg, workdir, overlay, None)
+}
+
+/// [`setup_with`], running `before` after the root is built and before it is entered (see
+/// [`crate::HostView`]).
+pub fn setup_before(
+    cfg: &RootfsConfig,
+    workdir: Option<&Path>,
+    overlay: Option<OwnedFd>,
+    before: Option<BeforeEntering>,
 ) -> Result<(), Error> {
     validate::validate_paths(cfg)?;
     // Exact modes for the directories and nodes created below; restored on return.
@@ -141,6 +153,9 @@ pub fn setup_with(
     }
     if cfg.readonly {
         finish::readonly_root(root.as_fd())?;
+    }
+    if let Some(step) = before {
+        crate::before::run(cfg, newroot, step)?;
     }
     // Nothing may keep the old root's mounts alive once it is detached.
     drop(sources);

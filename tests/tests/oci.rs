@@ -20,6 +20,9 @@ mod nopivot;
 #[path = "oci/events.rs"]
 mod events;
 
+#[path = "oci/create_hooks.rs"]
+mod create_hooks;
+
 #[path = "oci/podman.rs"]
 mod podman;
 

@@ -26,6 +26,18 @@ fn create_held(g: &Global, c: &Create) -> Result<i32> {
     let bundle = Bundle::load(&c.bundle)?;
     let mut container = convert(&bundle, &c.id)?;
     container.spec.rootfs.no_pivot = c.no_pivot;
+    // The state createContainer hooks read; the init puts its pid first.
+    let mut state = serde_json::json!({
+        "ociVersion": oci_spec::runtime::VERSION,
+        "id": c.id,
+        "status": "creating",
+        "bundle": bundle.dir,
+        "annotations": container.annotations,
+    });
+    if let box_rootfs::Root::Dir(p) = &container.spec.rootfs.root {
+        state["rootfs"] = serde_json::json!(p);
+    }
+    container.spec.tunables.create_container.state = state.to_string();
     container.spec.tunables.preserve_fds = c.preserve_fds;
     if container.spec.process.tty != c.console_socket.is_some() {
         bail!("process.terminal and --console-socket go together: give both or neither");

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{Hook, Spec as OciSpec};
 
+use box_launcher::hooks::ContainerHook;
 use box_launcher::{Spec, Tunables};
 
 pub use process::{process, ProcessParts};
@@ -134,6 +135,11 @@ pub fn convert(bundle: &Bundle, id: &str) -> Result<Container, ConvertError> {
         umask: parts.umask,
         // A command-line flag, not the bundle's: set by `create`.
         preserve_fds: 0,
+        // Run by the container's init (box_launcher::hooks); the state is filled in by `create`.
+        create_container: box_launcher::hooks::CreateContainerHooks {
+            hooks: create_container_hooks(c),
+            state: String::new(),
+        },
     };
     let network = linux::network(&namespaces);
     let spec = Spec {
@@ -170,16 +176,26 @@ fn refuse_other_platforms(bundle: &Bundle) -> Result<(), ConvertError> {
     Ok(())
 }
 
+fn create_container_hooks(c: &OciSpec) -> Vec<ContainerHook> {
+    let list = c
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().clone());
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|h| ContainerHook {
+            path: h.path().clone(),
+            args: h.args().clone().unwrap_or_default(),
+            env: h.env().clone().unwrap_or_default(),
+            timeout: h.timeout().and_then(|t| u64::try_from(t).ok()),
+        })
+        .collect()
+}
+
 fn hooks(c: &OciSpec) -> Result<Hooks, ConvertError> {
     let Some(h) = c.hooks() else {
         return Ok(Hooks::default());
     };
-    if h.create_container().as_ref().is_some_and(|l| !l.is_empty()) {
-        return Err(unsupported(
-            "hooks.createContainer",
-            "box runs no program in the container's mount namespace before pivot_root",
-        ));
-    }
     let list = |l: &Option<Vec<Hook>>| l.clone().unwrap_or_default();
     Ok(Hooks {
         prestart: list(h.prestart()),

@@ -206,11 +206,6 @@ fn what_box_cannot_honour_is_refused_by_name() {
     let cases = [
         with("/linux", "cgroupsPath", json!("/box/c1")),
         with("/linux", "cgroupsPath", json!("/box/../etc")),
-        with(
-            "",
-            "hooks",
-            json!({"createContainer": [{"path": "/bin/true"}]}),
-        ),
         with("/linux", "intelRdt", json!({"closID": "x"})),
         with("/linux", "resources", json!({"network": {"classID": 1}})),
         with(
@@ -359,4 +354,19 @@ fn mounts_of_any_filesystem_type_keep_their_source_and_options() {
     assert_eq!(m[0].option_words(), ["ro", "rslave", "lowerdir=/a:/b"]);
     assert_eq!(m[1].kind.name(), "ramfs");
     assert_eq!(m[1].option_words(), ["rro", "nosuid"]);
+}
+
+#[test]
+fn create_container_hooks_go_to_the_containers_init() {
+    let c = container(&with(
+        "",
+        "hooks",
+        json!({"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "true"], "env": ["A=b"], "timeout": 5}]}),
+    ));
+    let hooks = &c.spec.tunables.create_container.hooks;
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].path, Path::new("/bin/sh"));
+    assert_eq!(hooks[0].args, ["sh", "-c", "true"]);
+    assert_eq!(hooks[0].env, ["A=b"]);
+    assert_eq!(hooks[0].timeout, Some(5));
 }
