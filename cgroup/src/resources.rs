@@ -30,11 +30,15 @@ pub struct Resources {
     pub cpus: Option<f64>,
     /// CFS period in µs (1000..=1000000) that `cpus` is a quota per; `None` is
     /// [`CPU_PERIOD_US`]. Set alone, only the period is written (as runc does).
+    // Left out when unset: records and `box inspect` of box.toml containers stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<u64>,
     /// v1 realtime group scheduling: µs of realtime CPU time per `cpu_rt_period`
     /// (`cpu.rt_runtime_us`; -1 = no limit). cgroup2 has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_rt_runtime: Option<i64>,
     /// v1 realtime scheduling period in µs (`cpu.rt_period_us`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_rt_period: Option<u64>,
     /// Relative CPU weight, v1 shares 2..=262144, 1024 = default (v1 `cpu.shares`; v2
     /// `cpu.weight` after [`shares_to_weight`]).
@@ -63,12 +67,15 @@ pub struct Resources {
     pub devices: Option<Vec<DeviceRule>>,
     /// Huge page limits in bytes, per page size (v1 `hugetlb.<size>.limit_in_bytes`, v2
     /// `hugetlb.<size>.max`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hugetlb: Vec<HugetlbLimit>,
     /// RDMA limits per device (`rdma.max`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub rdma: BTreeMap<String, RdmaLimit>,
     /// Raw cgroup2 files and their values, written into the container's cgroup2 directory
     /// last (OCI's `linux.resources.unified`); cgroup2 only, and each file's controller must
     /// be on cgroup2.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unified: BTreeMap<String, String>,
 }
 

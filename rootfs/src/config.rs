@@ -65,6 +65,7 @@ pub struct RootfsConfig {
     /// `--no-pivot`, for a root on the initramfs, which cannot be pivoted). Weaker: the
     /// host's root filesystem stays in the mount namespace, covered by the container's root
     /// (see docs/oci.md, *--no-pivot*).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_pivot: bool,
 }
 
