@@ -66,8 +66,8 @@ use std::path::Path;
 
 use nix::mount::MsFlags;
 
-pub use cgroupfs::{CgroupFs, CgroupHierarchy, CGROUPFS};
 pub use before::{BeforeEntering, HostView};
+pub use cgroupfs::{CgroupFs, CgroupHierarchy, CGROUPFS};
 pub use config::{Propagation, Root, RootfsConfig, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS};
 pub use device::{Device, DeviceType};
 pub use error::Error;

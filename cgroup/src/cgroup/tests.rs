@@ -255,7 +255,10 @@ fn on_pure_v2_there_is_nothing_to_join_by_itself() {
     cg.add_process_v2(Pid::from_raw(9)).unwrap();
     assert_eq!(cat(&root.path().join("box/j"), "cgroup.procs"), "9");
     std::fs::write(root.path().join("box/j/cgroup.procs"), "").unwrap();
+    cg.destroy().unwrap();
+}
 
+#[test]
 fn v2_hugetlb_and_unified_files_enable_their_controllers() {
     let (root, layout, _g) = v2_tree();
     let res = Resources {
