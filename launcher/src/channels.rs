@@ -1,8 +1,8 @@
 //! The three channels between box and the child it clones, each close-on-exec: the "go" pipe
 //! (one byte from box when the child may start, EOF if box died), the report pipe (the
 //! child's [`crate::protocol::ChildMessage`]s; EOF at `execve`), with a terminal, a socket
-//! for the pty master the child opens in its own devpts, and for an overlay root in a new
-//! user namespace, a socket for the root box makes for it ([`crate::shifted_root`]).
+//! for the pty master the child opens in its own devpts, and for an overlay root a socket for
+//! the root box makes for it ([`crate::overlay_root`]).
 
 use std::os::fd::OwnedFd;
 

@@ -30,7 +30,7 @@ pub(crate) struct Child<'a> {
     pub report: OwnedFd,
     /// Where the pty master goes, when the container has a terminal.
     pub tty_socket: Option<OwnedFd>,
-    /// Where box sends the root it made (an overlay root in a new user namespace).
+    /// Where box sends the overlay root it makes for the child ([`crate::overlay_root`]).
     pub root_socket: Option<OwnedFd>,
     /// A pidfd of the parent, to notice it died while the parent-death signal was unset.
     pub lifeline: Lifeline,
@@ -111,9 +111,12 @@ impl Child<'_> {
         // The root filesystem (none to build in a joined mount namespace: `box exec`).
         // A new container's missing workdir is made in it, before `/` may become read-only.
         if let Some(rootfs) = rootfs {
-            // An overlay root box made already (in a new user namespace), sent before "go".
-            let made = root_socket.map(|socket| {
-                steps.get(Step::Rootfs, crate::shifted_root::receive(socket.as_fd()))
+            // An overlay root box makes after "go" (or leaves to the child, on older kernels).
+            let made = root_socket.and_then(|socket| {
+                steps.get(
+                    Step::Rootfs,
+                    crate::overlay_root::receive(spec, socket.as_fd()),
+                )
             });
             let hooks = &spec.tunables.create_container;
             let cwd = Some(spec.process.cwd.as_path());

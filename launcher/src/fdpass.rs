@@ -20,7 +20,8 @@ pub(crate) fn send(
         socket.as_raw_fd(),
         &[IoSlice::new(&[tag])],
         &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
+        // A peer that is gone is an error to return, not a SIGPIPE.
+        MsgFlags::MSG_NOSIGNAL,
         None,
     )
     .map(drop)

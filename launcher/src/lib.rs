@@ -14,7 +14,8 @@
 //!         ports; undo: release)
 //! clone   clone3(CLONE_NEW*, CLONE_INTO_CGROUP)    -> child, PID 1 of its pid namespace
 //! child   cgroup: join the v1 hierarchies by itself (at once, alongside the parent's step)
-//! parent  ns: uid/gid maps · net: veth into it · "go"
+//! parent  ns: uid/gid maps · net: veth into it · "go" · rootfs: an image's overlay root,
+//!         made and sent to the child while it goes on
 //! child   ns: join · close fds · ns: become root · cgroup ns · hostname · net: lo, eth0
 //!         · rootfs: apply
 //!         · terminal · open workdir · security: identity · fchdir · signal dispositions
@@ -37,10 +38,10 @@ pub mod hooks;
 mod inherit;
 mod join;
 mod lifeline;
+mod overlay_root;
 pub mod protocol;
 mod report;
 mod running;
-mod shifted_root;
 mod spec;
 mod start;
 mod supervise;

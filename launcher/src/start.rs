@@ -11,6 +11,7 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Instant;
 
+use nix::errno::Errno;
 use nix::sys::prctl;
 
 use box_cgroup::Cgroup;
@@ -198,7 +199,7 @@ fn create_and_spawn(
     // could still write into it.
     if let Some(rootfs) = &layers.rootfs {
         if let Some(dirs) = rootfs.create()? {
-            crate::shifted_root::give_upper(spec, &dirs)?;
+            crate::overlay_root::give_upper(spec, &dirs)?;
             running.undo.push(dirs);
             timer.lap(Step::RootfsDirs);
         }
@@ -234,8 +235,8 @@ fn create_and_spawn(
         timer.lap(Step::Network);
     }
     let layers = &*layers;
-    let shifted = crate::shifted_root::wanted(spec, layers.rootfs.as_ref());
-    let channels = Channels::open(spec.process.tty, shifted.is_some())?;
+    let made_root = crate::overlay_root::wanted(layers.rootfs.as_ref());
+    let channels = Channels::open(spec.process.tty, made_root.is_some())?;
     let lifeline = Lifeline::of_this_process()?;
     // The child inherits this: it is born non-dumpable, so that no process of a pid namespace
     // it joins can open its /proc/PID/exe (box's binary), cwd or fds before it execs. box stays
@@ -297,10 +298,6 @@ fn create_and_spawn(
             timer.lap(Step::IdMaps);
         }
     }
-    if let (Some(overlay), Some(socket)) = (shifted, &channels.root_socket) {
-        crate::shifted_root::send(overlay, pid, socket.as_fd())?;
-        timer.lap(Step::RootfsDirs);
-    }
     // Without CLONE_INTO_CGROUP (no clone3), the unified hierarchy is box's to join.
     if let Some(cg) = running.cgroup.as_ref().filter(|_| !in_cgroup) {
         cg.add_process_v2(pid)?;
@@ -318,6 +315,24 @@ fn create_and_spawn(
     } else {
         channels.go()?;
     }
+    // While the child enters its namespaces; it waits for this at its root filesystem step.
+    let mut sent = Ok(());
+    if let (Some(overlay), Some(socket)) = (made_root, channels.root_socket.take()) {
+        match crate::overlay_root::send(spec, overlay, pid, socket.as_fd()) {
+            // Sent, or nothing to send: the end of the socket tells the child to make it.
+            Ok(()) => drop(socket),
+            // A child that failed before has closed its end: its report says why.
+            Err(
+                e @ Error::Sys {
+                    errno: Errno::EPIPE | Errno::ECONNRESET,
+                    ..
+                },
+            ) => sent = Err(e),
+            // The child waits on the socket until the failed start kills it.
+            Err(e) => return Err(e),
+        }
+        timer.lap(Step::RootfsDirs);
+    }
     if let Some(socket) = &channels.tty_socket {
         running.tty_master = crate::tty::receive_master(socket.as_fd())?;
     }
@@ -326,6 +341,7 @@ fn create_and_spawn(
     timer.last = Instant::now();
     match report.failure {
         Some(failure) => Err(failure),
+        None if sent.is_err() => sent,
         // Held, it must have said so; EOF alone means it died.
         None if hold.is_some() && !report.ready => Err(Error::ChildVanished),
         None => {

@@ -255,6 +255,21 @@ fn wants_volatile(o: &Overlay) -> bool {
     !statfs(&o.upper()).is_ok_and(|st| st.filesystem_type() == TMPFS_MAGIC)
 }
 
+impl Overlay {
+    /// The overlay as a detached mount (the new mount API with `lowerdir+`, Linux 6.8+), for
+    /// [`setup_with`](crate::setup_with) to attach; `None` where the kernel lacks either, and
+    /// the root's setup mounts it itself. Made by the caller as the host's root, after
+    /// [`Prepared::create`](crate::Prepared::create) made the upper and work directories: so
+    /// box makes it while its child sets up its namespaces.
+    pub fn mount_detached(&self) -> Result<Option<OwnedFd>, Error> {
+        match fresh(self) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(failed) if fallback(&failed) => Ok(None),
+            Err((step, errno)) => Err(Error::Overlay { step, errno }),
+        }
+    }
+}
+
 fn fresh(o: &Overlay) -> Result<OwnedFd, mountapi::Failed> {
     let ctx = mountapi::open_fs("overlay")?;
     let set = |step, key: &str, value: &[u8]| mountapi::set_string(&ctx, step, key, value);
