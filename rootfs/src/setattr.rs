@@ -16,12 +16,35 @@ use crate::{mountapi, Error};
 // From <linux/fcntl.h>; the libc crate does not export it on every target yet.
 const AT_RECURSIVE: libc::c_int = 0x8000;
 
+/// The kernel's `struct mount_attr` (version 0, 32 bytes).
 #[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
+pub(crate) struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
+}
+
+/// `mount_setattr(fd, "", AT_EMPTY_PATH | extra_flags, attr)`: the mount `fd` refers to
+/// (with `AT_RECURSIVE` in `extra_flags`, the tree below it too).
+pub(crate) fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    extra_flags: libc::c_int,
+    attr: &MountAttr,
+) -> Result<(), Errno> {
+    // SAFETY: the path is a valid NUL-terminated empty string, `attr` is a live, correctly
+    // laid out `struct mount_attr` and its size is passed.
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | extra_flags,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(res).map(drop)
 }
 
 /// Makes the mount whose root is `fd` read-only, and with `recursive` every
@@ -96,20 +119,7 @@ fn setattr(
     if crate::testutil::old_kernel() {
         return remount(fd, shown, change, proc);
     }
-    let flags = libc::AT_EMPTY_PATH | if recursive { AT_RECURSIVE } else { 0 };
-    // SAFETY: the path is a valid NUL-terminated empty string, `attr` is a
-    // live, correctly laid out `struct mount_attr` and its size is passed.
-    let res = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    match Errno::result(res) {
+    match mount_setattr(fd, if recursive { AT_RECURSIVE } else { 0 }, &attr) {
         Ok(_) => Ok(()),
         // ENOSYS: old kernel; EPERM: some seccomp filters answer that for
         // syscalls they do not know. The remount reports real EPERMs.

@@ -17,15 +17,8 @@ use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 
 use super::{wants_volatile, Overlay, COMMON, VOLATILE};
+use crate::setattr::{mount_setattr, MountAttr};
 use crate::{mountapi, Error};
-
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
 
 impl Overlay {
     /// The overlay over this root's layers, each idmapped with `userns` (the container's
@@ -93,19 +86,5 @@ fn idmap(mnt: BorrowedFd<'_>, userns: BorrowedFd<'_>) -> Result<(), mountapi::Fa
         propagation: 0,
         userns_fd: fd,
     };
-    // SAFETY: `mnt` is a live fd, the path an empty NUL-terminated string, `attr` a live,
-    // correctly laid out `struct mount_attr` whose size is passed.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            mnt.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    Errno::result(rc)
-        .map(drop)
-        .map_err(|e| ("mount_setattr idmap layer", e))
+    mount_setattr(mnt, 0, &attr).map_err(|e| ("mount_setattr idmap layer", e))
 }
