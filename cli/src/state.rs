@@ -89,7 +89,9 @@ impl Root {
         let dir = flag
             .or_else(|| std::env::var_os("BOX_ROOT").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
-        Root(dir)
+        // Absolute: an overlay root's upper and work directories live here and become mount
+        // options (the current directory cannot be unavailable to a process that got here).
+        Root(std::path::absolute(&dir).unwrap_or(dir))
     }
 
     /// The container's directory: a [`Name`] is one path component, never `..` or a `/`.

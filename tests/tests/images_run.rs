@@ -270,3 +270,23 @@ fn box_ps_shows_the_image_as_it_was_named() {
         assert_nothing_left(&env, name);
     }
 }
+
+/// `--store` and `--root` relative to the current directory, as a user types them: the
+/// layers and the upper directory still make a valid overlay (box makes them absolute).
+#[test]
+fn relative_store_and_state_paths_work() {
+    let env = Env::new();
+    let (image, _) = app_image(&env, default_run());
+    let reference = pulled(&env, "rel", &image);
+    let name = unique_name("img-rel");
+    let f = file(&env, &name, &format!("image = \"{reference}\"\n"));
+    let out = Command::new(box_bin())
+        .current_dir(env.dir.path())
+        .args(["--store", "store", "--root", "state", "up"])
+        .arg(&f)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(ok(&out).starts_with("cmd\n"), "{}", stderr(&out));
+    assert_nothing_left(&env, &name);
+}

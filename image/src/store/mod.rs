@@ -62,7 +62,11 @@ impl Store {
     /// Opens the store at `root`, creating its directories (0700: layers keep their files'
     /// owners and modes, so the store itself is what keeps other users out).
     pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
-        let store = Store { root: root.into() };
+        // Absolute: layer directories become overlay options, which must name host paths
+        // whatever the container's working directory.
+        let root = root.into();
+        let root = std::path::absolute(&root).map_err(io_err("resolve", root.clone()))?;
+        let store = Store { root };
         // `locks/` is made last: with it, the store is whole, and opening it (on every `box
         // up` of an image) costs one stat rather than a mkdir and a stat per directory.
         if store.root.join("locks").is_dir() {
