@@ -1,6 +1,7 @@
 //! Helpers for box's end-to-end tests: they run the real `box` binary as root and look at what
 //! the kernel reports, inside the container and on the host afterwards.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -168,6 +169,22 @@ pub fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
         .into_iter()
         .map(|mount| mount.join("box").join(name))
         .collect()
+}
+
+/// Runs the shell command line `line` under script(1), which gives it a real terminal as a
+/// person's shell would, types `typed` into that terminal, and returns what it printed.
+pub fn on_a_terminal(line: &str, typed: &[u8]) -> Output {
+    let mut script = Command::new("script")
+        .args(["-qec", line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run script (util-linux)");
+    let mut stdin = script.stdin.take().expect("script's stdin");
+    stdin.write_all(typed).expect("type into the terminal");
+    let out = script.wait_with_output().expect("wait for script");
+    drop(stdin);
+    out
 }
 
 /// Stdout as text.

@@ -11,10 +11,9 @@ mod run_support;
 #[path = "images/support.rs"]
 mod support;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
-use box_tests::{box_bin, ok, stderr, unique_name};
+use box_tests::{box_bin, ok, on_a_terminal, stderr, unique_name};
 use run_support::*;
 use support::{busybox_layer, Env};
 
@@ -159,18 +158,10 @@ fn box_up_t_on_an_ubuntu_like_image_gets_a_shell() {
         env.root().display(),
         f.display()
     );
-    let mut script = Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run script (util-linux)");
-    let mut stdin = script.stdin.take().unwrap();
-    stdin
-        .write_all(b"test -t 0 && echo tty-$(id -u)-$(cat /etc/marker | wc -c); exit 7\n")
-        .unwrap();
-    let out = script.wait_with_output().unwrap();
-    drop(stdin);
+    let out = on_a_terminal(
+        &inner,
+        b"test -t 0 && echo tty-$(id -u)-$(cat /etc/marker | wc -c); exit 7\n",
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("tty-0-24"), "{text}");
     assert_eq!(out.status.code(), Some(7), "{text}");

@@ -3,12 +3,12 @@
 //! (`/proc/self/status`, its namespace links) and on the host (its cgroup's files).
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 #[path = "run/walk.rs"]
 mod walk;
 
-use box_tests::{box_bin, cgroup_dirs, ok, stderr};
+use box_tests::{box_bin, cgroup_dirs, ok, on_a_terminal, stderr};
 use walk::{ns_link, unique, Walk};
 
 /// `docker run -d --name c1 ubuntu sleep 1000` twice, then `docker inspect --format
@@ -164,18 +164,10 @@ fn run_it_gives_a_terminal_with_the_callers_term_and_size() {
         w.state.dir.path().display(),
         w.rootfs
     );
-    let mut script = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run script (util-linux)");
-    let mut stdin = script.stdin.take().unwrap();
-    stdin
-        .write_all(b"echo term=$TERM size=$(stty size) tty=$(tty); exit 7\n")
-        .unwrap();
-    let out = script.wait_with_output().unwrap();
-    drop(stdin);
+    let out = on_a_terminal(
+        &line,
+        b"echo term=$TERM size=$(stty size) tty=$(tty); exit 7\n",
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("term=screen-256color size=33 101 tty=/dev/pts/0"),
