@@ -24,12 +24,6 @@ use box_rootfs::{Overlay, OverlayDirs};
 
 use crate::{Error, Spec};
 
-/// The overlay of a container's root, which box makes for the child (a root filesystem to
-/// build means a new mount namespace).
-pub(crate) fn wanted(rootfs: Option<&box_rootfs::Prepared>) -> Option<&Overlay> {
-    rootfs?.overlay()
-}
-
 /// Gives the upper directory (the container's `/`) to the host ids of the container's root;
 /// left to the host's root when the maps leave the container no root.
 pub(crate) fn give_upper(spec: &Spec, dirs: &OverlayDirs) -> Result<(), Error> {

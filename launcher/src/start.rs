@@ -235,7 +235,11 @@ fn create_and_spawn(
         timer.lap(Step::Network);
     }
     let layers = &*layers;
-    let made_root = crate::overlay_root::wanted(layers.rootfs.as_ref());
+    // An overlay root is box's to make (a root to build means a new mount namespace).
+    let made_root = layers
+        .rootfs
+        .as_ref()
+        .and_then(box_rootfs::Prepared::overlay);
     let channels = Channels::open(spec.process.tty, made_root.is_some())?;
     let lifeline = Lifeline::of_this_process()?;
     // The child inherits this: it is born non-dumpable, so that no process of a pid namespace

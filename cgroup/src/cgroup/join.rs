@@ -33,15 +33,15 @@ impl Cgroup {
             .v1
             .iter()
             .map(|d| {
-                let fd = d
-                    .dir
-                    .open("tasks", OFlag::O_WRONLY)
-                    .map_err(|errno| Error::Write {
-                        path: d.dir.path().join("tasks"),
+                let path = d.dir.path().join("tasks");
+                match d.dir.open("tasks", OFlag::O_WRONLY) {
+                    Ok(fd) => Ok((path, fd)),
+                    Err(errno) => Err(Error::Write {
+                        path,
                         value: "0".into(),
                         errno,
-                    })?;
-                Ok((d.dir.path().join("tasks"), fd))
+                    }),
+                }
             })
             .collect::<Result<_, Error>>()?;
         Ok(SelfJoin { tasks })

@@ -157,14 +157,11 @@ impl Cgroup {
     /// Move process `pid` (its whole thread group) into this cgroup on every hierarchy.
     /// Idempotent: a process already there (e.g. via `CLONE_INTO_CGROUP`) stays.
     pub fn add_process(&self, pid: Pid) -> Result<(), Error> {
-        let pid = pid.as_raw().to_string();
+        let text = pid.as_raw().to_string();
         for d in &self.v1 {
-            fs::write(&d.dir, "cgroup.procs", &pid)?;
+            fs::write(&d.dir, "cgroup.procs", &text)?;
         }
-        if let Some(d) = &self.v2 {
-            fs::write(&d.dir, "cgroup.procs", &pid)?;
-        }
-        Ok(())
+        self.add_process_v2(pid)
     }
 
     /// The processes in this cgroup (the union over its hierarchies).
