@@ -26,11 +26,7 @@ impl Unpacker<'_> {
         e: &Entry,
         parent: &[Vec<u8>],
     ) -> Result<(Vec<Vec<u8>>, OwnedFd), UnpackError> {
-        let fail = |step, errno| UnpackError::Fs {
-            entry: e.shown.clone(),
-            step,
-            errno,
-        };
+        let fail = |step, errno| e.failed(step, errno);
         if let Some((path, fd)) = self.parent.take() {
             if path == parent {
                 return Ok((path, fd));
@@ -56,11 +52,8 @@ impl Unpacker<'_> {
         e: &Entry,
         rel: &[&[u8]],
     ) -> Result<OwnedFd, UnpackError> {
-        let mut cur = fs::open_dir(self.dest, &[]).map_err(|errno| UnpackError::Fs {
-            entry: e.shown.clone(),
-            step: "open layer",
-            errno,
-        })?;
+        let mut cur =
+            fs::open_dir(self.dest, &[]).map_err(|errno| e.failed("open layer", errno))?;
         for (i, name) in rel.iter().enumerate() {
             match fs::open_dir(cur.as_fd(), &[name]) {
                 Ok(fd) => cur = fd,
@@ -71,12 +64,8 @@ impl Unpacker<'_> {
                     ))
                 }
                 Err(Errno::ENOENT | Errno::ENOTDIR) => {
-                    let (fd, _) =
-                        fs::make_dir(cur.as_fd(), name).map_err(|errno| UnpackError::Fs {
-                            entry: e.shown.clone(),
-                            step: "mkdir parent",
-                            errno,
-                        })?;
+                    let (fd, _) = fs::make_dir(cur.as_fd(), name)
+                        .map_err(|errno| e.failed("mkdir parent", errno))?;
                     let path = rel[..=i].iter().map(|c| c.to_vec()).collect();
                     self.dirs.push(DirMeta {
                         path,

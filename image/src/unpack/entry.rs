@@ -37,6 +37,17 @@ pub struct Entry {
     pub xattrs: Vec<(String, Vec<u8>)>,
 }
 
+impl Entry {
+    /// A file system call's failure while making this entry.
+    pub fn failed(&self, step: &'static str, errno: nix::errno::Errno) -> UnpackError {
+        UnpackError::Fs {
+            entry: self.shown.clone(),
+            step,
+            errno,
+        }
+    }
+}
+
 impl Pending {
     /// Takes in an extension header (and returns true), or leaves a real entry alone.
     pub fn absorb<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<bool, UnpackError> {

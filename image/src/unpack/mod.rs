@@ -112,11 +112,7 @@ struct Unpacker<'a> {
 
 impl Unpacker<'_> {
     fn entry(&mut self, e: &Entry, data: &mut impl Read) -> Result<(), UnpackError> {
-        let fail = |step, errno| UnpackError::Fs {
-            entry: e.shown.clone(),
-            step,
-            errno,
-        };
+        let fail = |step, errno| e.failed(step, errno);
         let Some((name, parent)) = e.path.split_last() else {
             // The layer's root itself (`./`).
             if e.kind == EntryType::Directory {
@@ -150,11 +146,7 @@ impl Unpacker<'_> {
         dir: BorrowedFd<'_>,
         name: &[u8],
     ) -> Result<bool, UnpackError> {
-        let fail = |step, errno| UnpackError::Fs {
-            entry: e.shown.clone(),
-            step,
-            errno,
-        };
+        let fail = |step, errno| e.failed(step, errno);
         let n = fs::os(name);
         let t = TimeSpec::new(e.mtime, 0);
         let replaced = match e.kind {

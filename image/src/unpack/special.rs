@@ -19,11 +19,7 @@ impl Unpacker<'_> {
         parent: &[Vec<u8>],
         target: &[u8],
     ) -> Result<(), UnpackError> {
-        let fail = |step, errno| UnpackError::Fs {
-            entry: e.shown.clone(),
-            step,
-            errno,
-        };
+        let fail = |step, errno| e.failed(step, errno);
         if target == b".wh..opq" {
             let (_, dir) = self.parent_dir(e, parent)?;
             return fs::set_xattr(dir.as_fd(), fs::OPAQUE_XATTR, b"y")
@@ -62,11 +58,7 @@ impl Unpacker<'_> {
         dir: BorrowedFd<'_>,
         name: &[u8],
     ) -> Result<bool, UnpackError> {
-        let fail = |step, errno| UnpackError::Fs {
-            entry: e.shown.clone(),
-            step,
-            errno,
-        };
+        let fail = |step, errno| e.failed(step, errno);
         let target = e
             .link
             .as_deref()
@@ -107,11 +99,7 @@ impl Unpacker<'_> {
         dir: BorrowedFd<'_>,
         name: &[u8],
     ) -> Result<bool, UnpackError> {
-        let fail = |step, errno| UnpackError::Fs {
-            entry: e.shown.clone(),
-            step,
-            errno,
-        };
+        let fail = |step, errno| e.failed(step, errno);
         let kind = match e.kind {
             EntryType::Char => SFlag::S_IFCHR,
             EntryType::Block => SFlag::S_IFBLK,
