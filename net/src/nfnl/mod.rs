@@ -14,6 +14,7 @@
 //! userdata: comment C (libnftnl's TLV), so that `nft list` shows it
 //! ```
 
+mod close;
 mod rule;
 
 use std::net::Ipv4Addr;
@@ -98,8 +99,8 @@ impl Batch {
         self.seqs.push(seq);
     }
 
-    /// Sends the batch; returns the handles of the rules the kernel echoed.
-    fn send(mut self, what: &str) -> Result<Vec<u64>, Error> {
+    /// Sends the batch; returns the handles of the rules the kernel echoed, and the socket.
+    fn send(mut self, what: &str) -> Result<(Vec<u64>, Socket), Error> {
         self.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, &[]);
         let io =
             |e: std::io::Error| fail(what)(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)));
@@ -115,7 +116,7 @@ impl Batch {
             let n = socket.recv(&mut &mut buf[..], 0).map_err(io)?;
             read_answers(&buf[..n], &mut pending, &mut handles).map_err(fail(what))?;
         }
-        Ok(handles)
+        Ok((handles, socket))
     }
 }
 
@@ -221,7 +222,8 @@ pub(crate) fn add_ports(
             &attrs,
         );
     }
-    let handles = batch.send(&format!("publish ports of {note:?}"))?;
+    // Nothing to free after an addition: the socket's close does not wait.
+    let (handles, _) = batch.send(&format!("publish ports of {note:?}"))?;
     if handles.len() != ports.len() {
         return Err(fail("publish ports")(Errno::EBADMSG));
     }
@@ -239,7 +241,9 @@ pub(crate) fn delete_rules(table: &str, chain: &str, handles: &[u64]) -> Result<
         attrs.put(NFTA_RULE_HANDLE, &handle.to_be_bytes());
         batch.rule(NFT_MSG_DELRULE, 0, &attrs);
     }
-    batch.send("delete port rules").map(drop)
+    let (_, socket) = batch.send("delete port rules")?;
+    close::close_unwaited(socket);
+    Ok(())
 }
 
 #[cfg(test)]
