@@ -1,9 +1,3 @@
-//! An overlay root for a container in a new user namespace: the layers hold the host's ids,
-//! so box, as the host's root, makes the overlay over idmapped clones of them once the
-//! child's id maps are written (`box_rootfs::Overlay::mount_idmapped`), and hands the mount to
-//! the child over a socket; the child attaches it as its root. The upper directory is given
-//! to the container's root before the clone.
-
 //! An overlay root is made by box and handed to the child over a socket; the child attaches it
 //! as its root. box makes it right after "go", while the child joins its namespaces and sets up
 //! its network: the mount (overlayfs probing its work directory) overlaps the child's steps

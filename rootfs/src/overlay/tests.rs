@@ -76,6 +76,30 @@ fn dirs_are_made_fresh_and_removed() {
     assert!(tmp.path().join("keep").exists(), "no symlink is followed");
 }
 
+/// What a container that wrote nothing leaves (overlayfs's empty `work/work`), and a tree
+/// whose `work/work` is a symlink: both removed, nothing followed.
+#[test]
+fn empty_dirs_are_removed_and_a_symlink_in_them_is_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("target");
+    std::fs::create_dir(&target).unwrap();
+    for link in [false, true] {
+        let o = Overlay {
+            layers: vec![tmp.path().into()],
+            dir: tmp.path().join("overlay"),
+        };
+        let dirs = OverlayDirs::create(&o).unwrap();
+        if link {
+            std::os::unix::fs::symlink(&target, o.work().join("work")).unwrap();
+        } else {
+            std::fs::create_dir(o.work().join("work")).unwrap();
+        }
+        dirs.remove().unwrap();
+        assert!(!o.dir.exists(), "link: {link}");
+        assert!(target.is_dir(), "link: {link}");
+    }
+}
+
 /// The overlay as each kernel gets it: `lowerdir+` through the new mount API, and `mount(2)`
 /// with one option string where that API is missing.
 #[test]
