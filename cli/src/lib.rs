@@ -9,11 +9,13 @@
 //! - [`run`]: `box run`'s options, turned into the box.toml they mean.
 //! - [`name`]: container names, the one rule every name from outside is checked by.
 //! - [`human`]: sizes and times as Docker shows them, and an image's RFC 3339 times.
+//! - [`fetch_args`]: `box pull`'s and `box load`'s options, which `box-fetch` parses too.
 
 // Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod config;
+pub mod fetch_args;
 pub mod human;
 pub mod init;
 pub mod name;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use box_cli::fetch_args::{LoadArgs, PullArgs};
 use box_image::{LoadOptions, Mirror, Platform, PullOptions, Reference, RegistryOptions, Store};
 use clap::{Parser, Subcommand};
 
@@ -26,25 +27,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Pull an image from a registry.
-    Pull {
-        reference: String,
-        #[arg(long = "insecure-registry", value_name = "HOST")]
-        insecure: Vec<String>,
-        #[arg(long = "registry-mirror", value_name = "URL")]
-        mirrors: Vec<String>,
-        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-        platform: Option<String>,
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Pull(PullArgs),
     /// Load images from an archive or an OCI image layout.
-    Load {
-        file: PathBuf,
-        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-        platform: Option<String>,
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Load(LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,21 +37,15 @@ fn main() -> ExitCode {
     let result = Store::open(Store::default_root(cli.store))
         .context("open the image store")
         .and_then(|store| match cli.command {
-            Command::Pull {
-                reference,
-                insecure,
-                mirrors,
-                platform,
-                quiet,
-            } => {
-                let registries = Registries { insecure, mirrors };
-                pull(&store, &reference, registries, platform.as_deref(), quiet)
+            Command::Pull(args) => {
+                let registries = Registries {
+                    insecure: args.insecure,
+                    mirrors: args.mirrors,
+                };
+                let platform = args.platform.as_deref();
+                pull(&store, &args.reference, registries, platform, args.quiet)
             }
-            Command::Load {
-                file,
-                platform,
-                quiet,
-            } => load(&store, &file, platform.as_deref(), quiet),
+            Command::Load(args) => load(&store, &args.file, args.platform.as_deref(), args.quiet),
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,

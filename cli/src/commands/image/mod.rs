@@ -16,6 +16,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use box_cli::fetch_args::{LoadArgs, PullArgs};
 use box_image::Store;
 use clap::Subcommand;
 
@@ -25,24 +26,7 @@ use crate::state::Root;
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Pull an image from a registry into the store (progress on a terminal).
-    Pull {
-        /// `busybox`, `docker.io/library/ubuntu:24.04`, `host:5000/app@sha256:…`.
-        reference: String,
-        /// A registry (`host` or `host:port`) to reach over plain HTTP or unverified HTTPS;
-        /// localhost is always allowed (also `$BOX_INSECURE_REGISTRIES`, comma-separated).
-        #[arg(long = "insecure-registry", value_name = "HOST")]
-        insecure: Vec<String>,
-        /// A Docker Hub mirror (`https://HOST[:PORT]`, `http://` for an insecure one), asked
-        /// before Docker Hub for docker.io images (also `$BOX_REGISTRY_MIRRORS`, comma-separated).
-        #[arg(long = "registry-mirror", value_name = "URL")]
-        mirrors: Vec<String>,
-        /// The platform to pull from a multi-platform image (default: this host's).
-        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-        platform: Option<String>,
-        /// No progress, whatever the terminal.
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Pull(PullArgs),
     /// List the images in the store.
     Images {
         /// `table` (default) or `json`.
@@ -60,15 +44,7 @@ pub enum ImageCommand {
     },
     /// Load images from a `docker save` archive or an OCI image layout (a directory or a
     /// tar, compressed or not).
-    Load {
-        file: PathBuf,
-        /// The platform to load from a multi-platform image (default: this host's).
-        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-        platform: Option<String>,
-        /// No progress, whatever the terminal.
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Load(LoadArgs),
     /// Remove what no image needs: unnamed images no container uses, unused layers and
     /// blobs, what interrupted pulls left.
     Prune,
@@ -80,36 +56,8 @@ pub fn run(cmd: ImageCommand, store: Option<PathBuf>, root: &Root) -> i32 {
         Store::open(Store::default_root(store)).context("open the image store")
     };
     let result = match cmd {
-        ImageCommand::Pull {
-            reference,
-            insecure,
-            mirrors,
-            platform,
-            quiet,
-        } => {
-            let mut args: Vec<OsString> = vec!["pull".into()];
-            for host in insecure {
-                args.extend(["--insecure-registry".into(), host.into()]);
-            }
-            for url in mirrors {
-                args.extend(["--registry-mirror".into(), url.into()]);
-            }
-            args.extend(platform.map(|p| format!("--platform={p}").into()));
-            args.extend(quiet.then(|| "--quiet".into()));
-            args.extend(["--".into(), reference.into()]);
-            Err(fetch(store, args))
-        }
-        ImageCommand::Load {
-            file,
-            platform,
-            quiet,
-        } => {
-            let mut args: Vec<OsString> = vec!["load".into()];
-            args.extend(platform.map(|p| format!("--platform={p}").into()));
-            args.extend(quiet.then(|| "--quiet".into()));
-            args.extend(["--".into(), file.into()]);
-            Err(fetch(store, args))
-        }
+        ImageCommand::Pull(args) => Err(fetch(store, args.to_args())),
+        ImageCommand::Load(args) => Err(fetch(store, args.to_args())),
         ImageCommand::Images { format } => open(store).and_then(|s| table::images(&s, &format)),
         ImageCommand::Rmi { images, force } => {
             open(store).and_then(|s| rmi(&s, root, &images, force))
