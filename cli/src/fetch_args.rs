@@ -4,7 +4,16 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
+
+/// What `box-fetch` does, as `box` asks it: `box-fetch [--store DIR] pull|load …`.
+#[derive(Debug, Subcommand)]
+pub enum FetchCommand {
+    /// Pull an image from a registry.
+    Pull(PullArgs),
+    /// Load images from an archive or an OCI image layout.
+    Load(LoadArgs),
+}
 
 /// `box pull`'s options.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -75,23 +84,17 @@ fn common(args: &mut Vec<OsString>, platform: Option<&str>, quiet: bool) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use clap::{Parser, Subcommand};
+    use clap::Parser;
 
     #[derive(Debug, Parser)]
-    struct Cli {
+    struct Fetch {
         #[command(subcommand)]
-        command: Command,
+        command: FetchCommand,
     }
 
-    #[derive(Debug, Subcommand)]
-    enum Command {
-        Pull(PullArgs),
-        Load(LoadArgs),
-    }
-
-    fn parse(args: Vec<OsString>) -> Command {
+    fn parse(args: Vec<OsString>) -> FetchCommand {
         let argv = std::iter::once(OsString::from("box-fetch")).chain(args);
-        Cli::try_parse_from(argv).unwrap().command
+        Fetch::try_parse_from(argv).unwrap().command
     }
 
     /// Every option survives the trip to box-fetch, a reference or file that looks like an
@@ -105,7 +108,7 @@ mod tests {
             platform: Some("linux/arm64/v8".into()),
             quiet: true,
         };
-        let Command::Pull(back) = parse(pull.to_args()) else {
+        let FetchCommand::Pull(back) = parse(pull.to_args()) else {
             panic!("not a pull")
         };
         assert_eq!(back, pull);
@@ -116,7 +119,7 @@ mod tests {
             platform: None,
             quiet: false,
         };
-        let Command::Pull(back) = parse(bare.to_args()) else {
+        let FetchCommand::Pull(back) = parse(bare.to_args()) else {
             panic!("not a pull")
         };
         assert_eq!(back, bare);
@@ -125,7 +128,7 @@ mod tests {
             platform: Some("linux/amd64".into()),
             quiet: true,
         };
-        let Command::Load(back) = parse(load.to_args()) else {
+        let FetchCommand::Load(back) = parse(load.to_args()) else {
             panic!("not a load")
         };
         assert_eq!(back, load);

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use box_cli::fetch_args::{LoadArgs, PullArgs};
+use box_cli::fetch_args::FetchCommand;
 use box_image::{LoadOptions, Mirror, Platform, PullOptions, Reference, RegistryOptions, Store};
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
 /// Brings images into box's store (run by `box pull` and `box load`).
 #[derive(Debug, Parser)]
@@ -21,15 +21,7 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     store: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Pull an image from a registry.
-    Pull(PullArgs),
-    /// Load images from an archive or an OCI image layout.
-    Load(LoadArgs),
+    command: FetchCommand,
 }
 
 fn main() -> ExitCode {
@@ -37,7 +29,7 @@ fn main() -> ExitCode {
     let result = Store::open(Store::default_root(cli.store))
         .context("open the image store")
         .and_then(|store| match cli.command {
-            Command::Pull(args) => {
+            FetchCommand::Pull(args) => {
                 let registries = Registries {
                     insecure: args.insecure,
                     mirrors: args.mirrors,
@@ -45,7 +37,9 @@ fn main() -> ExitCode {
                 let platform = args.platform.as_deref();
                 pull(&store, &args.reference, registries, platform, args.quiet)
             }
-            Command::Load(args) => load(&store, &args.file, args.platform.as_deref(), args.quiet),
+            FetchCommand::Load(args) => {
+                load(&store, &args.file, args.platform.as_deref(), args.quiet)
+            }
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,
