@@ -35,19 +35,26 @@ fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     }
 }
 
-/// Writes `text` into the file at `path`: created when missing, else truncated in place,
-/// never through a link.
+/// Writes `text` into the file at `path`: created when missing, else overwritten in place and
+/// cut to its length, never through a link. Not truncated to nothing first: on a file system
+/// that discards freed blocks at once (an ext4 without a journal), emptying and refilling a
+/// file waits for the disk.
 fn write_in_place(path: &Path, text: &str) -> Result<(), Error> {
     let mut file = File::options()
         .write(true)
         .create(true)
-        .truncate(true)
         .mode(0o644)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
         .open(path)
         .map_err(io_err("open", path))?;
+    let old_len = file.metadata().map_err(io_err("stat", path))?.len();
     file.write_all(text.as_bytes())
-        .map_err(io_err("write", path))
+        .map_err(io_err("write", path))?;
+    let len = text.len() as u64;
+    if old_len > len {
+        file.set_len(len).map_err(io_err("truncate", path))?;
+    }
+    Ok(())
 }
 
 /// Creates the container's three files; returns their paths, in the order of [`TARGETS`].
@@ -65,10 +72,10 @@ pub(crate) fn create(dir: &Path, me: &Record, others: &[Record]) -> Result<[Path
     Ok(paths)
 }
 
-/// Rewrites the hosts file of each of `records` with all the others in it.
-pub(crate) fn rewrite_hosts(records: &[Record]) -> Result<(), Error> {
-    for me in records {
-        let others: Vec<Record> = records
+/// Rewrites the hosts file of each of `to`, naming every other container of `all`.
+pub(crate) fn rewrite_hosts(to: &[Record], all: &[Record]) -> Result<(), Error> {
+    for me in to {
+        let others: Vec<Record> = all
             .iter()
             .filter(|r| r.container != me.container)
             .cloned()
@@ -184,12 +191,17 @@ mod tests {
         let inode = fs::metadata(&paths[0]).unwrap().ino();
         let mut db = record("db", "db", 3);
         db.hosts_file = dir.path().join("db-hosts");
-        rewrite_hosts(&[me.clone(), db]).unwrap();
+        let both = [me.clone(), db.clone()];
+        rewrite_hosts(&both, &both).unwrap();
         let text = fs::read_to_string(&paths[0]).unwrap();
         assert!(text.contains("10.1.0.3\tdb"), "{text}");
         assert_eq!(fs::metadata(&paths[0]).unwrap().ino(), inode);
+        // Shorter again once db is gone: nothing of the longer text is left at its end.
+        rewrite_hosts(std::slice::from_ref(&me), std::slice::from_ref(&me)).unwrap();
+        assert_eq!(fs::read_to_string(&paths[0]).unwrap(), hosts(&me, &[]));
+        assert_eq!(fs::metadata(&paths[0]).unwrap().ino(), inode);
         fs::remove_file(&paths[0]).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", &paths[0]).unwrap();
-        assert!(rewrite_hosts(&[me]).is_err());
+        assert!(rewrite_hosts(&[me], &[db]).is_err());
     }
 }

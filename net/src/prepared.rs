@@ -240,14 +240,15 @@ impl Attachment {
         };
         let published = (|| {
             attachment.files = files::create(&dir, &record, &records)?;
+            // The others learn this container's name; its own file was just written.
             let mut all = records.clone();
             all.push(record.clone());
-            files::rewrite_hosts(&all)?;
+            files::rewrite_hosts(&records, &all)?;
             if !config.ports.is_empty() {
                 let comment = nft::port_comment(&b.network, &b.container);
                 record.rule_handles = nft::add_ports(&comment, address, &config.ports)?;
                 attachment.record.rule_handles = record.rule_handles.clone();
-                store.write_record(&b.network, &record)?;
+                store.update_record(&b.network, &record)?;
             }
             Ok(())
         })();

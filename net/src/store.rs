@@ -188,9 +188,9 @@ impl Locked {
         write_json(&dir.join("network.json"), record)
     }
 
-    /// Replaces a network's record (the address given last).
+    /// Replaces a network's record (the address given last), in place.
     pub fn update_network(&self, network: &str, record: &NetworkRecord) -> Result<(), Error> {
-        write_json(&self.network_dir(network).join("network.json"), record)
+        overwrite_json(&self.network_dir(network).join("network.json"), record)
     }
 
     pub fn remove_network(&self, network: &str) -> Result<(), Error> {
@@ -226,10 +226,16 @@ impl Locked {
     }
 
     pub fn write_record(&self, network: &str, record: &Record) -> Result<(), Error> {
-        let path = self
-            .network_dir(network)
-            .join(format!("{}.json", record.container));
-        write_json(&path, record)
+        write_json(&self.record_path(network, &record.container), record)
+    }
+
+    /// Replaces a record written before (its rules' handles added), in place.
+    pub fn update_record(&self, network: &str, record: &Record) -> Result<(), Error> {
+        overwrite_json(&self.record_path(network, &record.container), record)
+    }
+
+    fn record_path(&self, network: &str, container: &str) -> PathBuf {
+        self.network_dir(network).join(format!("{container}.json"))
     }
 
     pub fn remove_record(&self, network: &str, container: &str) -> Result<(), Error> {
@@ -288,9 +294,62 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
     fs::rename(&tmp, path).map_err(store_err("rename", path))
 }
 
+/// Replaces the record at `path` in one `write` at its start, padded with spaces (JSON's
+/// whitespace) to at least its old length, so that nothing needs cutting off: no moment shows
+/// a reader a half-written record (they wait for the store's lock anyway, and a `kill -9`
+/// cannot split one write of a page, and a record is far smaller), and no block is freed. A rename over the old file, as
+/// [`write_json`] does, frees the old one's; on an ext4 without a journal (this project's
+/// development VM's `/run`) each freed block is discarded at once, synchronously.
+fn overwrite_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
+    let mut text = serde_json::to_vec(value).map_err(|_| Error::Store {
+        what: "encode".into(),
+        path: path.to_path_buf(),
+        errno: Errno::EINVAL,
+    })?;
+    let mut file = File::options()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(store_err("open", path))?;
+    let old_len = file.metadata().map_err(store_err("stat", path))?.len();
+    let old_len = usize::try_from(old_len)
+        .unwrap_or(usize::MAX)
+        .min(MAX_RECORD as usize);
+    if text.len() < old_len {
+        text.resize(old_len, b' ');
+    }
+    file.write_all(&text).map_err(store_err("write", path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_overwritten_in_place_reads_back_longer_or_shorter() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("network.json");
+        let subnet = Subnet::parse("10.1.0.0/16").unwrap();
+        let at = |last: &str| NetworkRecord {
+            subnet,
+            last: Some(last.parse().unwrap()),
+        };
+        write_json(&path, &at("10.1.0.2")).unwrap();
+        let inode = fs::metadata(&path).unwrap().ino();
+        for last in ["10.1.100.200", "10.1.0.3"] {
+            overwrite_json(&path, &at(last)).unwrap();
+            let back: NetworkRecord = read_json(&path).unwrap().unwrap();
+            assert_eq!(back.last, at(last).last);
+        }
+        assert_eq!(fs::metadata(&path).unwrap().ino(), inode, "the same file");
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", &path).unwrap();
+        assert!(
+            overwrite_json(&path, &at("10.1.0.4")).is_err(),
+            "never through a link"
+        );
+    }
 
     #[test]
     fn an_owner_is_alive_only_with_its_start_time() {

@@ -44,7 +44,7 @@ pub(crate) fn release(
     let rest = store.records(net);
     let rest = match rest {
         Ok(rest) if rest.is_empty() => network::remove(store, rtnl, net),
-        Ok(rest) => files::rewrite_hosts(&rest),
+        Ok(rest) => files::rewrite_hosts(&rest, &rest),
         Err(e) => Err(e),
     };
     link.and(rules).and(rec).and(rest)
