@@ -173,12 +173,17 @@ impl OverlayDirs {
     /// then walks the tree.
     fn remove_empty(&self) -> bool {
         let work = self.dir.join("work");
-        [self.dir.join("upper"), work.join("work"), work, self.dir.clone()]
-            .iter()
-            .all(|dir| match std::fs::remove_dir(dir) {
-                Ok(()) => true,
-                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-            })
+        [
+            self.dir.join("upper"),
+            work.join("work"),
+            work,
+            self.dir.clone(),
+        ]
+        .iter()
+        .all(|dir| match std::fs::remove_dir(dir) {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        })
     }
 }
 
