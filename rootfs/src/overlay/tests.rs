@@ -76,27 +76,46 @@ fn dirs_are_made_fresh_and_removed() {
     assert!(tmp.path().join("keep").exists(), "no symlink is followed");
 }
 
-/// What a container that wrote nothing leaves (overlayfs's empty `work/work`), and a tree
-/// whose `work/work` is a symlink: both removed, nothing followed.
+/// What a container that wrote nothing leaves (overlayfs's empty `work/work`, the mount
+/// points the child made in `upper`), and trees with a symlink where a directory was: all
+/// removed, nothing followed.
 #[test]
 fn empty_dirs_are_removed_and_a_symlink_in_them_is_not_followed() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("target");
     std::fs::create_dir(&target).unwrap();
-    for link in [false, true] {
+    std::fs::create_dir(target.join("inside")).unwrap();
+    for case in [
+        "empty",
+        "mount points",
+        "work link",
+        "upper link",
+        "upper file",
+    ] {
         let o = Overlay {
             layers: vec![tmp.path().into()],
             dir: tmp.path().join("overlay"),
         };
         let dirs = OverlayDirs::create(&o).unwrap();
-        if link {
+        if case == "work link" {
             std::os::unix::fs::symlink(&target, o.work().join("work")).unwrap();
         } else {
             std::fs::create_dir(o.work().join("work")).unwrap();
         }
+        if case != "empty" {
+            for d in ["proc", "sys", "dev"] {
+                std::fs::create_dir(o.upper().join(d)).unwrap();
+            }
+        }
+        if case == "upper link" {
+            std::os::unix::fs::symlink(&target, o.upper().join("link")).unwrap();
+        }
+        if case == "upper file" {
+            std::fs::write(o.upper().join("dev").join("file"), b"x").unwrap();
+        }
         dirs.remove().unwrap();
-        assert!(!o.dir.exists(), "link: {link}");
-        assert!(target.is_dir(), "link: {link}");
+        assert!(!o.dir.exists(), "{case}");
+        assert!(target.join("inside").is_dir(), "{case}");
     }
 }
 
