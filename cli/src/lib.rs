@@ -14,6 +14,8 @@
 // Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod stdio;
 pub mod config;
 pub mod fetch_args;
 pub mod human;

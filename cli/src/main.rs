@@ -3,6 +3,8 @@
 // Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod stdio;
 mod commands;
 mod generate;
 mod state;

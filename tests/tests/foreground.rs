@@ -62,3 +62,32 @@ fn a_name_in_use_by_a_running_foreground_container_is_refused() {
     assert_eq!(first.wait().expect("wait for box up").code(), Some(137));
     case.assert_nothing_left();
 }
+
+/// `box up … 2>&1 | head -1` closes box's stderr early: box still removes the container and
+/// exits with its command's code (std's `eprintln!` panics there, and box aborts on a panic).
+#[test]
+fn a_closed_stdout_and_stderr_neither_abort_box_nor_leave_the_container() {
+    let case = Case::new("fg-closed", "command = [\"/bin/sh\", \"-c\", \"exit 3\"]\n");
+    let mut up = case
+        .command(&["up", "--timings"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start box up");
+    // Both read ends closed before box writes anything: every write gets EPIPE.
+    drop(up.stdout.take());
+    drop(up.stderr.take());
+    let status = up.wait().expect("wait for box up");
+    assert_eq!(status.code(), Some(3), "{status:?}");
+    case.assert_nothing_left();
+    let ps = Command::new(box_bin())
+        .arg("ps")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut ps| {
+            drop(ps.stdout.take());
+            ps.wait()
+        })
+        .expect("run box ps");
+    assert_eq!(ps.code(), Some(0), "{ps:?}");
+}

@@ -3,6 +3,9 @@
 //! registry client, TLS, decompression and unpacking are not in the binary that starts
 //! containers: docs/images.md, "Weight".
 
+#[macro_use]
+#[path = "../stdio.rs"]
+mod stdio;
 mod progress;
 
 use std::path::PathBuf;
