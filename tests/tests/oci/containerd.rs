@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use crate::support::{
-    box_runc, expect_code, no_box_runc_left, run, text, wait_for, Daemon, Scratch,
+    assert_adopted_by_a_shim, box_runc, expect_code, no_box_runc_left, run, text, wait_for, Daemon,
+    Scratch,
 };
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -143,18 +144,7 @@ fn containerd_runs_box_behind_its_runc_shim() {
         cgroup.contains(&format!("/{}/{id}\n", c.scratch.cgroup_parent)),
         "{cgroup}"
     );
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let ppid = stat[stat.rfind(')').unwrap() + 2..]
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let shim = std::fs::read_link(format!("/proc/{ppid}/exe")).unwrap();
-    assert!(
-        shim.to_string_lossy().contains("containerd-shim"),
-        "{}",
-        shim.display()
-    );
+    assert_adopted_by_a_shim(pid);
     no_box_runc_left(&box_runc(), c.scratch.dir.path(), &[]);
 
     // task exec: output and exit code.

@@ -8,7 +8,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use crate::support::{
-    box_runc, expect_code, mounts_below, no_box_runc_left, run, text, wait_for, Daemon, Scratch,
+    assert_adopted_by_a_shim, box_runc, expect_code, mounts_below, no_box_runc_left, run, text,
+    wait_for, Daemon, Scratch,
 };
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -170,18 +171,7 @@ fn docker_runs_box_as_a_runtime() {
         Some("209715200".to_string())
     );
     let pid: i32 = d.inspect("d1", "{{.State.Pid}}").parse().unwrap();
-    let ppid = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let ppid = ppid[ppid.rfind(')').unwrap() + 2..]
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let shim = std::fs::read_link(format!("/proc/{ppid}/exe")).unwrap();
-    assert!(
-        shim.to_string_lossy().contains("containerd-shim"),
-        "the shim adopted it: {}",
-        shim.display()
-    );
+    assert_adopted_by_a_shim(pid);
     no_box_runc_left(&box_runc(), d.scratch.dir.path(), &[]);
 
     // exec, its output and exit code.

@@ -333,3 +333,20 @@ pub fn no_box_runc_left(runc: &Path, dir: &Path, held: &[i32]) {
         }
     }
 }
+
+/// Asserts that `pid`'s parent is a containerd shim (containerd and Docker run box-runc through
+/// `containerd-shim-runc-v2`, which adopts the container's PID 1 once box-runc exits).
+pub fn assert_adopted_by_a_shim(pid: i32) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let ppid = stat[stat.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let shim = std::fs::read_link(format!("/proc/{ppid}/exe")).unwrap();
+    assert!(
+        shim.to_string_lossy().contains("containerd-shim"),
+        "not adopted by a shim: {pid}'s parent is {}",
+        shim.display()
+    );
+}
