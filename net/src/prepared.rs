@@ -10,7 +10,7 @@ use crate::config::{BridgeConfig, NetConfig, NetMode, NetworkName, Subnet, DEFAU
 use crate::netns::NetnsId;
 use crate::rtnl::Rtnl;
 use crate::store::{Locked, NetworkRecord, Owner, Record};
-use crate::sweep::Link;
+use crate::sweep::{Kept, Link};
 use crate::{files, network, nft, sweep, Error};
 
 /// The name of the container's end of its veth.
@@ -151,7 +151,7 @@ impl Attachment {
         let mut rtnl = Rtnl::open()?;
         // What killed boxes left: reclaimed here, but never a reason to fail this start (what
         // could not be released keeps its address, and `box rm` of its container tries again).
-        let _ = sweep::stale(&store, &mut rtnl);
+        let (_, kept) = sweep::stale_keeping(&store, &mut rtnl);
         let network = b.network.clone();
         let net_record = match (store.network(&network)?, b.subnet) {
             (Some(rec), Some(want)) if rec.subnet != want => {
@@ -173,37 +173,45 @@ impl Attachment {
                 NetworkRecord { subnet, last: None }
             }
         };
-        let made = Self::join(&store, b, config, net_record);
+        let made = Self::join(&store, b, config, net_record, kept);
         if made.is_err() && store.records(&network)?.is_empty() {
             let _ = network::remove(&store, &mut rtnl, &network);
         }
         made
     }
 
-    /// Takes an address and publishes the ports, on an existing network.
+    /// Takes an address and publishes the ports, on an existing network. `kept` is every
+    /// network's records as the sweep left them (read again when it could not read them).
     fn join(
         store: &Locked,
         b: &BridgeConfig,
         config: &NetConfig,
         mut net_record: NetworkRecord,
+        kept: Option<Kept>,
     ) -> Result<Attachment, Error> {
         let subnet = net_record.subnet;
-        let records = store.records(&b.network)?;
+        let all = match kept {
+            Some(all) => all,
+            None => store
+                .networks()?
+                .into_iter()
+                .map(|n| store.records(&n).map(|r| (n, r)))
+                .collect::<Result<Kept, Error>>()?,
+        };
+        let records = all.get(&b.network).cloned().unwrap_or_default();
         if records.iter().any(|r| r.container == b.container) {
             return Err(Error::NameInUse {
                 container: b.container.clone(),
                 network: b.network.clone(),
             });
         }
-        for other_net in store.networks()? {
-            for other in store.records(&other_net)? {
-                for mine in &config.ports {
-                    if other.ports.iter().any(|p| p.conflicts(mine)) {
-                        return Err(Error::PortInUse {
-                            port: mine.to_string(),
-                            container: other.container.clone(),
-                        });
-                    }
+        for other in all.values().flatten() {
+            for mine in &config.ports {
+                if other.ports.iter().any(|p| p.conflicts(mine)) {
+                    return Err(Error::PortInUse {
+                        port: mine.to_string(),
+                        container: other.container.clone(),
+                    });
                 }
             }
         }

@@ -1,6 +1,8 @@
 //! Releasing a container's place on its network, and reclaiming the places of containers
 //! whose box was killed (`kill -9` runs no undo stack): their owner process is gone.
 
+use std::collections::BTreeMap;
+
 use crate::rtnl::Rtnl;
 use crate::store::{Locked, Record};
 use crate::{files, network, nft, Error};
@@ -50,24 +52,50 @@ pub(crate) fn release(
     link.and(rules).and(rec).and(rest)
 }
 
+/// Each network's records once the sweep is done, by network name: those whose owner lives,
+/// and any whose release failed (they keep their address).
+pub(crate) type Kept = BTreeMap<String, Vec<Record>>;
+
 /// Releases every record whose owner is gone, and removes networks left without containers.
 /// Every one is tried; the first error is returned.
 pub(crate) fn stale(store: &Locked, rtnl: &mut Rtnl) -> Result<(), Error> {
+    stale_keeping(store, rtnl).0
+}
+
+/// [`stale`], and what it kept, so that a start reads the store once: `None` when a network's
+/// records could not be read.
+pub(crate) fn stale_keeping(store: &Locked, rtnl: &mut Rtnl) -> (Result<(), Error>, Option<Kept>) {
+    let networks = match store.networks() {
+        Ok(networks) => networks,
+        Err(e) => return (Err(e), None),
+    };
     let mut first = Ok(());
-    for net in store.networks()? {
+    let mut kept = Some(Kept::new());
+    for net in networks {
         let records = match store.records(&net) {
             Ok(records) => records,
             Err(e) => {
                 first = first.and(Err(e));
+                kept = None;
                 continue;
             }
         };
-        for record in records.iter().filter(|r| !r.owner.alive()) {
-            first = first.and(release(store, rtnl, &net, record, Link::Delete));
+        let was_empty = records.is_empty();
+        let mut live = Vec::new();
+        for record in records {
+            if record.owner.alive() {
+                live.push(record);
+            } else if let Err(e) = release(store, rtnl, &net, &record, Link::Delete) {
+                first = first.and(Err(e));
+                live.push(record);
+            }
         }
-        if records.is_empty() && store.network(&net).is_ok_and(|n| n.is_some()) {
+        if was_empty && store.network(&net).is_ok_and(|n| n.is_some()) {
             first = first.and(network::remove(store, rtnl, &net));
         }
+        if let Some(kept) = kept.as_mut() {
+            kept.insert(net, live);
+        }
     }
-    first
+    (first, kept)
 }
