@@ -105,7 +105,8 @@ impl ParentEnds {
     }
 
     /// "go", keeping the pipe open: a held child waits on it for its release (one more byte)
-    /// or for box's end (EOF), see [`crate::create`].
+    /// or for box's end (EOF), see [`crate::create`]; a child whose veth box makes after "go"
+    /// waits on it for [`link_ready`].
     pub(crate) fn go_and_keep(&mut self) -> Result<Option<OwnedFd>, Error> {
         if let Some(go) = self.go.take() {
             write(&go, b"g").map_err(Error::sys("tell the container to go"))?;
@@ -121,4 +122,12 @@ impl ParentEnds {
             None => Ok(Report::default()),
         }
     }
+}
+
+/// Tells the child, on the pipe "go" was sent on, that its veth is there
+/// ([`crate::start::Prepared::link_after_go`]).
+pub(crate) fn link_ready(go: &OwnedFd) -> Result<(), Error> {
+    write(go, b"n")
+        .map(drop)
+        .map_err(Error::sys("tell the container its link is there"))
 }

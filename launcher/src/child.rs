@@ -57,14 +57,17 @@ impl Child<'_> {
             namespaces,
             network: _,
             network_inside,
+            link_after_go,
             exec,
         } = layers;
+        // The "go" pipe stays open for what box says after "go": a release, the veth.
+        let keep_go = hold.is_some() || *link_after_go;
         let keep: Vec<RawFd> = [
             Some(report.as_raw_fd()),
             tty_socket.as_ref().map(AsRawFd::as_raw_fd),
             root_socket.as_ref().map(AsRawFd::as_raw_fd),
             lifeline.raw_fd(),
-            hold.map(|_| go.as_raw_fd()),
+            keep_go.then(|| go.as_raw_fd()),
             hold.and_then(Hold::raw_fd),
         ]
         .into_iter()
@@ -85,8 +88,8 @@ impl Child<'_> {
             cgroup_join.map_or(Ok(()), box_cgroup::SelfJoin::join),
         );
         steps.run(Step::WaitForBox, wait_for_parent(&go));
-        // A held child keeps it: its release comes on it.
-        let go = hold.map(|_| go);
+        // A held child's release comes on it, and the word that box made the veth.
+        let go = keep_go.then_some(go);
         // Namespaces. Joining a user namespace, or becoming root of one, changes credentials,
         // which clears the parent-death signal: the lifeline re-arms it.
         let joined = namespaces.join().map(|()| true);
@@ -104,7 +107,9 @@ impl Child<'_> {
             namespaces.set_hostname(spec.hostname.as_deref()),
         );
         // In its net namespace, as its root there: lo up; eth0, its address and route.
-        steps.run(Step::NetworkSetup, network_inside.apply());
+        if !link_after_go {
+            steps.run(Step::NetworkSetup, network_inside.apply());
+        }
         steps.run(Step::Hostname, set_domainname(spec));
         // Through the host's /proc, which answers for the namespaces just entered.
         steps.run(Step::Sysctls, box_ns::write_sysctls(&spec.tunables.sysctls));
@@ -131,6 +136,15 @@ impl Child<'_> {
                 built => steps.run(Step::Rootfs, built),
             }
         }
+        // Here when box makes the veth after "go", while this child built its root.
+        if *link_after_go {
+            let link = go.as_ref().map_or(Ok(()), wait_for_parent);
+            steps.run(
+                Step::NetworkSetup,
+                link.and_then(|()| Ok(network_inside.apply()?)),
+            );
+        }
+        let go = go.filter(|_| hold.is_some());
         steps.run(Step::Terminal, attach_terminal(spec, tty_socket));
         // Found as root (made above for a new container), entered as the user.
         let workdir = steps.get(Step::Workdir, open_workdir(spec));

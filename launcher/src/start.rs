@@ -54,6 +54,11 @@ pub(crate) struct Prepared {
     pub network: box_net::Prepared,
     /// What the child does in its net namespace, once `network` made what it makes.
     pub network_inside: box_net::Inside,
+    /// box makes the container's veth after "go", while the child builds its root, and says
+    /// so on the "go" pipe; the child sets up its network after its root filesystem step.
+    /// Not when a sysctl of the `net.` tree is set: those come before the root (through the
+    /// host's /proc) and may name `eth0`.
+    pub link_after_go: bool,
     pub exec: ExecPlan,
 }
 
@@ -82,6 +87,7 @@ pub(crate) fn launch(
         rootfs,
         namespaces,
         network_inside: network.inside(None),
+        link_after_go: false,
         network,
         exec,
     };
@@ -231,6 +237,11 @@ fn create_and_spawn(
     if let Some(attachment) = &network {
         running.undo.push(attachment.clone());
         layers.network_inside = layers.network.inside(Some(attachment));
+        layers.link_after_go = !spec
+            .tunables
+            .sysctls
+            .iter()
+            .any(|(key, _)| key.starts_with("net."));
         layers.rootfs = with_network_files(spec, layers.rootfs.take(), attachment)?;
         timer.lap(Step::Network);
     }
@@ -307,18 +318,20 @@ fn create_and_spawn(
         cg.add_process_v2(pid)?;
         timer.lap(Step::CgroupJoin);
     }
-    if let Some(attachment) = &network {
+    let link_after_go = network.as_ref().filter(|_| layers.link_after_go);
+    if let Some(attachment) = network.as_ref().filter(|_| !layers.link_after_go) {
         attachment.attach(pid.as_raw())?;
         timer.lap(Step::NetworkAttach);
     }
     if let Some(adj) = spec.tunables.oom_score_adj {
         write_oom_score_adj(pid, adj)?;
     }
-    if hold.is_some() {
-        running.release = channels.go_and_keep()?;
+    let go = if hold.is_some() || link_after_go.is_some() {
+        channels.go_and_keep()?
     } else {
         channels.go()?;
-    }
+        None
+    };
     // While the child enters its namespaces; it waits for this at its root filesystem step.
     let mut sent = Ok(());
     if let (Some(overlay), Some(socket)) = (made_root, channels.root_socket.take()) {
@@ -336,6 +349,19 @@ fn create_and_spawn(
             Err(e) => return Err(e),
         }
         timer.lap(Step::RootfsDirs);
+    }
+    // While the child builds its root: it waits for this byte at its network step.
+    if let (Some(attachment), Some(go)) = (link_after_go, &go) {
+        attachment.attach(pid.as_raw())?;
+        timer.lap(Step::NetworkAttach);
+        match crate::channels::link_ready(go) {
+            Ok(()) => {}
+            // A child that failed before has closed its end: its report says why.
+            Err(e) => sent = sent.and(Err(e)),
+        }
+    }
+    if hold.is_some() {
+        running.release = go;
     }
     if let Some(socket) = &channels.tty_socket {
         running.tty_master = crate::tty::receive_master(socket.as_fd())?;
