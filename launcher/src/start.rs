@@ -354,11 +354,8 @@ fn create_and_spawn(
     if let (Some(attachment), Some(go)) = (link_after_go, &go) {
         attachment.attach(pid.as_raw())?;
         timer.lap(Step::NetworkAttach);
-        match crate::channels::link_ready(go) {
-            Ok(()) => {}
-            // A child that failed before has closed its end: its report says why.
-            Err(e) => sent = sent.and(Err(e)),
-        }
+        // A child that failed before has closed its end (EPIPE): its report says why.
+        sent = sent.and(crate::channels::link_ready(go));
     }
     if hold.is_some() {
         running.release = go;
