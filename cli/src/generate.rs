@@ -11,7 +11,7 @@ use clap::Command;
 pub fn completion(mut cmd: Command, shell: clap_complete::Shell) -> i32 {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "box", &mut script);
-    crate::commands::print(&String::from_utf8_lossy(&script));
+    print!("{}", String::from_utf8_lossy(&script));
     0
 }
 

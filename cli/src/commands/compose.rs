@@ -50,7 +50,10 @@ pub fn up(root: &Root, file: &Path, plan: Vec<Planned>, flags: UpFlags) -> i32 {
     if flags.detach {
         return match start_all(root, file, plan) {
             Ok(names) => {
-                super::print(&names.iter().map(|n| format!("{n}\n")).collect::<String>());
+                print!(
+                    "{}",
+                    names.iter().map(|n| format!("{n}\n")).collect::<String>()
+                );
                 0
             }
             Err(code) => code,
@@ -184,7 +187,7 @@ pub fn down(root: &Root, file: &Path, seconds: u64) -> i32 {
     let mut code = 0;
     for name in &names {
         match remove::remove(root, name, true) {
-            Ok(()) => super::print(&format!("{name}\n")),
+            Ok(()) => println!("{name}"),
             Err(e) => {
                 eprintln!("box: {e:#}");
                 code = 1;

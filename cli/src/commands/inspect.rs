@@ -29,10 +29,10 @@ pub fn inspect(root: &Root, names: &[String], format: Option<&str>) -> Result<i3
     match template {
         Some(t) => {
             for doc in &docs {
-                super::print(&format!("{}\n", t.render(doc)?));
+                println!("{}", t.render(doc)?);
             }
         }
-        None => super::print(&format!("{}\n", serde_json::to_string_pretty(&docs)?)),
+        None => println!("{}", serde_json::to_string_pretty(&docs)?),
     }
     Ok(code)
 }

@@ -160,12 +160,6 @@ pub fn run(cmd: Lifecycle, root: &Root) -> i32 {
     }
 }
 
-/// Writes to stdout; a closed pipe (`box inspect | head`) is not an error worth a panic.
-pub(crate) fn print(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-}
-
 /// What box says when the kernel's OOM killer killed a process of a container (its PID 1 or
 /// another: the exit code says which).
 pub(crate) fn oom_message(name: &Name) -> String {

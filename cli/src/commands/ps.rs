@@ -104,12 +104,12 @@ pub fn ps(root: &Root, all: bool, quiet: bool, format: &str) -> Result<i32> {
     }
     if quiet {
         let names: String = rows.iter().map(|r| format!("{}\n", r.name)).collect();
-        super::print(&names);
+        print!("{}", names);
         return Ok(0);
     }
     match format {
-        "json" => super::print(&format!("{}\n", serde_json::to_string_pretty(&rows)?)),
-        "table" => super::print(&table(&rows)),
+        "json" => println!("{}", serde_json::to_string_pretty(&rows)?),
+        "table" => print!("{}", table(&rows)),
         t if t.contains("{{") => {
             let template = Template::parse(t)?;
             let mut out = String::new();
@@ -117,7 +117,7 @@ pub fn ps(root: &Root, all: bool, quiet: bool, format: &str) -> Result<i32> {
                 out.push_str(&template.render(&serde_json::to_value(row)?)?);
                 out.push('\n');
             }
-            super::print(&out);
+            print!("{}", out);
         }
         other => {
             bail!("unknown format {other:?}: use `table`, `json` or a template ({{{{.Name}}}})")

@@ -37,7 +37,7 @@ fn start(root: &Root, store: Option<PathBuf>, args: &RunArgs) -> Result<i32, Str
     };
     let planned = translated.plan(&cwd, &host).map_err(|e| e.to_string())?;
     if args.dry_run {
-        super::print(&translated.to_toml().map_err(|e| e.to_string())?);
+        print!("{}", translated.to_toml().map_err(|e| e.to_string())?);
         return Ok(0);
     }
     if args.detach && args.interactive {

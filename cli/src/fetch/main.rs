@@ -61,12 +61,6 @@ fn platform(text: Option<&str>) -> Result<Platform> {
     }
 }
 
-/// Writes to stdout; a closed pipe is not worth a panic.
-fn print(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-}
-
 /// The registry settings of the command line; the environment's are added.
 struct Registries {
     insecure: Vec<String>,
@@ -116,7 +110,7 @@ fn pull(
     progress.finish();
     let pulled = pulled?;
     progress.note(&format!("Digest: {}", pulled.record.manifest));
-    print(&format!("{}\n", pulled.reference));
+    println!("{}", pulled.reference);
     Ok(())
 }
 
@@ -135,10 +129,8 @@ fn load(
     progress.finish();
     for image in loaded? {
         match image.names.as_slice() {
-            [] => print(&format!("Loaded image ID: {}\n", image.record.id)),
-            names => names
-                .iter()
-                .for_each(|n| print(&format!("Loaded image: {n}\n"))),
+            [] => println!("Loaded image ID: {}", image.record.id),
+            names => names.iter().for_each(|n| println!("Loaded image: {n}")),
         }
     }
     Ok(())

@@ -101,10 +101,10 @@ fn rmi(store: &Store, root: &Root, images: &[String], force: bool) -> Result<i32
         match store.remove(image, force, &|record| users.using(record)) {
             Ok(removed) => {
                 for name in &removed.untagged {
-                    super::print(&format!("Untagged: {name}\n"));
+                    println!("Untagged: {name}");
                 }
                 if let Some(id) = &removed.deleted {
-                    super::print(&format!("Deleted: {id}\n"));
+                    println!("Deleted: {id}");
                 }
             }
             Err(e) => {
@@ -120,18 +120,18 @@ fn prune(store: &Store, root: &Root) -> Result<i32> {
     let users = in_use::Containers::new(root);
     let pruned = store.prune(&|record| users.using(record))?;
     for id in &pruned.images {
-        super::print(&format!("Deleted: {id}\n"));
+        println!("Deleted: {id}");
     }
     let f = &pruned.freed;
     if f.layers + f.blobs == 0 && pruned.images.is_empty() {
-        super::print("Nothing to remove\n");
+        println!("Nothing to remove");
     } else {
-        super::print(&format!(
-            "Removed {} layer(s) and {} blob(s): {} reclaimed\n",
+        println!(
+            "Removed {} layer(s) and {} blob(s): {} reclaimed",
             f.layers,
             f.blobs,
             box_cli::human::human_size(f.bytes)
-        ));
+        );
     }
     Ok(0)
 }

@@ -49,8 +49,8 @@ pub fn rows(images: &[ImageRecord]) -> Vec<Row> {
 pub fn images(store: &Store, format: &str) -> Result<i32> {
     let rows = rows(&store.images()?);
     match format {
-        "json" => super::super::print(&format!("{}\n", serde_json::to_string_pretty(&rows)?)),
-        "table" => super::super::print(&table(&rows, now())),
+        "json" => println!("{}", serde_json::to_string_pretty(&rows)?),
+        "table" => print!("{}", table(&rows, now())),
         other => bail!("unknown format {other:?}: use `table` or `json`"),
     }
     Ok(0)
