@@ -274,14 +274,19 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, Err
         })
 }
 
-/// Writes a record whole: a temporary file, then a rename over the old one.
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
-    let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_vec(value).map_err(|_| Error::Store {
+/// `value` as the JSON of the record at `path`.
+fn encode<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|_| Error::Store {
         what: "encode".into(),
         path: path.to_path_buf(),
         errno: Errno::EINVAL,
-    })?;
+    })
+}
+
+/// Writes a record whole: a temporary file, then a rename over the old one.
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
+    let tmp = path.with_extension("json.tmp");
+    let text = encode(path, value)?;
     let _ = fs::remove_file(&tmp);
     let mut file = File::options()
         .write(true)
@@ -301,11 +306,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
 /// [`write_json`] does, frees the old one's; on an ext4 without a journal (this project's
 /// development VM's `/run`) each freed block is discarded at once, synchronously.
 fn overwrite_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
-    let mut text = serde_json::to_vec(value).map_err(|_| Error::Store {
-        what: "encode".into(),
-        path: path.to_path_buf(),
-        errno: Errno::EINVAL,
-    })?;
+    let mut text = encode(path, value)?;
     let mut file = File::options()
         .write(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
