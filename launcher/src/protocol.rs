@@ -61,10 +61,14 @@ pub enum Step {
     Security,
     SignalMask,
     Exec,
+    // The parent's, after the container's end (undone last made first).
+    ReleaseNetwork,
+    RemoveCgroup,
+    RemoveRootfsDirs,
 }
 
 impl Step {
-    const ALL: [Step; 28] = [
+    const ALL: [Step; 31] = [
         Step::Prepare,
         Step::RootfsDirs,
         Step::Cgroup,
@@ -93,6 +97,9 @@ impl Step {
         Step::Security,
         Step::SignalMask,
         Step::Exec,
+        Step::ReleaseNetwork,
+        Step::RemoveCgroup,
+        Step::RemoveRootfsDirs,
     ];
 
     /// The name `box up --timings` and error messages use.
@@ -126,6 +133,9 @@ impl Step {
             Step::Security => "security",
             Step::SignalMask => "signal mask",
             Step::Exec => "exec",
+            Step::ReleaseNetwork => "release network",
+            Step::RemoveCgroup => "remove cgroup",
+            Step::RemoveRootfsDirs => "remove rootfs dirs",
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Running {
     /// Signals box reads from a signalfd instead of dying of them.
     pub(crate) signals: SigSet,
     pub timings: Vec<Timing>,
+    /// Whether the end's removals are timed too (`--timings`).
+    pub(crate) timed: bool,
 }
 
 /// The signals box forwards to the container (plus SIGCHLD, which it waits for).
@@ -66,6 +68,7 @@ impl Running {
             release: None,
             signals,
             timings: Vec::new(),
+            timed: false,
         }
     }
 

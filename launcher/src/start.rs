@@ -102,6 +102,7 @@ pub(crate) fn launch(
     match create_and_spawn(spec, &mut layers, cgroup, hold, &mut running, &mut timer) {
         Ok(()) => {
             running.timings = timer.rows;
+            running.timed = spec.timings;
             Ok(running)
         }
         Err(e) => {

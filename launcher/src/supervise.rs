@@ -94,7 +94,8 @@ impl Running {
         };
         // Also when waiting failed: removing the cgroup kills whatever still runs in it, and
         // nothing the start made may outlive its supervisor.
-        let undone = self.undo.unwind();
+        let timings = self.timed.then_some(&mut self.timings);
+        let undone = self.undo.unwind_timed(timings);
         if let Some(out) = &output {
             // Bounded: a writer that escaped the cgroup cannot keep the monitor here.
             for _ in 0..FINAL_DRAIN_ROUNDS {
@@ -336,6 +337,10 @@ mod tests {
     struct FailingUndo;
 
     impl crate::undo::Undo for FailingUndo {
+        fn step(&self) -> crate::Step {
+            crate::Step::RemoveCgroup
+        }
+
         fn undo(self: Box<Self>) -> Result<(), Error> {
             Err(Error::InvalidSpec("the cgroup would not go".into()))
         }
