@@ -6,7 +6,7 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -21,9 +21,12 @@ const FALLBACK_NAMESERVERS: &str = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
 /// The container's files, and where they go inside it.
 pub const TARGETS: [&str; 3] = ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"];
 
-/// The directory of one container's files.
-pub(crate) fn dir(store: &Path, network: &str, container: &str) -> PathBuf {
-    store.join(network).join(format!("{container}.d"))
+/// One container's files, in the order of [`TARGETS`]: beside its record in the network's
+/// directory (`web.hosts`, `web.resolv.conf`, `web.hostname`), not in a directory of their own,
+/// whose removal costs a synchronous discard on a file system that discards freed blocks.
+pub(crate) fn paths(store: &Path, network: &str, container: &str) -> [PathBuf; 3] {
+    let dir = store.join(network);
+    TARGETS.map(|t| dir.join(format!("{container}.{}", &t["/etc/".len()..])))
 }
 
 fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -57,19 +60,11 @@ fn write_in_place(path: &Path, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Creates the container's three files; returns their paths, in the order of [`TARGETS`].
-pub(crate) fn create(dir: &Path, me: &Record, others: &[Record]) -> Result<[PathBuf; 3], Error> {
-    match fs::DirBuilder::new().mode(0o755).create(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-            return Err(io_err("create", dir)(e))
-        }
-        _ => {}
-    }
-    let paths = TARGETS.map(|t| dir.join(&t["/etc/".len()..]));
+/// Creates the container's three files at `paths` (from [`paths`]).
+pub(crate) fn create(paths: &[PathBuf; 3], me: &Record, others: &[Record]) -> Result<(), Error> {
     write_in_place(&paths[0], &hosts(me, others))?;
     write_in_place(&paths[1], &resolv_conf())?;
-    write_in_place(&paths[2], &format!("{}\n", me.hostname))?;
-    Ok(paths)
+    write_in_place(&paths[2], &format!("{}\n", me.hostname))
 }
 
 /// Rewrites the hosts file of each of `to`, naming every other container of `all`.
@@ -85,8 +80,11 @@ pub(crate) fn rewrite_hosts(to: &[Record], all: &[Record]) -> Result<(), Error> 
     Ok(())
 }
 
-pub(crate) fn remove(dir: &Path) {
-    let _ = fs::remove_dir_all(dir);
+/// Removes the container's files; one already gone is fine.
+pub(crate) fn remove(paths: &[PathBuf; 3]) {
+    for path in paths {
+        let _ = fs::remove_file(path);
+    }
 }
 
 fn hosts(me: &Record, others: &[Record]) -> String {
@@ -185,8 +183,17 @@ mod tests {
     fn files_are_rewritten_in_place_never_through_a_link() {
         let dir = tempfile::tempdir().unwrap();
         let mut me = record("web", "web", 2);
-        let paths = create(&dir.path().join("web.d"), &me, &[]).unwrap();
+        let paths = paths(dir.path(), "n1", "web");
+        fs::create_dir(dir.path().join("n1")).unwrap();
+        create(&paths, &me, &[]).unwrap();
         me.hosts_file = paths[0].clone();
+        let names = paths
+            .each_ref()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().to_owned());
+        assert_eq!(
+            names.map(|n| n.to_string_lossy().into_owned()),
+            ["n1/web.hosts", "n1/web.resolv.conf", "n1/web.hostname"]
+        );
         use std::os::unix::fs::MetadataExt;
         let inode = fs::metadata(&paths[0]).unwrap().ino();
         let mut db = record("db", "db", 3);
@@ -203,5 +210,7 @@ mod tests {
         fs::remove_file(&paths[0]).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", &paths[0]).unwrap();
         assert!(rewrite_hosts(&[me], &[db]).is_err());
+        remove(&paths);
+        assert!(paths.iter().all(|p| fs::symlink_metadata(p).is_err()));
     }
 }

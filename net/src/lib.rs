@@ -22,6 +22,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod background;
 mod config;
 mod error;
 mod files;

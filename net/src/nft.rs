@@ -195,8 +195,9 @@ pub(crate) fn add_ports(
     crate::nfnl::add_ports(TABLE, "ports", comment, addr, ports)
 }
 
-/// Deletes a container's port rules by handle. Over netlink, in this process.
-pub(crate) fn delete_ports(handles: &[u64]) -> Result<(), Error> {
+/// Deletes a container's port rules by handle. Over netlink, in this process; the socket to
+/// close without waiting, once there were rules.
+pub(crate) fn delete_ports(handles: &[u64]) -> Result<Option<netlink_sys::Socket>, Error> {
     crate::nfnl::delete_rules(TABLE, "ports", handles)
 }
 

@@ -224,7 +224,7 @@ impl Attachment {
             })?;
         net_record.last = Some(address);
         store.update_network(&b.network, &net_record)?;
-        let dir = files::dir(&b.store, &b.network, &b.container);
+        let paths = files::paths(&b.store, &b.network, &b.container);
         let mut record = Record {
             container: b.container.clone(),
             hostname: b.hostname.clone(),
@@ -233,7 +233,7 @@ impl Attachment {
             host_veth: host_veth_name(address),
             ports: config.ports.clone(),
             rule_handles: Vec::new(),
-            hosts_file: dir.join("hosts"),
+            hosts_file: paths[0].clone(),
         };
         // The record first: from here on a killed box leaves something the sweep finds.
         store.write_record(&b.network, &record)?;
@@ -247,7 +247,8 @@ impl Attachment {
             netns: Cell::new(None),
         };
         let published = (|| {
-            attachment.files = files::create(&dir, &record, &records)?;
+            files::create(&paths, &record, &records)?;
+            attachment.files = paths.clone();
             // The others learn this container's name; its own file was just written.
             let mut all = records.clone();
             all.push(record.clone());
@@ -306,11 +307,11 @@ impl Attachment {
         if self.released.replace(true) {
             return Ok(());
         }
-        // Left to die with the container's namespace when nothing else holds it (see
-        // crate::netns); a namespace never known (no attach) has no veth to delete.
+        // Left to die with the container's namespace unless something else holds it (see
+        // crate::background); a namespace never known (no attach) has no veth to delete.
         let link = match self.netns.get() {
-            Some(ns) if !ns.in_use() => Link::LeftToNamespace,
-            _ => Link::Delete,
+            Some(ns) => Link::IfHeld(ns),
+            None => Link::Delete,
         };
         let store = Locked::open(&self.store)?;
         let mut rtnl = Rtnl::open()?;

@@ -162,6 +162,11 @@ impl Locked {
         })
     }
 
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn network_dir(&self, network: &str) -> PathBuf {
         self.root.join(network)
     }
@@ -385,7 +390,7 @@ mod tests {
             host_veth: "vb0a010002".into(),
             ports: vec![PortMap::parse("8080:80").unwrap()],
             rule_handles: vec![7],
-            hosts_file: root.join("n1/web.d/hosts"),
+            hosts_file: root.join("n1/web.hosts"),
         };
         store.write_record("n1", &record).unwrap();
         assert_eq!(store.networks().unwrap(), ["n1"]);

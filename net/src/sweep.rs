@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::background::{self, Leftovers};
+use crate::netns::NetnsId;
 use crate::rtnl::Rtnl;
 use crate::store::{Locked, Record};
 use crate::{files, network, nft, Error};
@@ -12,8 +14,9 @@ use crate::{files, network, nft, Error};
 pub(crate) enum Link {
     /// Deleted now (the container's end goes with it).
     Delete,
-    /// Left to the kernel, which removes the pair with the container's net namespace.
-    LeftToNamespace,
+    /// Deleted by the closer if a process is still in this namespace; otherwise left to the
+    /// kernel, which removes the pair with the namespace.
+    IfHeld(NetnsId),
 }
 
 /// Removes what `record` holds: its veth (as `link` says), its published ports, its files,
@@ -26,9 +29,13 @@ pub(crate) fn release(
     record: &Record,
     link: Link,
 ) -> Result<(), Error> {
+    let mut leftovers = Leftovers::default();
     let link = match link {
         Link::Delete => rtnl.delete(&record.host_veth),
-        Link::LeftToNamespace => Ok(()),
+        Link::IfHeld(netns) => {
+            leftovers.veth = Some((netns, record.host_veth.clone()));
+            Ok(())
+        }
     };
     let rules = if !record.rule_handles.is_empty() {
         nft::delete_ports(&record.rule_handles)
@@ -37,11 +44,12 @@ pub(crate) fn release(
         nft::rules_with_comment("ports", &nft::port_comment(net, &record.container))
             .and_then(|handles| nft::delete_ports(&handles))
     } else {
-        Ok(())
+        Ok(None)
     };
-    if let Some(dir) = record.hosts_file.parent() {
-        files::remove(dir);
-    }
+    let rules = rules.map(|socket| leftovers.socket = socket);
+    // Started before the files go, so that its look through /proc overlaps them.
+    background::finish(leftovers);
+    files::remove(&files::paths(store.root(), net, &record.container));
     let rec = store.remove_record(net, &record.container);
     let rest = store.records(net);
     let rest = match rest {

@@ -14,7 +14,6 @@
 //! userdata: comment C (libnftnl's TLV), so that `nft list` shows it
 //! ```
 
-mod close;
 mod rule;
 
 use std::net::Ipv4Addr;
@@ -27,7 +26,7 @@ use crate::config::PortMap;
 use crate::Error;
 use rule::{comment, port_rule, Attrs, NFPROTO_IPV4, NLA_F_NESTED};
 
-const NETLINK_NETFILTER: isize = 12;
+pub(crate) const NETLINK_NETFILTER: isize = 12;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
@@ -230,10 +229,15 @@ pub(crate) fn add_ports(
     Ok(handles)
 }
 
-/// Deletes rules of `table`'s `chain` by handle, in one transaction.
-pub(crate) fn delete_rules(table: &str, chain: &str, handles: &[u64]) -> Result<(), Error> {
+/// Deletes rules of `table`'s `chain` by handle, in one transaction. The socket it used, once
+/// there were rules: its close waits for nf_tables to free them (see [`crate::background`]).
+pub(crate) fn delete_rules(
+    table: &str,
+    chain: &str,
+    handles: &[u64],
+) -> Result<Option<Socket>, Error> {
     if handles.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let mut batch = Batch::new();
     for handle in handles {
@@ -242,8 +246,7 @@ pub(crate) fn delete_rules(table: &str, chain: &str, handles: &[u64]) -> Result<
         batch.rule(NFT_MSG_DELRULE, 0, &attrs);
     }
     let (_, socket) = batch.send("delete port rules")?;
-    close::close_unwaited(socket);
-    Ok(())
+    Ok(Some(socket))
 }
 
 #[cfg(test)]
