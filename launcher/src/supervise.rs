@@ -139,6 +139,11 @@ impl Running {
             if let Some(out) = output.filter(|_| output_open) {
                 output_at = watch(&mut fds, out.pipe.as_fd());
             }
+            // Readable once the container's process exited, whichever thread SIGCHLD went to
+            // (a caller of the launcher may have threads that do not block it).
+            if let Some(pidfd) = self.pidfd.as_ref().filter(|_| status.is_none()) {
+                watch(&mut fds, pidfd.as_fd());
+            }
             // Once the command exited, only drain what its terminal or pipe still holds.
             let timeout = if status.is_some() { 50u16 } else { u16::MAX };
             match poll(&mut fds, PollTimeout::from(timeout)) {
@@ -285,6 +290,7 @@ fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
 mod tests {
     use super::*;
     use nix::unistd::pipe;
+    use std::os::fd::FromRawFd;
 
     fn nonblocking(fd: &OwnedFd) {
         fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
@@ -361,6 +367,12 @@ mod tests {
         };
         let mut running = Running::new("teardown", signals);
         running.pid = child;
+        // As the launcher's clone3 gives it: the test harness's other threads do not block
+        // SIGCHLD, so the signalfd may never see the child's end.
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) };
+        // SAFETY: a new fd of this process's, owned from here on.
+        running.pidfd = Some(unsafe { OwnedFd::from_raw_fd(i32::try_from(pidfd).unwrap()) });
         running.undo.push(FailingUndo);
         let outcome = running.supervise().unwrap();
         assert_eq!(outcome.status, ExitStatus::Exited(7));
