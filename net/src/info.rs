@@ -57,6 +57,6 @@ pub fn sweep(store: &Path) -> Result<(), Error> {
         return Ok(());
     }
     let locked = Locked::open(store)?;
-    let mut rtnl = Rtnl::open()?;
+    let mut rtnl = Rtnl::new();
     crate::sweep::stale(&locked, &mut rtnl)
 }

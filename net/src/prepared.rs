@@ -95,7 +95,7 @@ impl Inside {
         if !self.loopback && self.eth0.is_none() {
             return Ok(());
         }
-        let mut rtnl = Rtnl::open()?;
+        let mut rtnl = Rtnl::new();
         if self.loopback {
             rtnl.set_up("lo")?;
         }
@@ -139,7 +139,6 @@ pub struct Attachment {
     network: String,
     subnet: Subnet,
     record: Record,
-    files: [PathBuf; 3],
     released: Cell<bool>,
     /// The container's net namespace, once attached.
     netns: Cell<Option<NetnsId>>,
@@ -148,7 +147,7 @@ pub struct Attachment {
 impl Attachment {
     fn create(b: &BridgeConfig, config: &NetConfig) -> Result<Attachment, Error> {
         let store = Locked::open(&b.store)?;
-        let mut rtnl = Rtnl::open()?;
+        let mut rtnl = Rtnl::new();
         // What killed boxes left: reclaimed here, but never a reason to fail this start (what
         // could not be released keeps its address, and `box rm` of its container tries again).
         let (_, kept) = sweep::stale_keeping(&store, &mut rtnl);
@@ -173,7 +172,7 @@ impl Attachment {
                 NetworkRecord { subnet, last: None }
             }
         };
-        let made = Self::join(&store, b, config, net_record, kept);
+        let made = Self::join(&store, &mut rtnl, b, config, net_record, kept);
         if made.is_err() && store.records(&network)?.is_empty() {
             let _ = network::remove(&store, &mut rtnl, &network);
         }
@@ -184,6 +183,7 @@ impl Attachment {
     /// network's records as the sweep left them (read again when it could not read them).
     fn join(
         store: &Locked,
+        rtnl: &mut Rtnl,
         b: &BridgeConfig,
         config: &NetConfig,
         mut net_record: NetworkRecord,
@@ -241,14 +241,12 @@ impl Attachment {
             store: b.store.clone(),
             network: b.network.clone(),
             subnet,
-            files: [PathBuf::new(), PathBuf::new(), PathBuf::new()],
             record: record.clone(),
             released: Cell::new(false),
             netns: Cell::new(None),
         };
         let published = (|| {
             files::create(&paths, &record, &records)?;
-            attachment.files = paths.clone();
             // The others learn this container's name; its own file was just written.
             let mut all = records.clone();
             all.push(record.clone());
@@ -264,14 +262,7 @@ impl Attachment {
         match published {
             Ok(()) => Ok(attachment),
             Err(e) => {
-                let mut rtnl = Rtnl::open()?;
-                let _ = sweep::release(
-                    store,
-                    &mut rtnl,
-                    &b.network,
-                    &attachment.record,
-                    Link::Delete,
-                );
+                let _ = sweep::release(store, rtnl, &b.network, &attachment.record, Link::Delete);
                 attachment.released.set(true);
                 Err(e)
             }
@@ -282,7 +273,7 @@ impl Attachment {
     /// its other end made directly in the container's net namespace as `eth0`.
     pub fn attach(&self, pid: i32) -> Result<(), Error> {
         self.netns.set(NetnsId::of_pid(pid));
-        Rtnl::open()?.add_veth(
+        Rtnl::new().add_veth(
             &self.record.host_veth,
             &self.network,
             CONTAINER_INTERFACE,
@@ -293,7 +284,8 @@ impl Attachment {
     /// `/etc/hosts`, `/etc/resolv.conf` and `/etc/hostname` for the container: (host file,
     /// path inside).
     pub fn mounts(&self) -> Vec<(PathBuf, &'static str)> {
-        self.files.iter().cloned().zip(files::TARGETS).collect()
+        let paths = files::paths(&self.store, &self.network, &self.record.container);
+        paths.into_iter().zip(files::TARGETS).collect()
     }
 
     /// What `box inspect` shows.
@@ -314,7 +306,7 @@ impl Attachment {
             None => Link::Delete,
         };
         let store = Locked::open(&self.store)?;
-        let mut rtnl = Rtnl::open()?;
+        let mut rtnl = Rtnl::new();
         sweep::release(&store, &mut rtnl, &self.network, &self.record, link)
     }
 }

@@ -54,9 +54,10 @@ fn acknowledgement(buf: &[u8], seq: u32) -> Option<Result<(), Errno>> {
     None
 }
 
-/// A route netlink socket of the calling process's net namespace (close-on-exec).
+/// A route netlink socket of the calling process's net namespace (close-on-exec), opened at
+/// its first request: most releases and starts on an existing network send none.
 pub(crate) struct Rtnl {
-    socket: Socket,
+    socket: Option<Socket>,
     seq: u32,
     buf: Vec<u8>,
 }
@@ -65,20 +66,25 @@ fn io_errno(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
+fn open_socket() -> Result<Socket, Error> {
+    let sys = |e: std::io::Error| Error::Netlink {
+        what: "open a netlink socket".into(),
+        errno: io_errno(&e),
+    };
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(sys)?;
+    socket.bind_auto().map_err(sys)?;
+    socket.connect(&SocketAddr::new(0, 0)).map_err(sys)?;
+    Ok(socket)
+}
+
 impl Rtnl {
-    pub(crate) fn open() -> Result<Rtnl, Error> {
-        let sys = |e: std::io::Error| Error::Netlink {
-            what: "open a netlink socket".into(),
-            errno: io_errno(&e),
-        };
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(sys)?;
-        socket.bind_auto().map_err(sys)?;
-        socket.connect(&SocketAddr::new(0, 0)).map_err(sys)?;
-        Ok(Rtnl {
-            socket,
+    /// Nothing opened yet: the socket is of the namespace the first request is made in.
+    pub(crate) fn new() -> Rtnl {
+        Rtnl {
+            socket: None,
             seq: 0,
-            buf: vec![0; 16 * 1024],
-        })
+            buf: Vec::new(),
+        }
     }
 
     /// Sends one request and waits for its acknowledgement; `what` names it in errors.
@@ -95,10 +101,16 @@ impl Rtnl {
         packet.finalize();
         let mut out = vec![0; packet.buffer_len()];
         packet.serialize(&mut out);
-        self.socket.send(&out, 0).map_err(|e| fail(io_errno(&e)))?;
+        let socket = match &mut self.socket {
+            Some(socket) => socket,
+            slot @ None => {
+                self.buf = vec![0; 16 * 1024];
+                slot.insert(open_socket()?)
+            }
+        };
+        socket.send(&out, 0).map_err(|e| fail(io_errno(&e)))?;
         loop {
-            let n = self
-                .socket
+            let n = socket
                 .recv(&mut &mut self.buf[..], 0)
                 .map_err(|e| fail(io_errno(&e)))?;
             if let Some(answer) = acknowledgement(&self.buf[..n], self.seq) {
