@@ -199,6 +199,9 @@ impl Monitor<'_> {
             Ok(log) => log,
             Err(e) => return self.fail(Some(owned), CANNOT_START, &format!("{e:#}")),
         };
+        // Made before `box up -d` returns, so `box logs --timestamps` never finds it missing;
+        // its thread starts after the clone (box is single-threaded until then).
+        let times = self.root.create_times(self.name);
         // The container inherits stdout and stderr: the write end of the output pipe, in
         // place until the container is started.
         let output = dup2_stdin(&null)
@@ -249,9 +252,7 @@ impl Monitor<'_> {
         super::trim::release_code_pages();
         // Each line stamped with its time on the way (`box logs --timestamps`); without the
         // stamps (they failed to start), straight into the log.
-        let stamped = self
-            .root
-            .create_times(self.name)
+        let stamped = times
             .and_then(|times| Ok((log.try_clone()?, times)))
             .and_then(|(log, times)| super::logtimes::start(log, times));
         let (sink, stamper) = match stamped {
