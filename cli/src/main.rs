@@ -6,6 +6,7 @@
 #[macro_use]
 mod stdio;
 mod commands;
+mod fast_args;
 mod generate;
 mod state;
 mod stats;
@@ -90,6 +91,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // The start path: `box up FILE` without building clap's command tree.
+    if let Some(args) = fast_args::parse_up(std::env::args_os().skip(1)) {
+        let root = state::Root::new(args.root);
+        let code = up(
+            &root,
+            args.store,
+            &args.file,
+            args.tty,
+            args.timings,
+            args.detach,
+        );
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(parse_error(e)),
@@ -220,4 +234,109 @@ fn up(
         return commands::up_detached(root, file, spec, stop, false, image);
     }
     commands::foreground::up(root, file, spec, stop, image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fast_args::{parse_up, Up};
+
+    const TOKENS: &[&str] = &[
+        "up",
+        "-t",
+        "--tty",
+        "--timings",
+        "-d",
+        "--detach",
+        "--root",
+        "/r",
+        "--root=/r",
+        "--store",
+        "/s",
+        "--store=/s",
+        "f.toml",
+        "g.toml",
+        "-dt",
+        "--",
+        "-",
+        "",
+        "--help",
+        "down",
+        "--root=",
+        "-x",
+        "--root=-x",
+    ];
+
+    /// What clap makes of `args`, when it is a `box up`.
+    fn clap_up(args: &[&str]) -> Option<Up> {
+        let cli = Cli::try_parse_from(std::iter::once("box").chain(args.iter().copied())).ok()?;
+        match cli.command {
+            Command::Up {
+                file,
+                tty,
+                timings,
+                detach,
+            } => Some(Up {
+                root: cli.root,
+                store: cli.store,
+                file,
+                tty,
+                timings,
+                detach,
+            }),
+            _ => None,
+        }
+    }
+
+    fn check(args: &[&str]) {
+        if let Some(fast) = parse_up(args.iter().map(|a| a.into())) {
+            assert_eq!(Some(fast), clap_up(args), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_every_form_it_takes_as_clap_does() {
+        for a in TOKENS {
+            check(&[a]);
+            for b in TOKENS {
+                check(&[a, b]);
+                for c in TOKENS {
+                    check(&[a, b, c]);
+                }
+            }
+        }
+        for args in [
+            &["--root", "/r", "up", "-d", "--timings", "f.toml"][..],
+            &["up", "f.toml", "--store=/s", "-t", "--root", "/r"],
+            &["up", "-d", "-t", "--timings", "--detach", "f.toml"],
+            &["--store", "/s", "--store", "/t", "up", "f.toml"],
+        ] {
+            check(args);
+        }
+    }
+
+    #[test]
+    fn the_fast_path_takes_the_plain_forms() {
+        for args in [
+            &["up", "f.toml"][..],
+            &["up", "-d", "f.toml"],
+            &["--root", "/r", "up", "--timings", "f.toml"],
+            &["up", "f.toml", "--store=/s", "-t"],
+        ] {
+            assert!(
+                parse_up(args.iter().map(|a| a.into())).is_some(),
+                "{args:?}"
+            );
+        }
+        for args in [
+            &["up"][..],
+            &["up", "-dt", "f.toml"],
+            &["up", "-d", "-d", "f.toml"],
+            &["up", "--", "f.toml"],
+            &["up", "--help"],
+            &["down", "f.toml"],
+        ] {
+            assert_eq!(parse_up(args.iter().map(|a| a.into())), None, "{args:?}");
+        }
+    }
 }
