@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-pub(crate) use prepare::build_box;
+pub(crate) use prepare::{build_box, build_box_with, Build};
 
 pub const USAGE: &str =
     "usage: cargo xtask bench [--runs N] [--warmup N] [--scale N] [--quick] [--box PATH]

@@ -1,9 +1,10 @@
 //! box's developer tasks: `cargo xtask test | e2e | rootfs DIR | man [DIR] | dist | bench |
-//! chaos | fuzz | seccomp`.
+//! chaos | fuzz | layout | seccomp`.
 
 mod bench;
 mod chaos;
 mod fuzz;
+mod layout;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +22,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   bench ...    box against runc and crun, side by side (cargo xtask bench --help)
   chaos ...    box under concurrency, kill -9, damaged state and a full disk (--help)
   fuzz ...     a short run of each fuzz target from its corpus (--help)
+  layout       regenerate cli/box.order, box's functions in the order a start runs them
+               (dist links them so: a start keeps fewer of box's pages; as root)
   seccomp      regenerate security/src/seccomp/default_x86_64.rs, the default seccomp
                profile compiled ahead of time (after changing the profile)";
 
@@ -78,6 +81,7 @@ fn run() -> Result<()> {
         }
         ["chaos", rest @ ..] => chaos::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
+        ["layout"] => layout::run(),
         ["seccomp"] => {
             let arch = box_security::seccomp::Arch::X86_64;
             let path = workspace_root().join("security/src/seccomp/default_x86_64.rs");

@@ -249,7 +249,7 @@ impl Monitor<'_> {
         self.report = None;
         // Hold no directory of the caller's busy (say, a test's temporary directory).
         let _ = std::env::set_current_dir("/");
-        super::trim::release_code_pages();
+        super::trim::give_back();
         // Each line stamped with its time on the way (`box logs --timestamps`); without the
         // stamps (they failed to start), straight into the log.
         let stamped = times

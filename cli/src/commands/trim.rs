@@ -1,14 +1,61 @@
 //! A detached container's monitor lives as long as the container but runs little of box's
-//! code: it gives back the pages of box's binary that starting the container touched.
+//! code: it gives back the pages of box's binary that starting the container touched, and the
+//! memory of its own it no longer uses.
 
 use std::path::Path;
+
+/// Gives back what the start used and the monitor does not: box's code pages, the heap's free
+/// pages, the stack below the monitor's. The log thread it starts next allocates from the
+/// main heap instead of an arena of its own.
+///
+/// `cargo xtask layout` traces the monitor from this function's entry on (the functions run
+/// after it go first in box's binary): it must stay a function of its own.
+#[inline(never)]
+pub fn give_back() {
+    release_code_pages();
+    release_stack_below_here();
+    #[cfg(target_env = "gnu")]
+    // SAFETY: glibc's own calls: they only change how its allocator keeps free memory.
+    unsafe {
+        libc::malloc_trim(0);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+/// The pages of the main thread's stack well below this frame hold nothing any frame uses:
+/// the start's deep calls left them resident.
+fn release_stack_below_here() {
+    let here = 0u8;
+    let sp = std::ptr::addr_of!(here) as usize;
+    // Room for the calls made from here (the madvise itself): untouched.
+    let end = (sp - MARGIN) & !(PAGE - 1);
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    let Some(start) = maps
+        .lines()
+        .filter(|l| l.ends_with("[stack]"))
+        .find_map(|l| usize::from_str_radix(l.split('-').next()?, 16).ok())
+    else {
+        return;
+    };
+    if start < end && end < sp {
+        // SAFETY: [start, end) is the bottom of this thread's own stack mapping, below its
+        // current frame by MARGIN: no live frame is there. MADV_DONTNEED makes those pages
+        // read as zeroes at their next use, which is what an unused stack page may hold.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+const PAGE: usize = 4096;
+const MARGIN: usize = 16 * 1024;
 
 /// Drops from this process's page tables every mapping of box's binary that holds no page of
 /// its own (`Anonymous: 0 kB` in smaps: code and read-only data never written). Those pages
 /// are the file's, still in the page cache, and the few the monitor uses while it waits fault
 /// back in from there. A mapping with a written page (relocations, data) is left alone: giving
 /// it back would lose the write.
-pub fn release_code_pages() {
+fn release_code_pages() {
     let (Ok(exe), Ok(smaps)) = (
         std::fs::read_link("/proc/self/exe"),
         std::fs::read_to_string("/proc/self/smaps"),

@@ -160,8 +160,9 @@ fn probe(rt: &Oci, dir: &Path, config: &Value, mounts: &[PathBuf]) -> Result<(),
 /// The release build of box as it ships; returns box's path as cargo reports it. `box` is
 /// statically linked (glibc's `crt-static`), which halves the CPU time of its start-up (no
 /// `ld.so`, no relocations of four shared libraries) and takes a quarter off its peak RSS
-/// (see docs/performance.md). The flag goes to the final link of `box` only: given to every
-/// crate (RUSTFLAGS) it would also reach the proc-macros, which cannot be static. `box-fetch`
+/// (see docs/performance.md), with its functions in the order of `cli/box.order` (`cargo
+/// xtask layout`). The flags go to the final link of `box` only: given to every crate
+/// (RUSTFLAGS) they would also reach the proc-macros, which cannot be static. `box-fetch`
 /// (pulls and loads, which box execs from its own directory) is built next to it as usual:
 /// it is not on the start path.
 pub(crate) fn build_box() -> Result<PathBuf> {
@@ -174,7 +175,29 @@ pub(crate) fn build_box() -> Result<PathBuf> {
     if !fetch.success() {
         bail!("cargo build --release -p box-cli --bin box-fetch failed ({fetch})");
     }
-    let args = [
+    let order = crate::workspace_root().join(crate::layout::ORDER_FILE);
+    build_box_with(None, Build::Dist, order.exists().then_some(order.as_path()))
+}
+
+/// How [`build_box_with`] builds box.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Build {
+    /// As it ships: position-independent (the kernel places it anywhere), no symbols.
+    Dist,
+    /// For `cargo xtask layout`'s trace: the same code and symbol names, kept, at the
+    /// addresses the symbols say (not position-independent).
+    Traceable,
+}
+
+/// `box` built as [`build_box`] builds it, into `target_dir` (else the workspace's), in the
+/// order of the functions listed in `order`.
+pub(crate) fn build_box_with(
+    target_dir: Option<&Path>,
+    build: Build,
+    order: Option<&Path>,
+) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args: Vec<String> = [
         "rustc",
         "--release",
         "-p",
@@ -182,13 +205,34 @@ pub(crate) fn build_box() -> Result<PathBuf> {
         "--bin",
         "box",
         "--message-format=json-render-diagnostics",
-        "--",
-        "-C",
-        "target-feature=+crt-static",
-    ];
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(dir) = target_dir {
+        args.extend(["--target-dir".into(), dir.display().to_string()]);
+    }
+    args.extend(["--", "-C", "target-feature=+crt-static"].map(String::from));
+    if build == Build::Traceable {
+        // Flags of this command line, not the profile's `strip = false`: a profile setting
+        // is part of the hash in every crate's symbol names, which then would not be the
+        // names `box.order` lists.
+        args.extend(["-C", "strip=none", "-C", "relocation-model=static"].map(String::from));
+    }
+    if let Some(order) = order {
+        // Cargo does not know the file: a copy named by its content makes a new list a new
+        // command line, so that box is linked again. Names the code no longer has are
+        // skipped, quietly: the list is a hint.
+        let order = content_named_copy(order, target_dir)?;
+        args.extend([
+            "-C".into(),
+            format!("link-arg=-Wl,--symbol-ordering-file={}", order.display()),
+            "-C".into(),
+            "link-arg=-Wl,--no-warn-symbol-ordering".into(),
+        ]);
+    }
     eprintln!("xtask: cargo {}", args.join(" "));
     let mut child = Command::new(&cargo)
-        .args(args)
+        .args(&args)
         .current_dir(crate::workspace_root())
         .stdout(Stdio::piped())
         .spawn()
@@ -211,6 +255,19 @@ pub(crate) fn build_box() -> Result<PathBuf> {
         bail!("cargo rustc --release -p box-cli failed ({status})");
     }
     bin.context("cargo did not report box's binary")
+}
+
+/// A copy of `file` in the target directory whose name holds a hash of its content.
+fn content_named_copy(file: &Path, target_dir: Option<&Path>) -> Result<PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let text = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    let dir = target_dir.map_or_else(|| crate::workspace_root().join("target"), Path::to_path_buf);
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let copy = dir.join(format!("box-{:016x}.order", hasher.finish()));
+    std::fs::write(&copy, &text).with_context(|| format!("write {}", copy.display()))?;
+    Ok(copy)
 }
 
 /// Installs Debian packages (we run as root on a Debian machine).
