@@ -26,6 +26,10 @@ use crate::bench::{build_box_with, Build};
 
 /// The order file, beside box's own crate.
 pub const ORDER_FILE: &str = "cli/box.order";
+/// The traced bridged start's network: its own, never a user's `box0` nor the bench's.
+const NETWORK: &str = "boxlayout";
+const SUBNET: &str = "10.203.249.0/24";
+const PORT: u16 = 18989;
 
 pub fn run() -> Result<()> {
     // SAFETY: geteuid cannot fail and touches no memory.
@@ -46,13 +50,24 @@ pub fn run() -> Result<()> {
         Ok(path)
     };
     let rootfs = rootfs.display();
-    let default = write(
-        "default.toml",
-        format!("name = \"layout-a\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n"),
-    )?;
+    // The bench's variants, the plainest first (what a later start adds goes behind what
+    // the earlier ones ran): none, the default profile, limits and a cgroup namespace, a
+    // bridge with a published port.
     let unconfined = write(
         "unconfined.toml",
-        format!("name = \"layout-b\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n[security]\nseccomp = \"unconfined\"\n"),
+        format!("name = \"layout-a\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n[security]\nseccomp = \"unconfined\"\n"),
+    )?;
+    let default = write(
+        "default.toml",
+        format!("name = \"layout-b\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n"),
+    )?;
+    let limited = write(
+        "limited.toml",
+        format!("name = \"layout-e\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n[namespaces]\ncgroup = \"new\"\n[resources]\nmemory = \"200m\"\ncpus = 1.5\npids = 100\n"),
+    )?;
+    let bridged = write(
+        "bridged.toml",
+        format!("name = \"layout-d\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n[security]\nseccomp = \"unconfined\"\n[network]\nmode = \"bridge\"\nname = \"{NETWORK}\"\nsubnet = \"{SUBNET}\"\nports = [\"127.0.0.1:{PORT}:80\"]\n"),
     )?;
     let detached = write(
         "detached.toml",
@@ -75,7 +90,7 @@ pub fn run() -> Result<()> {
     };
     let mut order: Vec<u64> = Vec::new();
     let mut rest: Vec<u64> = Vec::new();
-    for toml in [&default, &unconfined] {
+    for toml in [&unconfined, &default, &limited, &bridged] {
         let t = trace::run(&exe, &up(toml, false), &addrs, None, None)?;
         rest.extend(&t.hits);
     }
