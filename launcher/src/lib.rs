@@ -56,7 +56,7 @@ pub use report::Timing;
 pub use running::Running;
 pub use spec::{CgroupSpec, Process, Spec, Tunables, UserMaps, DEFAULT_PATH};
 pub use start::start;
-pub use supervise::{ExitStatus, Outcome, Output};
+pub use supervise::{ExitStatus, Outcome, Output, Sink};
 
 /// Starts the container and supervises it in the foreground until it exits: signals to box are
 /// forwarded to it, and its terminal (if any) is connected to box's.

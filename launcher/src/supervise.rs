@@ -1,7 +1,8 @@
 //! Supervision of a running container: forward signals, copy its terminal (in the foreground)
 //! or its output pipe into a log (detached), wait for it, and say how it ended.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -44,14 +45,34 @@ impl Outcome {
 }
 
 /// A detached container's output: the read end of the one pipe that is its stdout and stderr
-/// (so the container never holds a file of the host), and the file it is copied into.
+/// (so the container never holds a file of the host), and where what it reads goes.
 ///
 /// The supervising process must hold no copy of the pipe's write end, or it never sees the
 /// end of the output.
-#[derive(Debug)]
 pub struct Output {
     pub pipe: OwnedFd,
-    pub sink: OwnedFd,
+    pub sink: Box<dyn Sink>,
+}
+
+/// Where a detached container's output goes, chunk by chunk as it is read, in the
+/// supervisor's own loop (no thread).
+pub trait Sink {
+    /// Takes the next bytes of output. A failure (a full disk) loses them: the pipe is read
+    /// all the same, since the container must never block on its stdout.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+/// A file (or pipe) the output is copied into as it is.
+impl Sink for OwnedFd {
+    fn put(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            match write(&*self, bytes) {
+                Ok(k) => bytes = &bytes[k..],
+                Err(Errno::EINTR) => {}
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 impl Running {
@@ -81,12 +102,12 @@ impl Running {
         self.supervise_with(Some(output))
     }
 
-    fn supervise_with(mut self, output: Option<Output>) -> Result<Outcome, Error> {
+    fn supervise_with(mut self, mut output: Option<Output>) -> Result<Outcome, Error> {
         let raw_mode = self.tty_master.as_ref().and_then(|_| tty::RawMode::enter());
         if let Some(master) = &self.tty_master {
             tty::copy_window_size(master.as_fd());
         }
-        let status = self.wait_loop(output.as_ref());
+        let status = self.wait_loop(output.as_mut());
         drop(raw_mode);
         let oom_killed = match &self.cgroup {
             Some(cg) if self.owns_cgroup && status.is_ok() => cg.oom_killed().unwrap_or(false),
@@ -96,10 +117,10 @@ impl Running {
         // nothing the start made may outlive its supervisor.
         let timings = self.timed.then_some(&mut self.timings);
         let undone = self.undo.unwind_timed(timings);
-        if let Some(out) = &output {
+        if let Some(out) = &mut output {
             // Bounded: a writer that escaped the cgroup cannot keep the monitor here.
             for _ in 0..FINAL_DRAIN_ROUNDS {
-                if pump(out.pipe.as_fd(), out.sink.as_fd()) != Pumped::More {
+                if pump(out.pipe.as_fd(), out.sink.as_mut()) != Pumped::More {
                     break;
                 }
             }
@@ -113,7 +134,7 @@ impl Running {
         })
     }
 
-    fn wait_loop(&mut self, output: Option<&Output>) -> Result<ExitStatus, Error> {
+    fn wait_loop(&mut self, mut output: Option<&mut Output>) -> Result<ExitStatus, Error> {
         let signals = SignalFd::with_flags(
             &self.signals,
             SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK,
@@ -136,7 +157,7 @@ impl Running {
                     stdin_at = watch(&mut fds, stdin.as_fd());
                 }
             }
-            if let Some(out) = output.filter(|_| output_open) {
+            if let Some(out) = output.as_ref().filter(|_| output_open) {
                 output_at = watch(&mut fds, out.pipe.as_fd());
             }
             // Readable once the container's process exited, whichever thread SIGCHLD went to
@@ -180,8 +201,8 @@ impl Running {
                 self.tty_master = None;
                 master_open = false;
             }
-            if let Some(out) = output.filter(|_| output_ready) {
-                output_open = pump(out.pipe.as_fd(), out.sink.as_fd()) != Pumped::Eof;
+            if let Some(out) = output.as_mut().filter(|_| output_ready) {
+                output_open = pump(out.pipe.as_fd(), out.sink.as_mut()) != Pumped::Eof;
             }
             if status.is_none() {
                 status = self.reap()?;
@@ -244,26 +265,22 @@ const PUMP_ROUNDS: usize = 16;
 /// Budgets of [`PUMP_ROUNDS`] the copy after the cgroup removal gets at most.
 const FINAL_DRAIN_ROUNDS: usize = 64;
 
-/// Copies what a non-blocking pipe holds into `sink`. A failing sink (a full disk) loses the
-/// output but the pipe is still read: the container must never block on its stdout.
-fn pump(pipe: BorrowedFd<'_>, sink: BorrowedFd<'_>) -> Pumped {
-    let mut buf = [0u8; 32 * 1024];
+/// Copies what a non-blocking pipe holds into `sink`.
+fn pump(pipe: BorrowedFd<'_>, sink: &mut dyn Sink) -> Pumped {
+    // Not zeroed: only the pages a read fills are touched (a monitor keeps few).
+    let mut buf = [MaybeUninit::<u8>::uninit(); 32 * 1024];
     for _ in 0..PUMP_ROUNDS {
-        let n = match read(pipe, &mut buf) {
+        // SAFETY: read(2) writes at most `buf.len()` bytes into `buf`, which this frame owns.
+        let n = unsafe { libc::read(pipe.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = match Errno::result(n) {
             Ok(0) => return Pumped::Eof,
-            Ok(n) => n,
+            Ok(n) => n as usize,
             Err(Errno::EAGAIN) => return Pumped::Drained,
             Err(Errno::EINTR) => continue,
             Err(_) => return Pumped::Eof,
         };
-        let mut rest = &buf[..n];
-        while !rest.is_empty() {
-            match write(sink, rest) {
-                Ok(k) => rest = &rest[k..],
-                Err(Errno::EINTR) => {}
-                Err(_) => break,
-            }
-        }
+        // SAFETY: the kernel initialized the first `n` bytes (n <= buf.len()).
+        sink.put(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) });
     }
     Pumped::More
 }
@@ -304,9 +321,10 @@ mod tests {
         nonblocking(&sink_r);
         write(&out_w, b"one ").unwrap();
         write(&out_w, b"two").unwrap();
-        assert_eq!(pump(out_r.as_fd(), sink_w.as_fd()), Pumped::Drained);
+        let mut sink = sink_w;
+        assert_eq!(pump(out_r.as_fd(), &mut sink), Pumped::Drained);
         drop(out_w);
-        assert_eq!(pump(out_r.as_fd(), sink_w.as_fd()), Pumped::Eof);
+        assert_eq!(pump(out_r.as_fd(), &mut sink), Pumped::Eof);
         let mut buf = [0u8; 16];
         let n = read(sink_r.as_fd(), &mut buf).unwrap();
         assert_eq!(&buf[..n], b"one two");
@@ -319,7 +337,8 @@ mod tests {
         nonblocking(&out_r);
         write(&out_w, b"lost").unwrap();
         // The read end of a pipe cannot be written: every write fails (EBADF).
-        assert_eq!(pump(out_r.as_fd(), sink_r.as_fd()), Pumped::Drained);
+        let mut sink = sink_r;
+        assert_eq!(pump(out_r.as_fd(), &mut sink), Pumped::Drained);
         let mut buf = [0u8; 4];
         assert_eq!(read(out_r.as_fd(), &mut buf), Err(Errno::EAGAIN));
     }
@@ -337,7 +356,8 @@ mod tests {
         while written <= PUMP_ROUNDS * 32 * 1024 {
             written += write(&out_w, &chunk).unwrap();
         }
-        assert_eq!(pump(out_r.as_fd(), sink_w.as_fd()), Pumped::More);
+        let mut sink = sink_w;
+        assert_eq!(pump(out_r.as_fd(), &mut sink), Pumped::More);
     }
 
     struct FailingUndo;

@@ -31,8 +31,9 @@ use nix::unistd::{
 
 use box_cli::config::Resolved;
 use box_launcher::exit_code::CANNOT_START;
-use box_launcher::{MonitorMessage, Output, Spec};
+use box_launcher::{MonitorMessage, Output, Sink, Spec};
 
+use super::logtimes::Stamped;
 use crate::config::Stop;
 use crate::name::Name;
 use crate::state::{now_rfc3339, Owned, ProcessId, Recorded, Root, State};
@@ -199,8 +200,8 @@ impl Monitor<'_> {
             Ok(log) => log,
             Err(e) => return self.fail(Some(owned), CANNOT_START, &format!("{e:#}")),
         };
-        // Made before `box up -d` returns, so `box logs --timestamps` never finds it missing;
-        // its thread starts after the clone (box is single-threaded until then).
+        // Made before `box up -d` returns, so that `box logs --timestamps` never finds it
+        // missing.
         let times = self.root.create_times(self.name);
         // The container inherits stdout and stderr: the write end of the output pipe, in
         // place until the container is started.
@@ -251,22 +252,15 @@ impl Monitor<'_> {
         let _ = std::env::set_current_dir("/");
         super::trim::give_back();
         // Each line stamped with its time on the way (`box logs --timestamps`); without the
-        // stamps (they failed to start), straight into the log.
-        let stamped = times
-            .and_then(|times| Ok((log.try_clone()?, times)))
-            .and_then(|(log, times)| super::logtimes::start(log, times));
-        let (sink, stamper) = match stamped {
-            Ok((sink, stamper)) => (sink, Some(stamper)),
+        // stamps (their file could not be made), straight into the log.
+        let sink: Box<dyn Sink> = match times {
+            Ok(times) => Box::new(Stamped::new(log, times)),
             Err(e) => {
                 eprintln!("box: log times: {e:#}");
-                (log.into(), None)
+                Box::new(OwnedFd::from(log))
             }
         };
         let outcome = running.supervise_output(Output { pipe, sink });
-        // All of the output is in the log before the exit is recorded (`logs -f` ends there).
-        if let Some(stamper) = stamper {
-            let _ = stamper.join();
-        }
         state.recorded = Recorded::Exited;
         state.finished_at = Some(now_rfc3339());
         match &outcome {

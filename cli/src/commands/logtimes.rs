@@ -3,64 +3,54 @@
 //! `OFFSET NANOS` line per log line: where the line starts in the log, and when (nanoseconds
 //! since the epoch) its first byte arrived.
 //!
-//! The monitor's output copy (the launcher's) writes into a pipe; a thread of the monitor
-//! reads it, stamps each line and appends to both files. It is started after the container
-//! is, with every signal blocked (box is single-threaded until the clone; the signals the
-//! monitor forwards must reach the thread that waits for them).
+//! The monitor's output loop (the launcher's) hands each chunk it reads to a [`Stamped`]
+//! sink, which appends it to the log and each line's start to `times`.
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
-use std::thread::JoinHandle;
+use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
-use nix::fcntl::OFlag;
-use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
+use box_launcher::Sink;
 
 /// The file beside the log.
 pub const TIMES: &str = "times";
 
-/// A thread that copies what arrives on the returned pipe into `log`, and each line's start
-/// into `times`; it ends when the last writer of the pipe is gone.
-pub fn start(log: File, times: File) -> Result<(OwnedFd, JoinHandle<()>)> {
-    let (reader, writer) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe for the log")?;
-    let mut old = SigSet::empty();
-    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), Some(&mut old))
-        .context("block signals for the log thread")?;
-    let thread = std::thread::Builder::new()
-        .name("log".into())
-        .spawn(move || copy(File::from(reader), log, times));
-    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None)
-        .context("restore the signal mask")?;
-    Ok((writer, thread.context("start the log thread")?))
+/// The log and its times, written as the output arrives.
+pub struct Stamped {
+    log: File,
+    times: File,
+    /// Bytes of the log so far.
+    offset: u64,
+    at_line_start: bool,
 }
 
-fn copy(mut pipe: File, mut log: File, mut times: File) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut offset: u64 = 0;
-    let mut at_line_start = true;
-    loop {
-        let n = match pipe.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return,
-        };
+impl Stamped {
+    pub fn new(log: File, times: File) -> Stamped {
+        Stamped {
+            log,
+            times,
+            offset: 0,
+            at_line_start: true,
+        }
+    }
+}
+
+impl Sink for Stamped {
+    fn put(&mut self, bytes: &[u8]) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let mut stamps = String::new();
-        for (i, byte) in buf[..n].iter().enumerate() {
-            if at_line_start {
-                stamps.push_str(&format!("{} {now}\n", offset + i as u64));
+        for (i, byte) in bytes.iter().enumerate() {
+            if self.at_line_start {
+                stamps.push_str(&format!("{} {now}\n", self.offset + i as u64));
             }
-            at_line_start = *byte == b'\n';
+            self.at_line_start = *byte == b'\n';
         }
-        // A full disk loses output, as the launcher's own copy would: keep draining.
-        let _ = times.write_all(stamps.as_bytes());
-        let _ = log.write_all(&buf[..n]);
-        offset += n as u64;
+        // A full disk loses output, as a plain copy would: the pipe is read all the same.
+        let _ = self.times.write_all(stamps.as_bytes());
+        let _ = self.log.write_all(bytes);
+        self.offset += bytes.len() as u64;
     }
 }
 
@@ -119,16 +109,14 @@ mod tests {
     }
 
     #[test]
-    fn the_thread_stamps_line_starts() {
+    fn the_sink_stamps_line_starts() {
         let dir = tempfile::tempdir().unwrap();
         let log = File::create(dir.path().join("log")).unwrap();
         let times = File::create(dir.path().join("times")).unwrap();
-        let (writer, thread) = start(log, times).unwrap();
-        let mut w = File::from(writer);
-        w.write_all(b"one\ntw").unwrap();
-        w.write_all(b"o\nthree\n").unwrap();
-        drop(w);
-        thread.join().unwrap();
+        let mut sink = Stamped::new(log, times);
+        sink.put(b"one\ntw");
+        sink.put(b"o\nthree\n");
+        drop(sink);
         let text = std::fs::read_to_string(dir.path().join("times")).unwrap();
         let offsets: Vec<usize> = read(&text).iter().map(|(o, _)| *o).collect();
         assert_eq!(offsets, [0, 4, 8]);

@@ -4,82 +4,71 @@
 
 use std::path::Path;
 
-/// Gives back what the start used and the monitor does not: box's code pages, the heap's free
-/// pages, the stack below the monitor's. The log thread it starts next allocates from the
-/// main heap instead of an arena of its own.
+/// Gives back what the start used and the monitor does not: box's code and read-only data,
+/// the heap's free pages, the stack below the monitor's frame. The ranges are found first and
+/// given back last, so that finding them faults nothing back in.
 ///
 /// `cargo xtask layout` traces the monitor from this function's entry on (the functions run
 /// after it go first in box's binary): it must stay a function of its own.
 #[inline(never)]
 pub fn give_back() {
-    release_code_pages();
-    release_stack_below_here();
-    #[cfg(target_env = "gnu")]
-    // SAFETY: glibc's own calls: they only change how its allocator keeps free memory.
-    unsafe {
-        libc::malloc_trim(0);
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
-/// The pages of the main thread's stack well below this frame hold nothing any frame uses:
-/// the start's deep calls left them resident.
-fn release_stack_below_here() {
-    let here = 0u8;
-    let sp = std::ptr::addr_of!(here) as usize;
-    // Room for the calls made from here (the madvise itself): untouched.
-    let end = (sp - MARGIN) & !(PAGE - 1);
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return;
-    };
-    let Some(start) = maps
-        .lines()
-        .filter(|l| l.ends_with("[stack]"))
-        .find_map(|l| usize::from_str_radix(l.split('-').next()?, 16).ok())
-    else {
-        return;
-    };
-    if start < end && end < sp {
-        // SAFETY: [start, end) is the bottom of this thread's own stack mapping, below its
-        // current frame by MARGIN: no live frame is there. MADV_DONTNEED makes those pages
-        // read as zeroes at their next use, which is what an unused stack page may hold.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-    }
-}
-
-const PAGE: usize = 4096;
-const MARGIN: usize = 16 * 1024;
-
-/// Drops from this process's page tables every mapping of box's binary that holds no page of
-/// its own (`Anonymous: 0 kB` in smaps: code and read-only data never written). Those pages
-/// are the file's, still in the page cache, and the few the monitor uses while it waits fault
-/// back in from there. A mapping with a written page (relocations, data) is left alone: giving
-/// it back would lose the write.
-fn release_code_pages() {
     let (Ok(exe), Ok(smaps)) = (
         std::fs::read_link("/proc/self/exe"),
         std::fs::read_to_string("/proc/self/smaps"),
     ) else {
         return;
     };
+    let code = code_mappings(&smaps, &exe);
+    let here = 0u8;
+    let stack = unused_stack(&smaps, std::ptr::addr_of!(here) as usize);
+    #[cfg(target_env = "gnu")]
+    // SAFETY: glibc's own call: it only returns free memory of its heap to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    for (start, end) in code.into_iter().chain(stack) {
+        // SAFETY: each range is either a whole mapping of box's file with no private page
+        // (code, read-only data: MADV_DONTNEED only unmaps it, and the next access reads it
+        // back from the page cache), or the bottom of this thread's stack below its current
+        // frame by MARGIN, where no live frame is (it reads as zeroes at its next use, which
+        // an unused stack page may hold).
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+/// The mappings of `exe` in `smaps` that hold no page of their own (`Anonymous: 0 kB`: code
+/// and read-only data never written). One with a written page (relocations, data) is left
+/// alone: giving it back would lose the write.
+fn code_mappings(smaps: &str, exe: &Path) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
     let mut current: Option<(usize, usize)> = None;
     for line in smaps.lines() {
-        if let Some(range) = mapping_of(line, &exe) {
+        if let Some(range) = mapping_of(line, exe) {
             current = range;
-        } else if let (Some((start, end)), Some(anon)) = (current, line.strip_prefix("Anonymous:"))
-        {
+        } else if let (Some(range), Some(anon)) = (current, line.strip_prefix("Anonymous:")) {
             current = None;
             if anon.trim() == "0 kB" {
-                // SAFETY: the range is one whole mapping of this process, read from its own
-                // smaps, of box's file with no private page: MADV_DONTNEED only unmaps it from
-                // the page tables, and the next access reads it back from the page cache.
-                unsafe {
-                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED)
-                };
+                found.push(range);
             }
         }
     }
+    found
 }
+
+/// The main thread's stack from its mapping's start up to MARGIN below `sp` (page-aligned):
+/// the start's deep calls left those pages resident.
+fn unused_stack(smaps: &str, sp: usize) -> Option<(usize, usize)> {
+    let start = smaps
+        .lines()
+        .filter(|l| l.ends_with("[stack]"))
+        .find_map(|l| usize::from_str_radix(l.split('-').next()?, 16).ok())?;
+    let end = sp.checked_sub(MARGIN)? & !(PAGE - 1);
+    (start < end).then_some((start, end))
+}
+
+const PAGE: usize = 4096;
+/// Room below the frame that gives the stack back for the calls it still makes.
+const MARGIN: usize = 16 * 1024;
 
 /// For a mapping's header line: `Some(Some(range))` when it maps `exe`, `Some(None)` for any
 /// other mapping, `None` for a field line.
@@ -119,5 +108,20 @@ mod tests {
         );
         assert_eq!(mapping_of("Anonymous:             0 kB", exe), None);
         assert_eq!(mapping_of("VmFlags: rd ex mr mw me", exe), None);
+    }
+
+    #[test]
+    fn finds_clean_mappings_of_box_and_the_stack_below_the_frame() {
+        let exe = Path::new("/usr/bin/box");
+        let smaps = "5600-5700 r-xp 00001000 fd:01 123 /usr/bin/box\nAnonymous:  0 kB\n\
+                     5700-5800 rw-p 00002000 fd:01 123 /usr/bin/box\nAnonymous:  4 kB\n\
+                     7ff00000-7ff21000 rw-p 00000000 00:00 0 [stack]\nAnonymous: 64 kB\n";
+        assert_eq!(code_mappings(smaps, exe), [(0x5600, 0x5700)]);
+        assert_eq!(
+            unused_stack(smaps, 0x7ff1a010),
+            Some((0x7ff00000, 0x7ff16000))
+        );
+        // A frame within MARGIN of the stack's start: nothing to give.
+        assert_eq!(unused_stack(smaps, 0x7ff02000), None);
     }
 }
