@@ -15,7 +15,7 @@
 //! clone   clone3(CLONE_NEW*, CLONE_INTO_CGROUP)    -> child, PID 1 of its pid namespace
 //! child   cgroup: join the v1 hierarchies by itself (at once, alongside the parent's step)
 //! parent  ns: uid/gid maps · net: veth into it · "go" · rootfs: an image's overlay root,
-//!         made and sent to the child while it goes on
+//!         made and sent to the child while it goes on · cgroup: sweep dead boxes' cgroups
 //! child   ns: join · close fds · ns: become root · cgroup ns · hostname · net: lo, eth0
 //!         · rootfs: apply
 //!         · terminal · open workdir · security: identity · fchdir · signal dispositions

@@ -40,6 +40,8 @@ pub enum Step {
     IdMaps,
     CgroupJoin,
     NetworkAttach,
+    /// Orphaned cgroups of dead boxes removed, while the child builds its root.
+    CgroupSweep,
     // The child's, in order.
     Start,
     WaitForBox,
@@ -68,7 +70,7 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 31] = [
+    const ALL: [Step; 32] = [
         Step::Prepare,
         Step::RootfsDirs,
         Step::Cgroup,
@@ -77,6 +79,7 @@ impl Step {
         Step::IdMaps,
         Step::CgroupJoin,
         Step::NetworkAttach,
+        Step::CgroupSweep,
         Step::Start,
         Step::WaitForBox,
         Step::JoinNamespaces,
@@ -113,6 +116,7 @@ impl Step {
             Step::IdMaps => "uid/gid maps",
             Step::CgroupJoin => "cgroup join",
             Step::NetworkAttach => "network attach",
+            Step::CgroupSweep => "cgroup sweep",
             Step::Start => "start",
             Step::WaitForBox => "wait for box",
             Step::JoinNamespaces => "join namespaces",

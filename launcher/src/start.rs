@@ -5,7 +5,8 @@
 //! Every layer crate has the same shape: `prepare` here before the clone (resolve, open,
 //! compile, check the host: nothing is created, so a failure leaves nothing behind), `create`
 //! where the layer makes something on the host (pushed on the undo stack), a step on the child
-//! after the clone and before "go", and its steps in the child ([`crate::child`]).
+//! after the clone and before "go", and its steps in the child ([`crate::child`]). What can
+//! wait (the sweep of dead boxes' cgroups) is done after "go", alongside the child.
 
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -211,8 +212,14 @@ fn create_and_spawn(
             timer.lap(Step::RootfsDirs);
         }
     }
+    // Its parent's orphans are swept after "go", while the child builds its root.
+    let mut sweep_later = None;
     let created = match (cgroup, &spec.cgroup) {
-        (PreparedCgroup::Create(prepared), _) => Some(prepared.create()?),
+        (PreparedCgroup::Create(prepared), _) => {
+            let created = prepared.create_unswept()?;
+            sweep_later = Some(prepared);
+            Some(created)
+        }
         (PreparedCgroup::Keep(prepared), Some(cg)) => Some(box_cgroup::Cgroup::create(
             prepared.layout(),
             &cg.path,
@@ -357,6 +364,11 @@ fn create_and_spawn(
         timer.lap(Step::NetworkAttach);
         // A child that failed before has closed its end (EPIPE): its report says why.
         sent = sent.and(crate::channels::link_ready(go));
+    }
+    if let Some(prepared) = sweep_later {
+        // Best effort, as always: a stuck orphan must not fail this start.
+        let _ = prepared.sweep();
+        timer.lap(Step::CgroupSweep);
     }
     if hold.is_some() {
         running.release = go;

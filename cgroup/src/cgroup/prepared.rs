@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{remove_orphan, sweep_orphans, Cgroup};
+use super::{remove_orphan, sweep_orphans, Cgroup, Sweep};
 use crate::error::Error;
 use crate::layout::Layout;
 use crate::resources::Resources;
@@ -44,18 +44,29 @@ impl Prepared {
     }
 
     /// Creates the cgroup with its limits. Cgroups of boxes that died without removing theirs
-    /// are swept from its parent first (best effort: a stuck orphan must not stop a start);
-    /// an orphan of this very name, which a sweep skipped while another box was creating, is
-    /// removed and the creation tried again.
+    /// are swept from its parent first ([`Prepared::sweep`]).
     pub fn create(&self) -> Result<Cgroup, Error> {
-        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            let _ = sweep_orphans(&self.layout, parent);
-        }
+        let _ = self.sweep();
+        self.create_unswept()
+    }
+
+    /// Creates the cgroup with its limits, sweeping nothing: the caller sweeps the parent
+    /// later ([`Prepared::sweep`]), say while the container's process sets itself up. An
+    /// orphan of this very name is removed and the creation tried again.
+    pub fn create_unswept(&self) -> Result<Cgroup, Error> {
         match Cgroup::create(&self.layout, &self.path, &self.resources) {
             Err(Error::Exists { .. }) if remove_orphan(&self.layout, &self.path)? => {
                 Cgroup::create(&self.layout, &self.path, &self.resources)
             }
             created => created,
         }
+    }
+
+    /// Removes the cgroups of boxes that died without removing theirs from this cgroup's
+    /// parent (best effort: a stuck orphan must not stop a start; see [`sweep_orphans`]).
+    /// Nothing when the cgroup sits at a hierarchy's root.
+    pub fn sweep(&self) -> Option<Sweep> {
+        let parent = self.path.parent().filter(|p| !p.as_os_str().is_empty())?;
+        Some(sweep_orphans(&self.layout, parent))
     }
 }
