@@ -125,14 +125,16 @@ pub fn run() -> Result<()> {
     if t.late_hits.is_empty() {
         bail!("the detached trace never reached trim::give_back");
     }
-    // The functions it returns to first (their code after the call runs in the monitor
-    // too), then those it enters.
+    // What it enters (in first-run order: the wait loop's before the end's), then the
+    // functions it returns to: only their code around the calls runs while it waits, and
+    // the stack also holds stale words into functions long left (found by a conservative
+    // look at the stack: each word that falls inside a function).
     let returns_to = |word: &u64| {
         let (&start, (size, _)) = names.range(..=*word).next_back()?;
         (*word > start && *word < start + size).then_some(start)
     };
-    order.extend(t.stack_at_rearm.iter().filter_map(returns_to));
     order.extend(&t.late_hits);
+    order.extend(t.stack_at_rearm.iter().filter_map(returns_to));
     rest.extend(&t.hits);
     let steady = order.len();
     order.extend(rest);
