@@ -5,7 +5,7 @@
 //! which then parses or rejects it as before: what this accepts, clap accepts the same way
 //! (a test checks both on every form).
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// A `box up` command line.
@@ -34,8 +34,8 @@ pub fn parse_up(args: impl IntoIterator<Item = OsString>) -> Option<Up> {
             "-d" | "--detach" if seen_up => set(&mut up.detach)?,
             "--root" => set_value(&mut up.root, args.next()?)?,
             "--store" => set_value(&mut up.store, args.next()?)?,
-            _ if text.starts_with("--root=") => set_value(&mut up.root, tail(&arg, 7))?,
-            _ if text.starts_with("--store=") => set_value(&mut up.store, tail(&arg, 8))?,
+            _ if text.starts_with("--root=") => set_value(&mut up.root, text[7..].into())?,
+            _ if text.starts_with("--store=") => set_value(&mut up.store, text[8..].into())?,
             _ if seen_up && file.is_none() && !text.is_empty() && !text.starts_with('-') => {
                 file = Some(PathBuf::from(arg));
             }
@@ -57,8 +57,4 @@ fn set_value(slot: &mut Option<PathBuf>, value: OsString) -> Option<()> {
     }
     *slot = Some(PathBuf::from(value));
     Some(())
-}
-
-fn tail(arg: &OsStr, from: usize) -> OsString {
-    OsString::from(&arg.to_string_lossy()[from..])
 }

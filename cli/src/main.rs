@@ -102,7 +102,7 @@ fn main() -> ExitCode {
             args.timings,
             args.detach,
         );
-        return ExitCode::from(code.clamp(0, 255) as u8);
+        return exit_code(code);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -128,6 +128,11 @@ fn main() -> ExitCode {
             1
         }),
     };
+    exit_code(code)
+}
+
+/// box's exit code, as the process can have it (0–255).
+fn exit_code(code: i32) -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 

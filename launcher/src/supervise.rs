@@ -64,15 +64,21 @@ pub trait Sink {
 
 /// A file (or pipe) the output is copied into as it is.
 impl Sink for OwnedFd {
-    fn put(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            match write(&*self, bytes) {
-                Ok(k) => bytes = &bytes[k..],
-                Err(Errno::EINTR) => {}
-                Err(_) => return,
-            }
+    fn put(&mut self, bytes: &[u8]) {
+        write_all(self.as_fd(), bytes);
+    }
+}
+
+/// Writes all of `bytes` to `to`; false when a write failed (the rest is lost).
+fn write_all(to: BorrowedFd<'_>, mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        match write(to, bytes) {
+            Ok(k) => bytes = &bytes[k..],
+            Err(Errno::EINTR) => {}
+            Err(_) => return false,
         }
     }
+    true
 }
 
 impl Running {
@@ -292,15 +298,7 @@ fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
         Ok(0) | Err(_) => return false,
         Ok(n) => n,
     };
-    let mut rest = &buf[..n];
-    while !rest.is_empty() {
-        match write(to, rest) {
-            Ok(k) => rest = &rest[k..],
-            Err(Errno::EINTR) => {}
-            Err(_) => return false,
-        }
-    }
-    true
+    write_all(to, &buf[..n])
 }
 
 #[cfg(test)]
