@@ -44,37 +44,33 @@ pub fn run() -> Result<()> {
     let rootfs = box_tests::busybox_rootfs_at(&dir.path().join("rootfs"))
         .context("build the busybox root filesystem")?;
     let state = dir.path().join("state");
-    let write = |file: &str, text: String| -> Result<PathBuf> {
-        let path = dir.path().join(file);
+    let rootfs = rootfs.display();
+    // A box.toml of `name` running `command` in the busybox root, plus `extra` sections.
+    let write = |name: &str, command: &str, extra: &str| -> Result<PathBuf> {
+        let path = dir.path().join(format!("{name}.toml"));
+        let text =
+            format!("name = \"{name}\"\ncommand = {command}\nrootfs = \"{rootfs}\"\n{extra}");
         std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
         Ok(path)
     };
-    let rootfs = rootfs.display();
+    const TRUE: &str = "[\"/bin/true\"]";
+    const UNCONFINED: &str = "[security]\nseccomp = \"unconfined\"\n";
     // The bench's variants, the plainest first (what a later start adds goes behind what
     // the earlier ones ran): none, the default profile, limits and a cgroup namespace, a
     // bridge with a published port.
-    let unconfined = write(
-        "unconfined.toml",
-        format!("name = \"layout-a\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n[security]\nseccomp = \"unconfined\"\n"),
-    )?;
-    let default = write(
-        "default.toml",
-        format!("name = \"layout-b\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n"),
-    )?;
+    let unconfined = write("layout-a", TRUE, UNCONFINED)?;
+    let default = write("layout-b", TRUE, "")?;
     let limited = write(
-        "limited.toml",
-        format!("name = \"layout-e\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n[namespaces]\ncgroup = \"new\"\n[resources]\nmemory = \"200m\"\ncpus = 1.5\npids = 100\n"),
+        "layout-e",
+        TRUE,
+        "[namespaces]\ncgroup = \"new\"\n[resources]\nmemory = \"200m\"\ncpus = 1.5\npids = 100\n",
     )?;
     let bridged = write(
-        "bridged.toml",
-        format!("name = \"layout-d\"\ncommand = [\"/bin/true\"]\nrootfs = \"{rootfs}\"\n[security]\nseccomp = \"unconfined\"\n[network]\nmode = \"bridge\"\nname = \"{NETWORK}\"\nsubnet = \"{SUBNET}\"\nports = [\"127.0.0.1:{PORT}:80\"]\n"),
+        "layout-d",
+        TRUE,
+        &format!("{UNCONFINED}[network]\nmode = \"bridge\"\nname = \"{NETWORK}\"\nsubnet = \"{SUBNET}\"\nports = [\"127.0.0.1:{PORT}:80\"]\n"),
     )?;
-    let detached = write(
-        "detached.toml",
-        format!(
-            "name = \"layout-c\"\ncommand = [\"/bin/sleep\", \"600\"]\nrootfs = \"{rootfs}\"\n"
-        ),
-    )?;
+    let detached = write("layout-c", "[\"/bin/sleep\", \"600\"]", "")?;
     let up = |toml: &Path, detach: bool| {
         let mut argv = vec![
             "box".to_string(),

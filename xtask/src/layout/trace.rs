@@ -26,8 +26,6 @@ pub struct Trace {
     pub stack_at_rearm: Vec<u64>,
     /// When the traced program itself exited.
     pub root_exit: Option<Instant>,
-    /// Forked processes in the order they appeared.
-    pub children: Vec<Pid>,
 }
 
 /// While tracing: after the traced program exited and nothing hit a new function for `idle`,
@@ -87,7 +85,6 @@ pub fn run(
         late_hits: Vec::new(),
         stack_at_rearm: Vec::new(),
         root_exit: None,
-        children: Vec::new(),
     };
     let mut seen: HashSet<u64> = HashSet::new();
     // The process that ran `rearm_at`, its threads and children since, and what they ran.
@@ -154,7 +151,6 @@ pub fn run(
             WaitStatus::Stopped(pid, Signal::SIGSTOP) if !live.contains(&pid) => {
                 // A new process's first stop.
                 live.insert(pid);
-                trace.children.push(pid);
                 ptrace::cont(pid, None).context("start a traced child")?;
             }
             WaitStatus::Stopped(pid, sig) => {
