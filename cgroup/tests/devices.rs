@@ -253,6 +253,35 @@ fn hybrid_applies_both_and_the_defaults_hold() {
     assert_eq!(answers, [0, 0, 0, 0, EPERM, EPERM, EPERM]);
 }
 
+/// The launcher's order: the cgroup made without its policy, the policy installed later
+/// (while the container's process sets itself up). Until then nothing is denied.
+#[test]
+fn a_deferred_policy_holds_only_once_applied() {
+    let layout = host();
+    let prepared = box_cgroup::prepare(&name(), &policy(&DEFAULT_DEVICE_RULES)).unwrap();
+    assert!(prepared.has_devices());
+    let cg = Cleanup(Some(prepared.create_deferred().unwrap()));
+    let cg = cg.0.as_ref().unwrap();
+    let kmsg = || errnos_in(cg, &[open("/dev/kmsg", libc::O_RDONLY)]);
+    if let Some(fd) = cg.v2_fd() {
+        assert_eq!(device_programs(fd), Ok(0));
+    }
+    if layout.has(Controller::Devices) {
+        let all = cg.read_limits().unwrap().devices.unwrap();
+        assert_eq!(all, [DeviceRule::ALLOW_ALL], "the parent's: a *:* rwm");
+    }
+    assert_eq!(kmsg(), [0], "no policy yet");
+    assert!(prepared.apply_devices(cg).unwrap());
+    if let Some(fd) = cg.v2_fd() {
+        assert_eq!(device_programs(fd), Ok(1));
+    }
+    if layout.has(Controller::Devices) {
+        let limits = cg.read_limits().unwrap();
+        assert_eq!(limits.devices.as_deref(), Some(&DEFAULT_DEVICE_RULES[..]));
+    }
+    assert_eq!(kmsg(), [EPERM]);
+}
+
 #[test]
 fn a_host_with_no_way_to_enforce_it_is_refused() {
     // A v1 layout without the devices controller and no cgroup2: nothing can enforce it.

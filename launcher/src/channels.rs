@@ -131,3 +131,11 @@ pub(crate) fn link_ready(go: &OwnedFd) -> Result<(), Error> {
         .map(drop)
         .map_err(Error::sys("tell the container its link is there"))
 }
+
+/// Tells the child, on the pipe "go" was sent on, that its cgroup's device policy is in force
+/// ([`crate::start::Prepared::policy_after_go`]).
+pub(crate) fn policy_ready(go: &OwnedFd) -> Result<(), Error> {
+    write(go, b"d").map(drop).map_err(Error::sys(
+        "tell the container its device policy is in force",
+    ))
+}

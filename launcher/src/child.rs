@@ -58,10 +58,12 @@ impl Child<'_> {
             network: _,
             network_inside,
             link_after_go,
+            policy_after_go,
             exec,
         } = layers;
-        // The "go" pipe stays open for what box says after "go": a release, the veth.
-        let keep_go = hold.is_some() || *link_after_go;
+        // The "go" pipe stays open for what box says after "go": the veth, the device policy,
+        // a release.
+        let keep_go = hold.is_some() || *link_after_go || *policy_after_go;
         let keep: Vec<RawFd> = [
             Some(report.as_raw_fd()),
             tty_socket.as_ref().map(AsRawFd::as_raw_fd),
@@ -144,7 +146,7 @@ impl Child<'_> {
                 link.and_then(|()| Ok(network_inside.apply()?)),
             );
         }
-        let go = go.filter(|_| hold.is_some());
+        let go = go.filter(|_| hold.is_some() || *policy_after_go);
         steps.run(Step::Terminal, attach_terminal(spec, tty_socket));
         // Found as root (made above for a new container), entered as the user.
         let workdir = steps.get(Step::Workdir, open_workdir(spec));
@@ -162,6 +164,12 @@ impl Child<'_> {
             Step::CloseOnExec,
             inherit::close_on_exec(3 + spec.tunables.preserve_fds),
         );
+        // The last of box's words before the container's program may run (fail closed: no
+        // pipe, no exec).
+        if *policy_after_go {
+            let policy = go.as_ref().map_or(Err(NO_PIPE), wait_for_parent);
+            steps.run(Step::WaitForBox, policy);
+        }
         if let (Some(hold), Some(go)) = (hold, go) {
             let ready = crate::hold::detach(&mut steps.reporter, &go);
             steps.run(Step::Hold, ready.and_then(|()| hold.wait()));
@@ -214,6 +222,11 @@ fn after_ids<E: Into<Error>>(changed: Result<bool, E>, lifeline: &Lifeline) -> R
     }
     Ok(())
 }
+
+const NO_PIPE: Error = Error::Sys {
+    step: "wait for box",
+    errno: Errno::EBADF,
+};
 
 fn wait_for_parent(go: &OwnedFd) -> Result<(), Error> {
     let mut byte = [0u8; 1];

@@ -40,6 +40,8 @@ pub enum Step {
     IdMaps,
     CgroupJoin,
     NetworkAttach,
+    /// The cgroup's device policy installed, while the child builds its root.
+    DevicePolicy,
     /// Orphaned cgroups of dead boxes removed, while the child builds its root.
     CgroupSweep,
     // The child's, in order.
@@ -70,7 +72,7 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 32] = [
+    const ALL: [Step; 33] = [
         Step::Prepare,
         Step::RootfsDirs,
         Step::Cgroup,
@@ -79,6 +81,7 @@ impl Step {
         Step::IdMaps,
         Step::CgroupJoin,
         Step::NetworkAttach,
+        Step::DevicePolicy,
         Step::CgroupSweep,
         Step::Start,
         Step::WaitForBox,
@@ -116,6 +119,7 @@ impl Step {
             Step::IdMaps => "uid/gid maps",
             Step::CgroupJoin => "cgroup join",
             Step::NetworkAttach => "network attach",
+            Step::DevicePolicy => "device policy",
             Step::CgroupSweep => "cgroup sweep",
             Step::Start => "start",
             Step::WaitForBox => "wait for box",

@@ -60,6 +60,10 @@ pub(crate) struct Prepared {
     /// Not when a sysctl of the `net.` tree is set: those come before the root (through the
     /// host's /proc) and may name `eth0`.
     pub link_after_go: bool,
+    /// box installs the cgroup's device policy after "go" (its BPF program's load is the
+    /// costliest part of a cgroup's creation) and says so on the "go" pipe; the child waits
+    /// for that before it runs anything of the container's.
+    pub policy_after_go: bool,
     pub exec: ExecPlan,
 }
 
@@ -89,6 +93,7 @@ pub(crate) fn launch(
         namespaces,
         network_inside: network.inside(None),
         link_after_go: false,
+        policy_after_go: false,
         network,
         exec,
     };
@@ -212,12 +217,14 @@ fn create_and_spawn(
             timer.lap(Step::RootfsDirs);
         }
     }
-    // Its parent's orphans are swept after "go", while the child builds its root.
-    let mut sweep_later = None;
+    // Its device policy and its parent's sweep come after "go", while the child builds its
+    // root.
+    let mut after_go = None;
     let created = match (cgroup, &spec.cgroup) {
         (PreparedCgroup::Create(prepared), _) => {
-            let created = prepared.create_unswept()?;
-            sweep_later = Some(prepared);
+            let created = prepared.create_deferred()?;
+            layers.policy_after_go = prepared.has_devices();
+            after_go = Some(prepared);
             Some(created)
         }
         (PreparedCgroup::Keep(prepared), Some(cg)) => Some(box_cgroup::Cgroup::create(
@@ -334,7 +341,7 @@ fn create_and_spawn(
     if let Some(adj) = spec.tunables.oom_score_adj {
         write_oom_score_adj(pid, adj)?;
     }
-    let go = if hold.is_some() || link_after_go.is_some() {
+    let go = if hold.is_some() || link_after_go.is_some() || layers.policy_after_go {
         channels.go_and_keep()?
     } else {
         channels.go()?;
@@ -365,7 +372,14 @@ fn create_and_spawn(
         // A child that failed before has closed its end (EPIPE): its report says why.
         sent = sent.and(crate::channels::link_ready(go));
     }
-    if let Some(prepared) = sweep_later {
+    // Before the child execs: it waits for this byte after its last step of its own.
+    if let (Some(prepared), Some(go), Some(cg)) = (&after_go, &go, &running.cgroup) {
+        if prepared.apply_devices(cg)? {
+            timer.lap(Step::DevicePolicy);
+            sent = sent.and(crate::channels::policy_ready(go));
+        }
+    }
+    if let Some(prepared) = after_go {
         // Best effort, as always: a stuck orphan must not fail this start.
         let _ = prepared.sweep();
         timer.lap(Step::CgroupSweep);

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use crate::devices::DeviceRule;
 use crate::error::Error;
 use crate::fs::{self, Dir};
 use crate::layout::{Controller, Layout, Location};
@@ -195,8 +196,7 @@ impl Cgroup {
             }
         }
         if let Some(rules) = &res.devices {
-            let v2 = self.v2.as_ref().map(|d| (d.fd.as_fd(), d.dir.path()));
-            crate::devices::apply(self.v1_dir(Controller::Devices), v2, rules)?;
+            self.apply_devices(rules)?;
         }
         // Last, so that a raw value is what stays when it sets a file a field also sets.
         if !res.unified.is_empty() {
@@ -211,6 +211,12 @@ impl Cgroup {
             }
         }
         Ok(())
+    }
+
+    /// Installs a device policy of `rules`, replacing the one in force (see [`Cgroup::apply`]).
+    pub fn apply_devices(&self, rules: &[DeviceRule]) -> Result<(), Error> {
+        let v2 = self.v2.as_ref().map(|d| (d.fd.as_fd(), d.dir.path()));
+        crate::devices::apply(self.v1_dir(Controller::Devices), v2, rules)
     }
 
     /// The limits as the kernel shows them in this cgroup's files.

@@ -43,20 +43,46 @@ impl Prepared {
         &self.layout
     }
 
-    /// Creates the cgroup with its limits. Cgroups of boxes that died without removing theirs
-    /// are swept from its parent first ([`Prepared::sweep`]).
+    /// Creates the cgroup with its limits and device policy. Cgroups of boxes that died
+    /// without removing theirs are swept from its parent first ([`Prepared::sweep`]).
     pub fn create(&self) -> Result<Cgroup, Error> {
         let _ = self.sweep();
-        self.create_unswept()
+        self.make(&self.resources)
     }
 
-    /// Creates the cgroup with its limits, sweeping nothing: the caller sweeps the parent
-    /// later ([`Prepared::sweep`]), say while the container's process sets itself up. An
-    /// orphan of this very name is removed and the creation tried again.
-    pub fn create_unswept(&self) -> Result<Cgroup, Error> {
-        match Cgroup::create(&self.layout, &self.path, &self.resources) {
+    /// Creates the cgroup with its limits but without its device policy, and sweeps
+    /// nothing: the two parts of a creation that can overlap the container's process
+    /// setting itself up. The caller installs the policy ([`Prepared::apply_devices`])
+    /// before anything it is to govern runs in the cgroup, and sweeps the parent
+    /// ([`Prepared::sweep`]) when it likes. Until then the cgroup's processes have the
+    /// parent's device access.
+    pub fn create_deferred(&self) -> Result<Cgroup, Error> {
+        let limits = Resources {
+            devices: None,
+            ..self.resources.clone()
+        };
+        self.make(&limits)
+    }
+
+    /// Installs the device policy on a cgroup from [`Prepared::create_deferred`]; whether
+    /// there was one to install.
+    pub fn apply_devices(&self, cgroup: &Cgroup) -> Result<bool, Error> {
+        match &self.resources.devices {
+            Some(rules) => cgroup.apply_devices(rules).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether the cgroup is to get a device policy.
+    pub fn has_devices(&self) -> bool {
+        self.resources.devices.is_some()
+    }
+
+    /// An orphan of this very name is removed and the creation tried again.
+    fn make(&self, resources: &Resources) -> Result<Cgroup, Error> {
+        match Cgroup::create(&self.layout, &self.path, resources) {
             Err(Error::Exists { .. }) if remove_orphan(&self.layout, &self.path)? => {
-                Cgroup::create(&self.layout, &self.path, &self.resources)
+                Cgroup::create(&self.layout, &self.path, resources)
             }
             created => created,
         }
