@@ -73,7 +73,8 @@ const POWERCAP: &str = "/sys/devices/virtual/powercap";
 
 /// `SPEC_BIN spec` in `dir`, edited to run `/bin/true` in `rootfs` as box does: no terminal,
 /// root read-write, Docker's capabilities, no seccomp, no rlimits, no no_new_privs (box's
-/// defaults), and no `/sys/fs/cgroup` mount (box mounts none).
+/// defaults), and no `/sys/fs/cgroup` mount: box mounts the container's cgroups there only in
+/// a cgroup namespace of its own ([`for_variant`] adds it back for that variant).
 pub fn template(spec_bin: &Path, dir: &Path, rootfs: &Path) -> Result<Value> {
     std::fs::create_dir_all(dir)?;
     let _ = std::fs::remove_file(dir.join("config.json"));
@@ -124,6 +125,15 @@ pub fn for_variant(template: &Value, v: &Variant) -> Value {
     }
     if v.cgroupns {
         ns.push("cgroup");
+        // `runc spec`'s own entry, as box mounts the container's cgroups there.
+        if let Some(mounts) = c["mounts"].as_array_mut() {
+            mounts.push(json!({
+                "destination": "/sys/fs/cgroup",
+                "type": "cgroup",
+                "source": "cgroup",
+                "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
+            }));
+        }
     }
     c["linux"]["namespaces"] = ns.iter().map(|t| json!({ "type": t })).collect();
     if v.memory {
@@ -178,7 +188,7 @@ mod tests {
 
     #[test]
     fn variants_set_namespaces_and_limits() {
-        let template = json!({"linux": {"namespaces": [], "resources": {}}});
+        let template = json!({"mounts": [], "linux": {"namespaces": [], "resources": {}}});
         let mem = for_variant(&template, &VARIANTS[2]);
         assert_eq!(mem["linux"]["resources"]["memory"]["limit"], 200 << 20);
         let types = |c: &Value| -> Vec<String> {
@@ -195,6 +205,15 @@ mod tests {
         );
         assert!(!types(&for_variant(&template, &VARIANTS[1])).contains(&"network".into()));
         assert!(types(&for_variant(&template, &VARIANTS[3])).contains(&"cgroup".into()));
+        let cgroupfs = |c: &Value| {
+            c["mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["destination"] == "/sys/fs/cgroup")
+        };
+        assert!(!cgroupfs(&for_variant(&template, &VARIANTS[0])));
+        assert!(cgroupfs(&for_variant(&template, &VARIANTS[3])));
     }
 
     #[test]
