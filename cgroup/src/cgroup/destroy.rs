@@ -39,6 +39,12 @@ impl Cgroup {
     /// containers share a parent, removing and re-creating it on every run costs a `mkdir`,
     /// an `rmdir` and (v1) a cpuset copy per hierarchy, and races with a sibling being created.
     pub fn destroy_keep_parents(&self) -> Result<(), Error> {
+        // Usually nothing is left (a container ends when its pid namespace's init does):
+        // `rmdir` succeeds only on an empty cgroup, so try that before listing each
+        // hierarchy's processes.
+        if self.remove_empty_leaves()? {
+            return Ok(());
+        }
         self.kill_all(DESTROY_TIMEOUT)?;
         self.remove_leaves()
     }
@@ -115,6 +121,25 @@ impl Cgroup {
             prune_parents(dir);
         }
         Ok(())
+    }
+
+    /// rmdir the container's own directory on every hierarchy until one is still populated
+    /// (`EBUSY`, also a moment after its last process was reaped): whether all are gone. A
+    /// directory removed here reads as empty to [`Cgroup::kill_all`].
+    fn remove_empty_leaves(&self) -> Result<bool, Error> {
+        for dir in self.leaf_dirs() {
+            match fs::rmdir(dir) {
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(Errno::EBUSY) => return Ok(false),
+                Err(errno) => {
+                    return Err(Error::Rmdir {
+                        path: dir.path().to_path_buf(),
+                        errno,
+                    })
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// rmdir the container's own directory on every hierarchy.
