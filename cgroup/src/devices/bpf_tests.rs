@@ -35,9 +35,10 @@ fn run(prog: &[Insn], kind: DeviceKind, major: u32, minor: u32, access: DeviceAc
             RSH_K => r[d] >>= i.imm,
             MOV_K => r[d] = i.imm as i64 as u64,
             MOV_X => r[d] = r[s],
-            JNE_K if r[d] != i.imm as i64 as u64 => pc += i.off as usize,
-            JNE_X if r[d] != r[s] => pc += i.off as usize,
-            JNE_K | JNE_X => {}
+            XOR_K => r[d] ^= i.imm as i64 as u64,
+            OR_X => r[d] |= r[s],
+            JEQ_K if r[d] == i.imm as i64 as u64 => pc += i.off as usize,
+            JEQ_K => {}
             EXIT => return r[0],
             other => panic!("unexpected opcode {other:#x}"),
         }
@@ -127,36 +128,47 @@ fn exact_stream_for_two_rules() {
         insn(LDX_W, 4, 1, 4, 0),
         insn(LDX_W, 5, 1, 8, 0),
         // c 1:3 rwm: no access check.
-        insn(JNE_K, 2, 0, 4, DEV_CHAR),
-        insn(JNE_K, 4, 0, 3, 1),
-        insn(JNE_K, 5, 0, 2, 3),
-        insn(MOV_K, 0, 0, 0, 1),
-        insn(EXIT, 0, 0, 0, 0),
-        // b *:* m: no number checks.
-        insn(JNE_K, 2, 0, 5, DEV_BLOCK),
+        insn(MOV_X, 0, 2, 0, 0),
+        insn(XOR_K, 0, 0, 0, DEV_CHAR),
+        insn(MOV_X, 1, 4, 0, 0),
+        insn(XOR_K, 1, 0, 0, 1),
+        insn(OR_X, 0, 1, 0, 0),
+        insn(MOV_X, 1, 5, 0, 0),
+        insn(XOR_K, 1, 0, 0, 3),
+        insn(OR_X, 0, 1, 0, 0),
+        insn(JEQ_K, 0, 0, 8, 0),
+        // b *:* m: read and write are lacking; no number checks.
+        insn(MOV_X, 0, 2, 0, 0),
+        insn(XOR_K, 0, 0, 0, DEV_BLOCK),
         insn(MOV_X, 1, 3, 0, 0),
-        insn(AND_K, 1, 0, 0, 1),
-        insn(JNE_X, 1, 3, 2, 0),
-        insn(MOV_K, 0, 0, 0, 1),
-        insn(EXIT, 0, 0, 0, 0),
+        insn(AND_K, 1, 0, 0, 6),
+        insn(OR_X, 0, 1, 0, 0),
+        insn(JEQ_K, 0, 0, 2, 0),
         // Deny.
         insn(MOV_K, 0, 0, 0, 0),
         insn(EXIT, 0, 0, 0, 0),
+        // Allow.
+        insn(MOV_K, 0, 0, 0, 1),
+        insn(EXIT, 0, 0, 0, 0),
     ];
     assert_eq!(prog, want);
-    assert_eq!(program(&[]).len(), 8);
-    // `a` has no check at all: allow.
-    assert_eq!(program(&[DeviceRule::ALLOW_ALL])[6..8], want[9..11]);
+    assert_eq!(program(&[]).len(), 10);
+    // `a` has no check at all: a mismatch of 0, always allowed.
+    let all = program(&[DeviceRule::ALLOW_ALL]);
+    assert_eq!(
+        all[6..8],
+        [insn(MOV_K, 0, 0, 0, 0), insn(JEQ_K, 0, 0, 2, 0)]
+    );
 }
 
 #[test]
 fn raw_layout_is_the_kernels() {
     assert_eq!(std::mem::size_of::<RawInsn>(), 8);
-    let raw = insn(JNE_X, 1, 3, 2, 0).raw();
+    let raw = insn(MOV_X, 1, 3, 2, 0).raw();
     // SAFETY: RawInsn is repr(C), 8 bytes with no padding (u8, u8, i16, i32).
     let bytes: [u8; 8] = unsafe { std::mem::transmute(raw) };
     if cfg!(target_endian = "little") {
-        assert_eq!(bytes, [0x5d, 0x31, 2, 0, 0, 0, 0, 0]);
+        assert_eq!(bytes, [0xbf, 0x31, 2, 0, 0, 0, 0, 0]);
         // SAFETY: as above.
         let mov: [u8; 8] = unsafe { std::mem::transmute(insn(MOV_K, 0, 0, 0, 1).raw()) };
         assert_eq!(mov, [0xb7, 0, 0, 0, 1, 0, 0, 0]);
