@@ -48,6 +48,13 @@ pub struct Sweep {
 /// while `parent` is itself a live cgroup. Never fails as a whole: problems are listed in
 /// [`Sweep::failed`], since a stuck orphan must not stop new containers. To free the one name
 /// about to be created, see [`remove_orphan`].
+///
+/// It looks first at the first and the last hierarchy only: a cgroup is made on each
+/// hierarchy in one order and removed in the same order, so one whose creator or remover
+/// died half-way is on at least one of those two. When neither has a child nobody holds,
+/// there is no orphan and the other hierarchies are not touched (the usual case, on the
+/// start path of every container). A directory someone else left on a middle hierarchy
+/// only is not seen.
 pub fn sweep_orphans(layout: &Layout, parent: &Path) -> Sweep {
     let mut out = Sweep::default();
     let (parent, roots) = match create::normalize(parent).and_then(|p| Ok((p, layout.roots()?))) {
@@ -57,6 +64,18 @@ pub fn sweep_orphans(layout: &Layout, parent: &Path) -> Sweep {
             return out;
         }
     };
+    match has_candidates(&roots, &layout.mount_points(), &parent) {
+        Ok(Candidates::None) => return out,
+        Ok(Candidates::Some) => {}
+        Ok(Candidates::Busy) => {
+            out.skipped = true;
+            return out;
+        }
+        Err(e) => {
+            out.failed.push(e);
+            return out;
+        }
+    }
     let mut held = Vec::new();
     let mut names = BTreeSet::new();
     for mount in layout.mount_points() {
@@ -129,6 +148,43 @@ fn claim_leaf(layout: &Layout, roots: &Roots, rel: &Path) -> Result<Option<Cgrou
         }
     }
     Ok(Some(cg))
+}
+
+/// What the first and the last hierarchy show.
+enum Candidates {
+    /// Every child of the parent there is held: no orphan anywhere.
+    None,
+    /// A child nobody holds: the whole sweep has work.
+    Some,
+    /// The parent is held: a creator is at work (the whole sweep would be skipped too).
+    Busy,
+}
+
+/// Whether `parent` has a child nobody holds on the first or the last of `mounts`. Each is
+/// looked at as the whole sweep does it, under the parent's exclusive lock, so a creator
+/// between its `mkdir` and its lock is never probed.
+fn has_candidates(roots: &Roots, mounts: &[&Path], parent: &Path) -> Result<Candidates, Error> {
+    let ends = match mounts {
+        [] => return Ok(Candidates::None),
+        [only] => vec![*only],
+        [first, .., last] => vec![*first, *last],
+    };
+    for mount in ends {
+        let mut names = BTreeSet::new();
+        let _held = match hold_and_list(roots, mount, parent, &mut names)? {
+            Parent::Held(fd) => fd,
+            Parent::Absent => continue,
+            Parent::Busy => return Ok(Candidates::Busy),
+        };
+        let base = roots.dir(mount)?.join(parent)?;
+        for name in names {
+            let dir = base.join(Path::new(&name))?;
+            if let Attempt::Got(_) = lock::try_exclusive(&dir)? {
+                return Ok(Candidates::Some);
+            }
+        }
+    }
+    Ok(Candidates::None)
 }
 
 /// A sweep's hold on the parent of one hierarchy.

@@ -90,6 +90,44 @@ fn an_orphan_left_on_some_hierarchies_only_is_removed() {
     assert!(existing(&layout, "box/half").is_empty());
 }
 
+/// Leaves `rel` on the hierarchy mounted at `keep` only.
+fn only_on(layout: &Layout, rel: &str, keep: &Path) {
+    orphan(layout, rel);
+    for mount in layout.mount_points() {
+        if mount != keep {
+            let dir = crate::testing::dir(mount);
+            crate::fs::rmdir(&dir.join(rel).unwrap()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_sweep_looks_at_the_first_and_last_hierarchy_before_the_rest() {
+    let (_top, layout, _g) = v1_tree(true);
+    let mounts: Vec<PathBuf> = layout
+        .mount_points()
+        .iter()
+        .map(|m| m.to_path_buf())
+        .collect();
+    assert!(mounts.len() >= 3);
+    // Left by a creator or a remover killed half-way: on the first or the last.
+    only_on(&layout, "box/head", &mounts[0]);
+    only_on(&layout, "box/tail", &mounts[mounts.len() - 1]);
+    let sweep = sweep_orphans(&layout, Path::new("box"));
+    let mut removed = sweep.removed.clone();
+    removed.sort();
+    assert_eq!(
+        removed,
+        [PathBuf::from("box/head"), PathBuf::from("box/tail")]
+    );
+    // On a middle one only, which box never leaves: not seen while both ends are clean.
+    only_on(&layout, "box/middle", &mounts[1]);
+    let sweep = sweep_orphans(&layout, Path::new("box"));
+    assert!(sweep.removed.is_empty() && sweep.failed.is_empty());
+    assert_eq!(existing(&layout, "box/middle").len(), 1);
+    assert!(remove_orphan(&layout, Path::new("box/middle")).unwrap());
+}
+
 #[test]
 fn remove_orphan_frees_one_name_and_leaves_owned_ones() {
     let (root, layout, _g) = v2_tree();
