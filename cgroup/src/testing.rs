@@ -17,6 +17,21 @@ type Populate = Box<dyn Fn(&Path)>;
 thread_local! {
     static FAKE: RefCell<Option<Populate>> = const { RefCell::new(None) };
     static AFTER_MKDIR: RefCell<Option<Populate>> = const { RefCell::new(None) };
+    static BEFORE_PARENT_LOCK: RefCell<Option<Populate>> = const { RefCell::new(None) };
+}
+
+/// Run `hook` when a creator has opened a parent and is about to lock it (e.g. to prune it
+/// in that instant); removed with the [`fake_cgroupfs`] guard.
+pub(crate) fn before_parent_lock(hook: impl Fn(&Path) + 'static) {
+    BEFORE_PARENT_LOCK.with(|f| *f.borrow_mut() = Some(Box::new(hook)));
+}
+
+pub(crate) fn on_parent_lock(path: &Path) {
+    BEFORE_PARENT_LOCK.with(|f| {
+        if let Some(hook) = f.borrow().as_ref() {
+            hook(path)
+        }
+    })
 }
 
 /// Also run `hook` after each fake mkdir (once the directory is populated), e.g. to race a
@@ -38,6 +53,7 @@ impl Drop for FakeGuard {
     fn drop(&mut self) {
         FAKE.with(|f| *f.borrow_mut() = None);
         AFTER_MKDIR.with(|f| *f.borrow_mut() = None);
+        BEFORE_PARENT_LOCK.with(|f| *f.borrow_mut() = None);
     }
 }
 

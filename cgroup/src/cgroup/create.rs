@@ -112,13 +112,25 @@ fn make_leaf(
     'again: loop {
         attempt += 1;
         let retry = attempt < ATTEMPTS;
+        // Usually every ancestor is there already: hold the parent first, and make the
+        // ancestors only when it is missing.
+        let mut held = None;
+        if attempt == 1 {
+            let mut parent = root.clone();
+            for name in ancestors {
+                parent = parent.join(name)?;
+            }
+            held = lock::hold_parent(&parent)?;
+        }
         let mut parent = root.clone();
         for name in ancestors {
             let dir = parent.join(name)?;
-            match fs::mkdir(&dir) {
-                Ok(_) => {}
-                Err(Errno::ENOENT | Errno::ENODEV) if retry => continue 'again,
-                Err(errno) => return Err(mkdir_err(&dir, errno)),
+            if held.is_none() {
+                match fs::mkdir(&dir) {
+                    Ok(_) => {}
+                    Err(Errno::ENOENT | Errno::ENODEV) if retry => continue 'again,
+                    Err(errno) => return Err(mkdir_err(&dir, errno)),
+                }
             }
             match prepare(&parent, &dir, false) {
                 Ok(()) => {}
@@ -128,11 +140,13 @@ fn make_leaf(
             parent = dir;
         }
         let leaf = parent.join(leaf_name)?;
-        let Some(held) = lock::hold_parent(&parent)? else {
-            match retry {
-                true => continue 'again,
-                false => return Err(mkdir_err(&leaf, Errno::ENOENT)),
-            }
+        let held = match held {
+            Some(held) => held,
+            None => match lock::hold_parent(&parent)? {
+                Some(held) => held,
+                None if retry => continue 'again,
+                None => return Err(mkdir_err(&leaf, Errno::ENOENT)),
+            },
         };
         match fs::mkdir_in(held.as_fd(), &leaf) {
             Ok(true) => {}

@@ -92,9 +92,10 @@ fn still_there(fd: &OwnedFd, dir: &Dir) -> Result<bool, Error> {
 }
 
 /// Open `parent` and lock it shared, waiting while a sweep lists it or a destroy prunes it.
-/// `Ok(None)` when `parent` is gone or no longer the directory that was locked (pruned
-/// meanwhile): the caller makes it again. Hold the returned fd from before the child's mkdir
-/// until the child is locked.
+/// `Ok(None)` when `parent` is gone: the caller makes it again. One pruned between the open
+/// and the lock is held removed: a `mkdir` in it fails with `ENOENT` (`ENODEV` on cgroupfs),
+/// and the caller starts over, so there is no need to check it here. Hold the returned fd
+/// from before the child's mkdir until the child is locked.
 pub(super) fn hold_parent(parent: &Dir) -> Result<Option<OwnedFd>, Error> {
     let fd = match fs::open_dir(parent) {
         Ok(fd) => fd,
@@ -106,8 +107,10 @@ pub(super) fn hold_parent(parent: &Dir) -> Result<Option<OwnedFd>, Error> {
             })
         }
     };
+    #[cfg(test)]
+    crate::testing::on_parent_lock(parent.path());
     flock(fd.as_fd(), libc::LOCK_SH).map_err(lock_err(parent))?;
-    Ok(still_there(&fd, parent)?.then_some(fd))
+    Ok(Some(fd))
 }
 
 /// The outcome of locking a directory just made.

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use super::*;
 use crate::cgroup::lock;
 use crate::resources::Resources;
-use crate::testing::{after_mkdir, cat, v1_tree, v2_tree};
+use crate::testing::{after_mkdir, before_parent_lock, cat, v1_tree, v2_tree};
 
 fn res() -> Resources {
     Resources {
@@ -130,6 +130,29 @@ fn a_parent_pruned_before_the_creator_holds_it_is_made_again() {
     let cg = Cgroup::create(&layout, Path::new("box/a"), &res()).unwrap();
     assert_eq!(pruned.get(), 2);
     assert_eq!(cat(&root.path().join("box/a"), "pids.max"), "16");
+    cg.destroy().unwrap();
+}
+
+#[test]
+fn a_parent_pruned_while_the_creator_locks_it_is_made_again() {
+    let (root, layout, _g) = v2_tree();
+    // box/ there and empty, as a container's end with kept parents leaves it.
+    let first = Cgroup::create(&layout, Path::new("box/a"), &res()).unwrap();
+    first.destroy_keep_parents().unwrap();
+    let pruned = Rc::new(Cell::new(0));
+    let (count, top) = (pruned.clone(), root.path().to_path_buf());
+    before_parent_lock(move |dir| {
+        // Another process prunes box/ between this creator's open and its lock: it holds a
+        // removed directory, in which its mkdir fails.
+        if dir == top.join("box") && count.get() == 0 {
+            count.set(1);
+            let d = crate::testing::dir(&top).join("box").unwrap();
+            crate::fs::rmdir(&d).unwrap();
+        }
+    });
+    let cg = Cgroup::create(&layout, Path::new("box/b"), &res()).unwrap();
+    assert_eq!(pruned.get(), 1);
+    assert_eq!(cat(&root.path().join("box/b"), "pids.max"), "16");
     cg.destroy().unwrap();
 }
 
