@@ -15,7 +15,7 @@ pub(crate) use dir::{Dir, Expected, Root};
 pub(crate) use tree::{identity, is_dir, mkdir, mkdir_in, open_dir, rmdir, subdirs};
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -45,11 +45,23 @@ pub(crate) fn read(dir: &Dir, file: &str) -> Result<String, Error> {
         errno,
     };
     let fd = dir.open(file, OFlag::O_RDONLY).map_err(err)?;
-    let mut text = String::new();
-    File::from(fd)
-        .read_to_string(&mut text)
-        .map_err(|e| err(errno_of(&e)))?;
-    Ok(text)
+    // Plain reads until EOF: a control file is small, and `read_to_string` would first ask
+    // its size (`statx`, 0 on cgroupfs) and position (`lseek`) each time.
+    let mut buf = vec![0u8; 512];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match nix::unistd::read(&fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(Errno::EINTR) => {}
+            Err(errno) => return Err(err(errno)),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|_| err(Errno::EILSEQ))
 }
 
 /// Read `dir/file`, or `None` when it does not exist (controller or feature absent).
