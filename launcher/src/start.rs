@@ -62,7 +62,9 @@ pub(crate) struct Prepared {
     pub link_after_go: bool,
     /// box installs the cgroup's device policy after "go" (its BPF program's load is the
     /// costliest part of a cgroup's creation) and says so on the "go" pipe; the child waits
-    /// for that before it runs anything of the container's.
+    /// for that before it runs anything of the container's. Only for [`start`]: an OCI
+    /// container ([`crate::create`], `CgroupPlan::Keep`) may run createContainer hooks in its
+    /// cgroup during the child's root filesystem step, so its policy comes before the clone.
     pub policy_after_go: bool,
     pub exec: ExecPlan,
 }
