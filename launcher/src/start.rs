@@ -60,8 +60,8 @@ pub(crate) struct Prepared {
     /// Not when a sysctl of the `net.` tree is set: those come before the root (through the
     /// host's /proc) and may name `eth0`.
     pub link_after_go: bool,
-    /// box installs the cgroup's device policy after "go" (its BPF program's load is the
-    /// costliest part of a cgroup's creation) and says so on the "go" pipe; the child waits
+    /// box attaches the cgroup's device program after "go" (its load is the costliest part
+    /// of a cgroup's creation) and says so on the "go" pipe; the child waits
     /// for that before it runs anything of the container's. Only for [`start`]: an OCI
     /// container ([`crate::create`], `CgroupPlan::Keep`) may run createContainer hooks in its
     /// cgroup during the child's root filesystem step, so its policy comes before the clone.
@@ -225,7 +225,7 @@ fn create_and_spawn(
     let created = match (cgroup, &spec.cgroup) {
         (PreparedCgroup::Create(prepared), _) => {
             let created = prepared.create_deferred()?;
-            layers.policy_after_go = prepared.has_devices();
+            layers.policy_after_go = prepared.defers_devices();
             after_go = Some(prepared);
             Some(created)
         }

@@ -92,6 +92,15 @@ pub struct CgroupDir {
     pub dir: PathBuf,
 }
 
+/// Which parts of a device policy a creation installs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Devices {
+    /// The v1 files and the cgroup2 program.
+    All,
+    /// The v1 files; the program is attached later, in one step.
+    V1Only,
+}
+
 impl Cgroup {
     /// Create `path` (e.g. `box/web`, relative to each hierarchy's root — never to the
     /// caller's own cgroup) on every hierarchy of `layout`, enable the v2 controllers it
@@ -99,6 +108,16 @@ impl Cgroup {
     /// write the limits of `res`. Fails if the cgroup already exists; on failure, whatever
     /// was created is removed again.
     pub fn create(layout: &Layout, path: &Path, res: &Resources) -> Result<Cgroup, Error> {
+        Cgroup::build(layout, path, res, Devices::All)
+    }
+
+    /// [`Cgroup::create`], with the device policy installed as `devices` says.
+    pub(crate) fn build(
+        layout: &Layout,
+        path: &Path,
+        res: &Resources,
+        devices: Devices,
+    ) -> Result<Cgroup, Error> {
         let mut cg = Cgroup {
             layout: layout.clone(),
             rel: create::normalize(path)?,
@@ -106,7 +125,7 @@ impl Cgroup {
             v2: None,
             owner: true,
         };
-        let built = cg.make_dirs(res).and_then(|()| cg.apply(res));
+        let built = cg.make_dirs(res).and_then(|()| cg.apply_with(res, devices));
         match built {
             Ok(()) => Ok(cg),
             Err(e) => {
@@ -182,6 +201,10 @@ impl Cgroup {
     /// force (on v1, everything is denied for the instant between `devices.deny` and the
     /// allows; on v2 the new program is attached before the old one is detached).
     pub fn apply(&self, res: &Resources) -> Result<(), Error> {
+        self.apply_with(res, Devices::All)
+    }
+
+    fn apply_with(&self, res: &Resources, devices: Devices) -> Result<(), Error> {
         for (controller, field) in LIMITED {
             match self.target(controller) {
                 Some((sub, dir)) if sub.wanted(res) => sub.apply(dir, res)?,
@@ -195,8 +218,14 @@ impl Cgroup {
                 None => {}
             }
         }
-        if let Some(rules) = &res.devices {
-            self.apply_devices(rules)?;
+        match (&res.devices, devices) {
+            (Some(rules), Devices::All) => self.apply_devices(rules)?,
+            (Some(rules), Devices::V1Only) => {
+                if let Some(dir) = self.v1_dir(Controller::Devices) {
+                    crate::devices::apply(Some(dir), None, rules)?;
+                }
+            }
+            (None, _) => {}
         }
         // Last, so that a raw value is what stays when it sets a file a field also sets.
         if !res.unified.is_empty() {
@@ -217,6 +246,16 @@ impl Cgroup {
     pub fn apply_devices(&self, rules: &[DeviceRule]) -> Result<(), Error> {
         let v2 = self.v2.as_ref().map(|d| (d.fd.as_fd(), d.dir.path()));
         crate::devices::apply(self.v1_dir(Controller::Devices), v2, rules)
+    }
+
+    /// Attaches the cgroup2 program of `rules` (only): whether there is a cgroup2
+    /// directory to attach it to.
+    pub(crate) fn attach_device_program(&self, rules: &[DeviceRule]) -> Result<bool, Error> {
+        let Some(d) = &self.v2 else {
+            return Ok(false);
+        };
+        crate::devices::apply(None, Some((d.fd.as_fd(), d.dir.path())), rules)?;
+        Ok(true)
     }
 
     /// The limits as the kernel shows them in this cgroup's files.

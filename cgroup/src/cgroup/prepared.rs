@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{remove_orphan, sweep_orphans, Cgroup, Sweep};
+use super::{remove_orphan, sweep_orphans, Cgroup, Devices, Sweep};
 use crate::error::Error;
 use crate::layout::Layout;
 use crate::resources::Resources;
@@ -47,42 +47,45 @@ impl Prepared {
     /// without removing theirs are swept from its parent first ([`Prepared::sweep`]).
     pub fn create(&self) -> Result<Cgroup, Error> {
         let _ = self.sweep();
-        self.make(&self.resources)
+        self.make(&self.resources, Devices::All)
     }
 
-    /// Creates the cgroup with its limits but without its device policy, and sweeps
-    /// nothing: the two parts of a creation that can overlap the container's process
-    /// setting itself up. The caller installs the policy ([`Prepared::apply_devices`])
+    /// Creates the cgroup with its limits but without its cgroup2 device program, and
+    /// sweeps nothing: the two parts of a creation that can overlap the container's process
+    /// setting itself up. The caller attaches the program ([`Prepared::apply_devices`])
     /// before anything it is to govern runs in the cgroup, and sweeps the parent
     /// ([`Prepared::sweep`]) when it likes. Until then the cgroup's processes have the
-    /// parent's device access.
+    /// parent's device access, or the policy itself where the host has the v1 devices
+    /// controller: those files are written here, at once, because writing them is not one
+    /// step (everything is denied between `devices.deny` and the allows), which would fail
+    /// a process opening a device meanwhile.
     pub fn create_deferred(&self) -> Result<Cgroup, Error> {
-        let limits = Resources {
-            devices: None,
-            ..self.resources.clone()
-        };
-        self.make(&limits)
+        if !self.defers_devices() {
+            return self.make(&self.resources, Devices::All);
+        }
+        self.make(&self.resources, Devices::V1Only)
     }
 
-    /// Installs the device policy on a cgroup from [`Prepared::create_deferred`]; whether
-    /// there was one to install.
+    /// Attaches the cgroup2 device program to a cgroup from [`Prepared::create_deferred`];
+    /// whether there was one to attach.
     pub fn apply_devices(&self, cgroup: &Cgroup) -> Result<bool, Error> {
         match &self.resources.devices {
-            Some(rules) => cgroup.apply_devices(rules).map(|()| true),
-            None => Ok(false),
+            Some(rules) if self.defers_devices() => cgroup.attach_device_program(rules),
+            _ => Ok(false),
         }
     }
 
-    /// Whether the cgroup is to get a device policy.
-    pub fn has_devices(&self) -> bool {
-        self.resources.devices.is_some()
+    /// Whether [`Prepared::create_deferred`] leaves a device program for
+    /// [`Prepared::apply_devices`]: there is a policy and cgroup2 to attach it to.
+    pub fn defers_devices(&self) -> bool {
+        self.resources.devices.is_some() && self.layout.v2_root().is_some()
     }
 
     /// An orphan of this very name is removed and the creation tried again.
-    fn make(&self, resources: &Resources) -> Result<Cgroup, Error> {
-        match Cgroup::create(&self.layout, &self.path, resources) {
+    fn make(&self, resources: &Resources, devices: Devices) -> Result<Cgroup, Error> {
+        match Cgroup::build(&self.layout, &self.path, resources, devices) {
             Err(Error::Exists { .. }) if remove_orphan(&self.layout, &self.path)? => {
-                Cgroup::create(&self.layout, &self.path, resources)
+                Cgroup::build(&self.layout, &self.path, resources, devices)
             }
             created => created,
         }
