@@ -2,10 +2,14 @@
 
 // Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
+// The process starts at the C `main` below, not through std's runtime: see entry.rs.
+#![cfg_attr(not(test), no_main)]
 
 #[macro_use]
 mod stdio;
 mod commands;
+#[cfg(not(test))]
+mod entry;
 mod fast_args;
 mod generate;
 mod state;
@@ -16,7 +20,6 @@ mod stats;
 use box_cli::{config, name};
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -90,7 +93,18 @@ enum Command {
     Stats(stats::StatsArgs),
 }
 
-fn main() -> ExitCode {
+/// The process's entry, called by glibc with the arguments std also reads (`args_os`).
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    entry::start();
+    // Not a return: `exit` flushes std's stdout buffer first.
+    std::process::exit(run())
+}
+
+/// box's command line, run; its exit code.
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> i32 {
     // The start path: `box up FILE` without building clap's command tree.
     if let Some(args) = fast_args::parse_up(std::env::args_os().skip(1)) {
         let root = state::Root::new(args.root);
@@ -106,7 +120,7 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return ExitCode::from(parse_error(e)),
+        Err(e) => return i32::from(parse_error(e)),
     };
     let root = state::Root::new(cli.root);
     let code = match cli.command {
@@ -132,8 +146,8 @@ fn main() -> ExitCode {
 }
 
 /// box's exit code, as the process can have it (0–255).
-fn exit_code(code: i32) -> ExitCode {
-    ExitCode::from(code.clamp(0, 255) as u8)
+fn exit_code(code: i32) -> i32 {
+    code.clamp(0, 255)
 }
 
 /// Prints a command line error; returns the exit code. An option `box run` does not know is

@@ -91,3 +91,31 @@ fn a_closed_stdout_and_stderr_neither_abort_box_nor_leave_the_container() {
         .expect("run box ps");
     assert_eq!(ps.code(), Some(0), "{ps:?}");
 }
+
+/// box started with its stdout and stderr closed (`>&- 2>&-`) finds `/dev/null` there, as
+/// std's start-up would have made it (box starts without it): else the first files box opens
+/// would be fds 1 and 2, and its messages would be written into them.
+#[test]
+fn closed_standard_fds_are_dev_null_not_the_first_files_box_opens() {
+    use std::os::unix::process::CommandExt;
+    let case = Case::new("fg-nofds", "command = [\"/bin/sleep\", \"2\"]\n");
+    let mut up = case.command(&["up", "--timings"]);
+    // SAFETY: between fork and exec only async-signal-safe calls: two closes.
+    unsafe {
+        up.pre_exec(|| {
+            libc::close(1);
+            libc::close(2);
+            Ok(())
+        });
+    }
+    let mut up = up.spawn().expect("start box up");
+    assert!(wait_running(&case.name), "the container never ran");
+    let fd = |n: u32| std::fs::read_link(format!("/proc/{}/fd/{n}", up.id()));
+    let (stdout, stderr) = (fd(1), fd(2));
+    let status = up.wait().expect("wait for box up");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    case.assert_nothing_left();
+    let null = std::path::Path::new("/dev/null");
+    assert_eq!(stdout.expect("box's fd 1").as_path(), null);
+    assert_eq!(stderr.expect("box's fd 2").as_path(), null);
+}
