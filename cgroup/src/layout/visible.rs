@@ -12,6 +12,8 @@
 //! reachable and nothing is stacked on top of it.
 
 use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use super::mountinfo::Mount;
 
@@ -55,7 +57,7 @@ impl<'a> Graph<'a> {
             Some(&p) if p != i && depth > 0 => p,
             _ => return true,
         };
-        if self.mounts[parent].mount_point == m.mount_point {
+        if same(&self.mounts[parent].mount_point, &m.mount_point) {
             return self.reachable(parent, depth - 1) && !self.covered_by_sibling(i);
         }
         self.visible(parent, depth - 1) && !self.covered_by_sibling(i)
@@ -65,7 +67,7 @@ impl<'a> Graph<'a> {
     fn stacked_on(&self, i: usize) -> bool {
         let m = &self.mounts[i];
         self.children_of(m.id)
-            .any(|c| c != i && self.mounts[c].mount_point == m.mount_point)
+            .any(|c| c != i && same(&self.mounts[c].mount_point, &m.mount_point))
     }
 
     /// Whether a sibling hides `i`: one on a directory above `i`'s mount point, or a later one
@@ -75,12 +77,48 @@ impl<'a> Graph<'a> {
         self.children_of(m.parent).any(|s| {
             let point = &self.mounts[s].mount_point;
             s != i
-                && (point == &m.mount_point && s > i
-                    || point != &m.mount_point && m.mount_point.starts_with(point))
+                && if same(point, &m.mount_point) {
+                    s > i
+                } else {
+                    below(&m.mount_point, point)
+                }
         })
     }
 
     fn children_of(&self, id: u64) -> impl Iterator<Item = usize> + '_ {
         self.children.get(&id).into_iter().flatten().copied()
+    }
+}
+
+/// Paths compared as bytes: mountinfo's are absolute and normalized by the kernel (no `.`,
+/// no doubled or trailing `/`), so that is comparing components, without parsing them again
+/// for each of the many pairs a layout detection compares on every start.
+fn same(a: &Path, b: &Path) -> bool {
+    a.as_os_str().as_bytes() == b.as_os_str().as_bytes()
+}
+
+/// Whether `path` lies below directory `dir` (not at it).
+fn below(path: &Path, dir: &Path) -> bool {
+    let dir = dir.as_os_str().as_bytes();
+    match path.as_os_str().as_bytes().strip_prefix(dir) {
+        Some(rest) => !rest.is_empty() && (dir.ends_with(b"/") || rest.starts_with(b"/")),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_means_a_path_under_the_directory_not_a_longer_name() {
+        let p = Path::new;
+        assert!(below(p("/sys/fs/cgroup/memory"), p("/sys/fs/cgroup")));
+        assert!(below(p("/sys"), p("/")));
+        assert!(!below(p("/sys/fs/cgroupx"), p("/sys/fs/cgroup")));
+        assert!(!below(p("/sys/fs/cgroup"), p("/sys/fs/cgroup")));
+        assert!(!below(p("/"), p("/")));
+        assert!(!below(p("/sys"), p("/sys/fs")));
+        assert!(same(p("/sys"), p("/sys")) && !same(p("/sys"), p("/sy")));
     }
 }
