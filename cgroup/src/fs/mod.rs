@@ -38,6 +38,26 @@ pub(crate) fn write(dir: &Dir, file: &str, value: &str) -> Result<(), Error> {
         .map_err(|e| err(errno_of(&e)))
 }
 
+/// Write each of `values` to `dir/file` in a write of its own, through one open: for a file
+/// that takes one entry per write (v1 `devices.allow`), instead of opening it for each.
+pub(crate) fn write_each(dir: &Dir, file: &str, values: &[String]) -> Result<(), Error> {
+    let err = |value: &str, errno| Error::Write {
+        path: dir.path().join(file),
+        value: value.to_string(),
+        errno,
+    };
+    let first = values.first().map_or("", String::as_str);
+    let fd = dir
+        .open(file, OFlag::O_WRONLY | OFlag::O_TRUNC)
+        .map_err(|errno| err(first, errno))?;
+    let mut file = File::from(fd);
+    for value in values {
+        file.write_all(value.as_bytes())
+            .map_err(|e| err(value, errno_of(&e)))?;
+    }
+    Ok(())
+}
+
 /// Read `dir/file` whole.
 pub(crate) fn read(dir: &Dir, file: &str) -> Result<String, Error> {
     let err = |errno| Error::Read {

@@ -2,8 +2,8 @@
 //!
 //! Writing `a` to `devices.deny` makes the cgroup deny everything and forgets its rules (the
 //! kernel allows this only while the cgroup has no children: a new container's has none);
-//! each line written to `devices.allow` then adds one exception. `devices.list` shows them
-//! in order, or `a *:* rwm` when everything is allowed.
+//! each write to `devices.allow` then adds one exception (one open, a write per rule).
+//! `devices.list` shows them in order, or `a *:* rwm` when everything is allowed.
 
 use crate::devices::{normalize, DeviceRule};
 use crate::error::Error;
@@ -16,9 +16,9 @@ const LIST: &str = "devices.list";
 /// go unnoticed.
 pub(crate) fn apply(dir: &Dir, rules: &[DeviceRule]) -> Result<(), Error> {
     fs::write(dir, "devices.deny", "a")?;
-    for rule in rules {
-        fs::write(dir, "devices.allow", &rule.to_string())?;
-    }
+    // One rule per write; the kernel strips the newline.
+    let allows: Vec<String> = rules.iter().map(|r| format!("{r}\n")).collect();
+    fs::write_each(dir, "devices.allow", &allows)?;
     let want = normalize(rules);
     let got = read(dir)?;
     if got != want {
@@ -81,7 +81,7 @@ mod tests {
         files(d.path(), &[(LIST, "c 1:3 rwm\nb 7:0 rw\n")]);
         apply(&dir(d.path()), &rules).unwrap();
         assert_eq!(cat(d.path(), "devices.deny"), "a");
-        assert_eq!(cat(d.path(), "devices.allow"), "b 7:0 rw");
+        assert_eq!(cat(d.path(), "devices.allow"), "c 1:3 rwm\nb 7:0 rw\n");
         files(d.path(), &[(LIST, "a *:* rwm\n")]);
         let err = apply(&dir(d.path()), &rules).unwrap_err().to_string();
         assert!(
