@@ -178,10 +178,11 @@ impl Rtnl {
         })
     }
 
-    /// Brings the link `name` up.
+    /// Brings the link `name` up. Named in the request (index 0), which the kernel resolves
+    /// itself: no separate lookup of the index (`if_nametoindex` makes a socket for it).
     pub(crate) fn set_up(&mut self, name: &str) -> Result<(), Error> {
         let mut link = LinkMessage::default();
-        link.header.index = self.index(name)?;
+        link.attributes.push(LinkAttribute::IfName(name.into()));
         link.header.flags = LinkFlags::Up;
         link.header.change_mask = LinkFlags::Up;
         self.request(
