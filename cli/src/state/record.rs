@@ -180,7 +180,7 @@ pub fn read(dir: &Path) -> Result<State, String> {
 pub fn replace(dir: &Path, name: &Name, state: &State) -> Result<()> {
     let target = dir.join(STATE);
     let tmp = dir.join(format!("{STATE}.tmp-{}", std::process::id()));
-    let text = serde_json::to_vec_pretty(state)
+    let text = serde_json::to_vec(state)
         .map_err(|e| anyhow!("container {name}: serialize its state: {e}"))?;
     let written = std::fs::OpenOptions::new()
         .write(true)
