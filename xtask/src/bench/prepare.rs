@@ -129,9 +129,13 @@ fn probe_runtimes(env: &mut Env) {
         }
         match result {
             Ok(()) => env.runtimes.push(rt),
-            Err(e) => env
-                .not_run
-                .push(format!("{} ({}): fails here: {e}", rt.name, rt.version)),
+            Err(e) => {
+                // Its probe's cgroup is gone; the parent the runtime made for it goes too
+                // (the final check removes only the parents of the runtimes that ran).
+                rt.remove_parents(&env.cgroup_mounts);
+                env.not_run
+                    .push(format!("{} ({}): fails here: {e}", rt.name, rt.version))
+            }
         }
     }
 }
