@@ -28,6 +28,12 @@ pub(crate) trait Subsystem: Sync {
 
     /// Fill the usage fields of `out` that this controller's files hold.
     fn stats(&self, dir: &Dir, out: &mut Stats) -> Result<(), Error>;
+
+    /// How many times the kernel's OOM killer killed in the cgroup, where this controller's
+    /// files say (memory only): read alone at every container's end, without the usage files.
+    fn oom_kills(&self, _dir: &Dir) -> Result<Option<u64>, Error> {
+        Ok(None)
+    }
 }
 
 /// v1 memory and v2 memory files of an unlimited cgroup hold huge values; anything at or above

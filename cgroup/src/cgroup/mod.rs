@@ -300,9 +300,7 @@ impl Cgroup {
         let Some((sub, dir)) = self.target(Controller::Memory) else {
             return Ok(false);
         };
-        let mut s = Stats::default();
-        sub.stats(dir, &mut s)?;
-        match s.oom_kills {
+        match sub.oom_kills(dir)? {
             Some(n) => Ok(n > 0),
             None => Ok(fs::read_u64_opt(dir, "memory.failcnt")?.is_some_and(|n| n > 0)),
         }

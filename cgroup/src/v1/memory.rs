@@ -86,10 +86,12 @@ impl Subsystem for Memory {
         ) {
             out.swap_usage = Some(sw.saturating_sub(mem));
         }
-        // `oom_kill` in memory.oom_control exists since Linux 4.13.
-        if let Some(text) = fs::read_opt(dir, "memory.oom_control")? {
-            out.oom_kills = fs::keyed(&text, "oom_kill");
-        }
+        out.oom_kills = self.oom_kills(dir)?;
         Ok(())
+    }
+
+    /// `oom_kill` in memory.oom_control exists since Linux 4.13.
+    fn oom_kills(&self, dir: &Dir) -> Result<Option<u64>, Error> {
+        Ok(fs::read_opt(dir, "memory.oom_control")?.and_then(|text| fs::keyed(&text, "oom_kill")))
     }
 }

@@ -74,9 +74,11 @@ impl Subsystem for Memory {
         // memory.peak: Linux 5.19+.
         out.memory_peak = fs::read_u64_opt(dir, "memory.peak")?;
         out.swap_usage = fs::read_u64_opt(dir, "memory.swap.current")?;
-        if let Some(text) = fs::read_opt(dir, "memory.events")? {
-            out.oom_kills = fs::keyed(&text, "oom_kill");
-        }
+        out.oom_kills = self.oom_kills(dir)?;
         Ok(())
+    }
+
+    fn oom_kills(&self, dir: &Dir) -> Result<Option<u64>, Error> {
+        Ok(fs::read_opt(dir, "memory.events")?.and_then(|text| fs::keyed(&text, "oom_kill")))
     }
 }
