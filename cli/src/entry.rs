@@ -6,7 +6,9 @@
 //! 20 syscalls and ~120 KiB of box's binary faulted in, on every start. box keeps the two parts
 //! it needs, below; a stack overflow is then a plain SIGSEGV, without std's message.
 
+use std::ffi::{CStr, OsString};
 use std::os::fd::{IntoRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
@@ -58,4 +60,21 @@ fn reopen_on_dev_null(fd: RawFd) -> bool {
         Ok(null) => null.into_raw_fd() == fd,
         Err(_) => false,
     }
+}
+
+/// The command line from `main`'s arguments. std's `args_os` needs its own start-up on every
+/// C library but glibc (which also passes them to `.init_array` functions), so box reads them
+/// where every C library puts them.
+///
+/// # Safety
+/// `argv` holds `argc` pointers to NUL-terminated strings, alive for the process's life.
+pub(crate) unsafe fn args(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<OsString> {
+    let count = usize::try_from(argc).unwrap_or(0);
+    (0..count)
+        .map(|i| {
+            // SAFETY: i < argc, and each of the first argc pointers is a valid C string.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            std::ffi::OsStr::from_bytes(arg.to_bytes()).to_os_string()
+        })
+        .collect()
 }

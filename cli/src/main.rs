@@ -93,20 +93,22 @@ enum Command {
     Stats(stats::StatsArgs),
 }
 
-/// The process's entry, called by glibc with the arguments std also reads (`args_os`).
+/// The process's entry, called by the C library with the command line.
 #[cfg(not(test))]
 #[no_mangle]
-extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     entry::start();
+    // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
+    let args = unsafe { entry::args(argc, argv) };
     // Not a return: `exit` flushes std's stdout buffer first.
-    std::process::exit(run())
+    std::process::exit(run(args))
 }
 
-/// box's command line, run; its exit code.
+/// box's command line (`args`, the program's name first), run; its exit code.
 #[cfg_attr(test, allow(dead_code))]
-fn run() -> i32 {
+fn run(args: Vec<std::ffi::OsString>) -> i32 {
     // The start path: `box up FILE` without building clap's command tree.
-    if let Some(args) = fast_args::parse_up(std::env::args_os().skip(1)) {
+    if let Some(args) = fast_args::parse_up(args.iter().skip(1).cloned()) {
         let root = state::Root::new(args.root);
         let code = up(
             &root,
@@ -118,7 +120,7 @@ fn run() -> i32 {
         );
         return exit_code(code);
     }
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => return i32::from(parse_error(e)),
     };
