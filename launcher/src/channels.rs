@@ -98,18 +98,17 @@ impl Channels {
 impl ParentEnds {
     /// Tells the child that everything the parent does for it is done.
     pub(crate) fn go(&mut self) -> Result<(), Error> {
-        if let Some(go) = self.go.take() {
-            write(&go, b"g").map_err(Error::sys("tell the container to go"))?;
-        }
-        Ok(())
+        // The pipe, kept, is closed here.
+        self.go_and_keep().map(drop)
     }
 
     /// "go", keeping the pipe open: a held child waits on it for its release (one more byte)
     /// or for box's end (EOF), see [`crate::create`]; a child whose veth box makes after "go"
-    /// waits on it for [`link_ready`].
+    /// waits on it for [`link_ready`], one whose device program box attaches then for
+    /// [`policy_ready`].
     pub(crate) fn go_and_keep(&mut self) -> Result<Option<OwnedFd>, Error> {
         if let Some(go) = self.go.take() {
-            write(&go, b"g").map_err(Error::sys("tell the container to go"))?;
+            say(&go, b"g", "tell the container to go")?;
             return Ok(Some(go));
         }
         Ok(None)
@@ -127,15 +126,16 @@ impl ParentEnds {
 /// Tells the child, on the pipe "go" was sent on, that its veth is there
 /// ([`crate::start::Prepared::link_after_go`]).
 pub(crate) fn link_ready(go: &OwnedFd) -> Result<(), Error> {
-    write(go, b"n")
-        .map(drop)
-        .map_err(Error::sys("tell the container its link is there"))
+    say(go, b"n", "tell the container its link is there")
 }
 
 /// Tells the child, on the pipe "go" was sent on, that its cgroup's device policy is in force
 /// ([`crate::start::Prepared::policy_after_go`]).
 pub(crate) fn policy_ready(go: &OwnedFd) -> Result<(), Error> {
-    write(go, b"d").map(drop).map_err(Error::sys(
-        "tell the container its device policy is in force",
-    ))
+    say(go, b"d", "tell the container its device policy is in force")
+}
+
+/// One byte of box's to the child on the "go" pipe; `what` names it in errors.
+fn say(go: &OwnedFd, word: &[u8; 1], what: &'static str) -> Result<(), Error> {
+    write(go, word).map(drop).map_err(Error::sys(what))
 }

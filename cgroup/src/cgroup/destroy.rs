@@ -128,15 +128,8 @@ impl Cgroup {
     /// directory removed here reads as empty to [`Cgroup::kill_all`].
     fn remove_empty_leaves(&self) -> Result<bool, Error> {
         for dir in self.leaf_dirs() {
-            match fs::rmdir(dir) {
-                Ok(()) | Err(Errno::ENOENT) => {}
-                Err(Errno::EBUSY) => return Ok(false),
-                Err(errno) => {
-                    return Err(Error::Rmdir {
-                        path: dir.path().to_path_buf(),
-                        errno,
-                    })
-                }
+            if !rmdir_leaf(dir)? {
+                return Ok(false);
             }
         }
         Ok(true)
@@ -154,19 +147,27 @@ impl Cgroup {
 
 /// rmdir a now-empty leaf; EBUSY can linger a moment after the last task exits.
 fn remove_leaf(dir: &Dir, start: Instant) -> Result<(), Error> {
-    loop {
-        match fs::rmdir(dir) {
-            Ok(()) | Err(Errno::ENOENT) => return Ok(()),
-            Err(Errno::EBUSY) if start.elapsed() < Duration::from_secs(1) => {
-                std::thread::sleep(Duration::from_millis(2))
-            }
-            Err(errno) => {
-                return Err(Error::Rmdir {
-                    path: dir.path().to_path_buf(),
-                    errno,
-                })
-            }
+    while !rmdir_leaf(dir)? {
+        if start.elapsed() >= Duration::from_secs(1) {
+            return Err(Error::Rmdir {
+                path: dir.path().to_path_buf(),
+                errno: Errno::EBUSY,
+            });
         }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok(())
+}
+
+/// rmdir a leaf: whether it is gone (`false`: still populated, `EBUSY`).
+fn rmdir_leaf(dir: &Dir) -> Result<bool, Error> {
+    match fs::rmdir(dir) {
+        Ok(()) | Err(Errno::ENOENT) => Ok(true),
+        Err(Errno::EBUSY) => Ok(false),
+        Err(errno) => Err(Error::Rmdir {
+            path: dir.path().to_path_buf(),
+            errno,
+        }),
     }
 }
 

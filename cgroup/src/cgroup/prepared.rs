@@ -60,10 +60,11 @@ impl Prepared {
     /// step (everything is denied between `devices.deny` and the allows), which would fail
     /// a process opening a device meanwhile.
     pub fn create_deferred(&self) -> Result<Cgroup, Error> {
-        if !self.defers_devices() {
-            return self.make(&self.resources, Devices::All);
-        }
-        self.make(&self.resources, Devices::V1Only)
+        let devices = match self.defers_devices() {
+            true => Devices::V1Only,
+            false => Devices::All,
+        };
+        self.make(&self.resources, devices)
     }
 
     /// Attaches the cgroup2 device program to a cgroup from [`Prepared::create_deferred`];

@@ -24,34 +24,24 @@ use crate::error::{errno_of, Error};
 
 /// Write `value` to `dir/file` in one write, as cgroupfs expects.
 pub(crate) fn write(dir: &Dir, file: &str, value: &str) -> Result<(), Error> {
-    let err = |errno| Error::Write {
-        path: dir.path().join(file),
-        value: value.to_string(),
-        errno,
-    };
-    // O_TRUNC is ignored by cgroupfs, and keeps prepared test trees honest.
-    let fd = dir
-        .open(file, OFlag::O_WRONLY | OFlag::O_TRUNC)
-        .map_err(err)?;
-    File::from(fd)
-        .write_all(value.as_bytes())
-        .map_err(|e| err(errno_of(&e)))
+    write_each(dir, file, &[value])
 }
 
 /// Write each of `values` to `dir/file` in a write of its own, through one open: for a file
 /// that takes one entry per write (v1 `devices.allow`), instead of opening it for each.
-pub(crate) fn write_each(dir: &Dir, file: &str, values: &[String]) -> Result<(), Error> {
+pub(crate) fn write_each<S: AsRef<str>>(dir: &Dir, file: &str, values: &[S]) -> Result<(), Error> {
     let err = |value: &str, errno| Error::Write {
         path: dir.path().join(file),
         value: value.to_string(),
         errno,
     };
-    let first = values.first().map_or("", String::as_str);
+    let first = values.first().map_or("", AsRef::as_ref);
+    // O_TRUNC is ignored by cgroupfs, and keeps prepared test trees honest.
     let fd = dir
         .open(file, OFlag::O_WRONLY | OFlag::O_TRUNC)
         .map_err(|errno| err(first, errno))?;
     let mut file = File::from(fd);
-    for value in values {
+    for value in values.iter().map(AsRef::as_ref) {
         file.write_all(value.as_bytes())
             .map_err(|e| err(value, errno_of(&e)))?;
     }
