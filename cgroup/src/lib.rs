@@ -57,8 +57,8 @@ mod v2;
 mod validate;
 
 pub use cgroup::{
-    check, prepare, remove_orphan, sweep_orphans, Cgroup, CgroupDir, Hierarchy, Prepared, SelfJoin,
-    Sweep, DESTROY_TIMEOUT, FREEZE_TIMEOUT, SWEEP_TIMEOUT,
+    check, prepare, prepare_on, remove_orphan, sweep_orphans, Cgroup, CgroupDir, Hierarchy,
+    Prepared, SelfJoin, Sweep, DESTROY_TIMEOUT, FREEZE_TIMEOUT, SWEEP_TIMEOUT,
 };
 pub use devices::{
     device_programs, DeviceAccess, DeviceKind, DeviceRule, DEFAULT_DEVICE_RULES, MAX_MAJOR,

@@ -1,8 +1,9 @@
 //! The three channels between box and the child it clones, each close-on-exec: the "go" pipe
 //! (one byte from box when the child may start, EOF if box died), the report pipe (the
 //! child's [`crate::protocol::ChildMessage`]s; EOF at `execve`), with a terminal, a socket
-//! for the pty master the child opens in its own devpts, and for an overlay root a socket for
-//! the root box makes for it ([`crate::overlay_root`]).
+//! for the pty master the child opens in its own devpts, for an overlay root a socket for
+//! the root box makes for it ([`crate::overlay_root`]), and for a cgroup whose v1 part box
+//! makes after "go" a socket for its `tasks` files ([`crate::start::Prepared::v1_after_go`]).
 
 use std::os::fd::OwnedFd;
 
@@ -19,6 +20,7 @@ pub(crate) struct Channels {
     report: (OwnedFd, OwnedFd),
     tty: Option<(OwnedFd, OwnedFd)>,
     root: Option<(OwnedFd, OwnedFd)>,
+    cgroup: Option<(OwnedFd, OwnedFd)>,
 }
 
 /// The child's ends, after the clone.
@@ -27,6 +29,7 @@ pub(crate) struct ChildEnds {
     pub report: OwnedFd,
     pub tty_socket: Option<OwnedFd>,
     pub root_socket: Option<OwnedFd>,
+    pub cgroup_socket: Option<OwnedFd>,
 }
 
 /// The parent's ends, after the clone.
@@ -35,10 +38,11 @@ pub(crate) struct ParentEnds {
     report: Option<OwnedFd>,
     pub tty_socket: Option<OwnedFd>,
     pub root_socket: Option<OwnedFd>,
+    pub cgroup_socket: Option<OwnedFd>,
 }
 
 impl Channels {
-    pub(crate) fn open(tty: bool, root: bool) -> Result<Channels, Error> {
+    pub(crate) fn open(tty: bool, root: bool, cgroup: bool) -> Result<Channels, Error> {
         let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(Error::sys("pipe"));
         let socket = |wanted: bool| {
             wanted
@@ -58,6 +62,7 @@ impl Channels {
             report: pipe()?,
             tty: socket(tty)?,
             root: socket(root)?,
+            cgroup: socket(cgroup)?,
         })
     }
 
@@ -69,12 +74,14 @@ impl Channels {
             report,
             tty,
             root,
+            cgroup,
         } = self;
         ChildEnds {
             go: go.0,
             report: report.1,
             tty_socket: tty.map(|(_, child)| child),
             root_socket: root.map(|(_, child)| child),
+            cgroup_socket: cgroup.map(|(_, child)| child),
         }
     }
 
@@ -85,12 +92,14 @@ impl Channels {
             report,
             tty,
             root,
+            cgroup,
         } = self;
         ParentEnds {
             go: Some(go.1),
             report: Some(report.0),
             tty_socket: tty.map(|(parent, _)| parent),
             root_socket: root.map(|(parent, _)| parent),
+            cgroup_socket: cgroup.map(|(parent, _)| parent),
         }
     }
 }

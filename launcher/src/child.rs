@@ -32,6 +32,11 @@ pub(crate) struct Child<'a> {
     pub tty_socket: Option<OwnedFd>,
     /// Where box sends the overlay root it makes for the child ([`crate::overlay_root`]).
     pub root_socket: Option<OwnedFd>,
+    /// Where box sends the `tasks` files of the v1 cgroups it makes after "go"
+    /// ([`crate::cgroup_v1`]).
+    pub cgroup_socket: Option<OwnedFd>,
+    /// The cgroup whose v1 part box makes after "go", to join before the container runs.
+    pub cgroup_v1: Option<&'a box_cgroup::Prepared>,
     /// A pidfd of the parent, to notice it died while the parent-death signal was unset.
     pub lifeline: Lifeline,
     /// Held before the security filters and `execve` ([`crate::create`]).
@@ -48,6 +53,8 @@ impl Child<'_> {
             report,
             tty_socket,
             root_socket,
+            cgroup_socket,
+            cgroup_v1,
             lifeline,
             hold,
         } = self;
@@ -59,6 +66,7 @@ impl Child<'_> {
             network_inside,
             link_after_go,
             policy_after_go,
+            v1_after_go,
             exec,
         } = layers;
         // The "go" pipe stays open for what box says after "go": the veth, the device policy,
@@ -68,6 +76,7 @@ impl Child<'_> {
             Some(report.as_raw_fd()),
             tty_socket.as_ref().map(AsRawFd::as_raw_fd),
             root_socket.as_ref().map(AsRawFd::as_raw_fd),
+            cgroup_socket.as_ref().map(AsRawFd::as_raw_fd),
             lifeline.raw_fd(),
             keep_go.then(|| go.as_raw_fd()),
             hold.and_then(Hold::raw_fd),
@@ -85,10 +94,9 @@ impl Child<'_> {
         steps.run(Step::Start, lifeline.hold());
         // Still single-threaded and in the host's cgroup namespace: into the container's
         // cgroup before anything else, while box does its own steps.
-        steps.run(
-            Step::CgroupJoin,
-            cgroup_join.map_or(Ok(()), box_cgroup::SelfJoin::join),
-        );
+        if let Some(join) = cgroup_join {
+            steps.run(Step::CgroupJoin, join.join());
+        }
         steps.run(Step::WaitForBox, wait_for_parent(&go));
         // A held child's release comes on it, and the word that box made the veth.
         let go = keep_go.then_some(go);
@@ -165,7 +173,14 @@ impl Child<'_> {
             inherit::close_on_exec(3 + spec.tunables.preserve_fds),
         );
         // The last of box's words before the container's program may run (fail closed: no
-        // pipe, no exec).
+        // cgroup or no pipe, no exec).
+        if *v1_after_go {
+            let joined = match (cgroup_v1, &cgroup_socket) {
+                (Some(cgroup), Some(socket)) => crate::cgroup_v1::join(cgroup, socket.as_fd()),
+                _ => Err(NO_PIPE),
+            };
+            steps.run(Step::CgroupJoin, joined);
+        }
         if *policy_after_go {
             let policy = go.as_ref().map_or(Err(NO_PIPE), wait_for_parent);
             steps.run(Step::WaitForBox, policy);

@@ -26,6 +26,7 @@
 // Nothing the kernel or the user can make fail is unwrapped: errors are returned, typed.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod cgroup_v1;
 mod cgroupfs;
 mod channels;
 mod child;

@@ -40,6 +40,8 @@ pub enum Step {
     IdMaps,
     CgroupJoin,
     NetworkAttach,
+    /// A hybrid host's v1 cgroups made, while the child builds its root.
+    CgroupV1,
     /// The cgroup's device policy installed, while the child builds its root.
     DevicePolicy,
     /// Orphaned cgroups of dead boxes removed, while the child builds its root.
@@ -72,7 +74,7 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 33] = [
+    const ALL: [Step; 34] = [
         Step::Prepare,
         Step::RootfsDirs,
         Step::Cgroup,
@@ -81,6 +83,7 @@ impl Step {
         Step::IdMaps,
         Step::CgroupJoin,
         Step::NetworkAttach,
+        Step::CgroupV1,
         Step::DevicePolicy,
         Step::CgroupSweep,
         Step::Start,
@@ -119,6 +122,7 @@ impl Step {
             Step::IdMaps => "uid/gid maps",
             Step::CgroupJoin => "cgroup join",
             Step::NetworkAttach => "network attach",
+            Step::CgroupV1 => "cgroup v1",
             Step::DevicePolicy => "device policy",
             Step::CgroupSweep => "cgroup sweep",
             Step::Start => "start",

@@ -66,6 +66,13 @@ pub(crate) struct Prepared {
     /// container ([`crate::create`], `CgroupPlan::Keep`) may run createContainer hooks in its
     /// cgroup during the child's root filesystem step, so its policy comes before the clone.
     pub policy_after_go: bool,
+    /// On a hybrid host box makes the cgroup's unified directory before the clone (the
+    /// child is cloned into it) and its v1 directories, limits and device files after "go",
+    /// while the child builds its root; it sends their `tasks` files, which the child joins
+    /// before it runs anything of the container's ([`crate::cgroup_v1`]). Only for [`start`]
+    /// and a container in the host's cgroup namespace: a new namespace's root is the cgroup
+    /// its `unshare` happens in, early in the child's steps.
+    pub v1_after_go: bool,
     pub exec: ExecPlan,
 }
 
@@ -96,6 +103,7 @@ pub(crate) fn launch(
         network_inside: network.inside(None),
         link_after_go: false,
         policy_after_go: false,
+        v1_after_go: false,
         network,
         exec,
     };
@@ -219,12 +227,17 @@ fn create_and_spawn(
             timer.lap(Step::RootfsDirs);
         }
     }
-    // Its device policy and its parent's sweep come after "go", while the child builds its
-    // root.
+    // Its device policy, its parent's sweep and on a hybrid host its v1 part come after
+    // "go", while the child builds its root.
     let mut after_go = None;
     let created = match (cgroup, &spec.cgroup) {
         (PreparedCgroup::Create(prepared), _) => {
-            let created = prepared.create_deferred()?;
+            let own_cgroupns = *spec.namespaces.mode(Kind::Cgroup) == Mode::New;
+            layers.v1_after_go = prepared.splits() && !own_cgroupns;
+            let created = match layers.v1_after_go {
+                true => prepared.create_unified()?,
+                false => prepared.create_deferred()?,
+            };
             layers.policy_after_go = prepared.defers_devices();
             after_go = Some(prepared);
             Some(created)
@@ -268,16 +281,18 @@ fn create_and_spawn(
         .rootfs
         .as_ref()
         .and_then(box_rootfs::Prepared::overlay);
-    let channels = Channels::open(spec.process.tty, made_root.is_some())?;
+    let channels = Channels::open(spec.process.tty, made_root.is_some(), layers.v1_after_go)?;
     let lifeline = Lifeline::of_this_process()?;
     // The child inherits this: it is born non-dumpable, so that no process of a pid namespace
     // it joins can open its /proc/PID/exe (box's binary), cwd or fds before it execs. box stays
     // so too, for containers that share the host's pid namespace.
     prctl::set_dumpable(false).map_err(Error::sys("prctl(PR_SET_DUMPABLE)"))?;
-    // The child joins the v1 hierarchies itself, at once, while box goes on with its steps.
+    // The child joins the v1 hierarchies itself, at once, while box goes on with its steps
+    // (or at its end, when box makes them after "go").
     let cgroup_join = running
         .cgroup
         .as_ref()
+        .filter(|_| !layers.v1_after_go)
         .map(|cg| cg.self_join())
         .transpose()?;
     let saved = Saved::before_joins(spec)?;
@@ -304,6 +319,8 @@ fn create_and_spawn(
                 report: ends.report,
                 tty_socket: ends.tty_socket,
                 root_socket: ends.root_socket,
+                cgroup_socket: ends.cgroup_socket,
+                cgroup_v1: after_go.as_ref().filter(|_| layers.v1_after_go),
                 lifeline,
                 hold,
             };
@@ -352,19 +369,15 @@ fn create_and_spawn(
     // While the child enters its namespaces; it waits for this at its root filesystem step.
     let mut sent = Ok(());
     if let (Some(overlay), Some(socket)) = (made_root, channels.root_socket.take()) {
-        match crate::overlay_root::send(spec, overlay, pid, socket.as_fd()) {
-            // Sent, or nothing to send: the end of the socket tells the child to make it.
-            Ok(()) => drop(socket),
-            // A child that failed before has closed its end: its report says why.
-            Err(
-                e @ Error::Sys {
-                    errno: Errno::EPIPE | Errno::ECONNRESET,
-                    ..
-                },
-            ) => sent = Err(e),
-            // The child waits on the socket until the failed start kills it.
-            Err(e) => return Err(e),
-        }
+        // Sent, or nothing to send: the end of the socket tells the child to make it.
+        let outcome = unless_child_gone(crate::overlay_root::send(
+            spec,
+            overlay,
+            pid,
+            socket.as_fd(),
+        ))?;
+        drop(socket);
+        sent = sent.and(outcome);
         timer.lap(Step::RootfsDirs);
     }
     // While the child builds its root: it waits for this byte at its network step.
@@ -373,6 +386,19 @@ fn create_and_spawn(
         timer.lap(Step::NetworkAttach);
         // A child that failed before has closed its end (EPIPE): its report says why.
         sent = sent.and(crate::channels::link_ready(go));
+    }
+    // Before the child execs: it joins them after its last step of its own.
+    if let (Some(prepared), Some(socket), Some(cg)) = (
+        after_go.as_ref().filter(|_| layers.v1_after_go),
+        channels.cgroup_socket.take(),
+        &running.cgroup,
+    ) {
+        let join = prepared.complete_v1(cg)?;
+        timer.lap(Step::CgroupV1);
+        sent = sent.and(unless_child_gone(crate::cgroup_v1::send(
+            &join,
+            socket.as_fd(),
+        ))?);
     }
     // Before the child execs: it waits for this byte after its last step of its own.
     if let (Some(prepared), Some(go), Some(cg)) = (&after_go, &go, &running.cgroup) {
@@ -404,6 +430,22 @@ fn create_and_spawn(
             timer.lap(Step::Exec);
             Ok(())
         }
+    }
+}
+
+/// A message to the child that could not be sent because the child failed before (it
+/// closed its end: `EPIPE`, `ECONNRESET`) is the start's outcome, after its report says why;
+/// any other failure ends the start at once (the child, waiting for it, is killed).
+fn unless_child_gone(sent: Result<(), Error>) -> Result<Result<(), Error>, Error> {
+    match sent {
+        Err(
+            e @ Error::Sys {
+                errno: Errno::EPIPE | Errno::ECONNRESET,
+                ..
+            },
+        ) => Ok(Err(e)),
+        Err(e) => Err(e),
+        Ok(()) => Ok(Ok(())),
     }
 }
 

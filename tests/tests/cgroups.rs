@@ -5,6 +5,9 @@
 #[path = "cgroups/support.rs"]
 mod support;
 
+#[path = "cgroups/host_ns.rs"]
+mod host_ns;
+
 use std::time::{Duration, Instant};
 
 use box_tests::{ok, stderr, stdout, unique_name};

@@ -4,14 +4,15 @@
 use std::collections::BTreeSet;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::errno::Errno;
 
 use super::lock::{self, Fresh};
-use super::{wanted, Cgroup, V1Dir, V2Dir};
+use super::{wanted, Cgroup, Part, V1Dir, V2Dir};
 use crate::error::Error;
 use crate::fs::{self, Dir};
-use crate::layout::Controller;
+use crate::layout::{Controller, Layout, Roots};
 use crate::resources::Resources;
 use crate::v1;
 
@@ -44,27 +45,21 @@ pub(super) fn normalize(path: &Path) -> Result<PathBuf, Error> {
 }
 
 impl Cgroup {
-    /// Create the directories on every hierarchy (limits are written afterwards).
-    pub(super) fn make_dirs(&mut self, res: &Resources) -> Result<(), Error> {
+    /// Create the directories on the hierarchies of `part` (limits are written afterwards).
+    /// The v1 ones come first: a sweep finds a cgroup whose creator died half-way on the first
+    /// or the last hierarchy (see [`super::sweep_orphans`]), and one made unified-first has
+    /// the last at once.
+    pub(super) fn make_dirs(&mut self, res: &Resources, part: Part) -> Result<(), Error> {
         let layout = self.layout.clone();
         let roots = layout.roots()?;
-        for (mount, controllers) in layout.v1_hierarchies() {
-            let cpuset = controllers.contains(&Controller::Cpuset);
-            let root = roots.dir(mount)?;
-            let (dir, lock) = make_leaf(&root, &self.rel, |parent, dir, is_leaf| {
-                // A new v1 cpuset has no CPUs or memory nodes; no process could join it.
-                if cpuset {
-                    v1::cpuset_inherit(parent, dir, is_leaf.then_some(res))?;
-                }
-                Ok(())
-            })?;
-            self.v1.push(V1Dir {
-                controllers,
-                dir,
-                _lock: Some(lock),
-            });
+        if part.has_v1() {
+            let mut made = Vec::new();
+            let result = make_v1_dirs(&layout, &roots, &self.rel, res, &mut made);
+            // What was made before a failure is removed with the rest.
+            self.v1 = OnceLock::from(made);
+            result?;
         }
-        if let Some(mount) = layout.v2_root() {
+        if let Some(mount) = layout.v2_root().filter(|_| part.has_unified()) {
             let root = roots.dir(mount)?;
             let needed: BTreeSet<Controller> = layout
                 .v2_controllers()
@@ -85,6 +80,34 @@ impl Cgroup {
         }
         Ok(())
     }
+}
+
+/// The container's directory `rel` on every v1 hierarchy of `layout`, each pushed on `made`
+/// as soon as it is there.
+fn make_v1_dirs(
+    layout: &Layout,
+    roots: &Roots,
+    rel: &Path,
+    res: &Resources,
+    made: &mut Vec<V1Dir>,
+) -> Result<(), Error> {
+    for (mount, controllers) in layout.v1_hierarchies() {
+        let cpuset = controllers.contains(&Controller::Cpuset);
+        let root = roots.dir(mount)?;
+        let (dir, lock) = make_leaf(&root, rel, |parent, dir, is_leaf| {
+            // A new v1 cpuset has no CPUs or memory nodes; no process could join it.
+            if cpuset {
+                v1::cpuset_inherit(parent, dir, is_leaf.then_some(res))?;
+            }
+            Ok(())
+        })?;
+        made.push(V1Dir {
+            controllers,
+            dir,
+            _lock: Some(lock),
+        });
+    }
+    Ok(())
 }
 
 /// mkdir each missing ancestor of `root/rel`, then `root/rel` itself, which must not exist,

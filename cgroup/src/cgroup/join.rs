@@ -8,7 +8,7 @@
 //! parent could move it. On the unified hierarchy `clone3(CLONE_INTO_CGROUP)` places the
 //! child at birth, also without that lock.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::fcntl::OFlag;
@@ -21,7 +21,7 @@ use crate::error::Error;
 /// credentials, so the joiner may have dropped its own by then.
 #[derive(Debug)]
 pub struct SelfJoin {
-    tasks: Vec<(PathBuf, OwnedFd)>,
+    pub(super) tasks: Vec<(PathBuf, OwnedFd)>,
 }
 
 impl Cgroup {
@@ -30,7 +30,7 @@ impl Cgroup {
     /// [`Cgroup::add_process`].
     pub fn self_join(&self) -> Result<SelfJoin, Error> {
         let tasks = self
-            .v1
+            .v1()
             .iter()
             .map(|d| {
                 let path = d.dir.path().join("tasks");
@@ -58,6 +58,11 @@ impl Cgroup {
 }
 
 impl SelfJoin {
+    /// The `tasks` fds, in order, to hand to the joiner ([`crate::Prepared::self_join_of`]).
+    pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
+        self.tasks.iter().map(|(_, fd)| fd.as_fd()).collect()
+    }
+
     /// Moves the calling thread into the cgroup on every v1 hierarchy. The caller must be the
     /// only thread of its process (a freshly cloned child): `tasks` moves one thread.
     pub fn join(&self) -> Result<(), Error> {

@@ -12,11 +12,12 @@ mod sweep;
 pub use destroy::DESTROY_TIMEOUT;
 pub use freeze::FREEZE_TIMEOUT;
 pub use join::SelfJoin;
-pub use prepared::{check, prepare, Prepared};
+pub use prepared::{check, prepare, prepare_on, Prepared};
 pub use sweep::{remove_orphan, sweep_orphans, Sweep, SWEEP_TIMEOUT};
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
@@ -53,7 +54,9 @@ const LIMITED: [(Controller, &str); 7] = [
 pub struct Cgroup {
     layout: Layout,
     rel: PathBuf,
-    v1: Vec<V1Dir>,
+    /// Set when the handle is made, or by [`Prepared::complete_v1`] for a cgroup made
+    /// unified-first ([`Prepared::create_unified`]).
+    v1: OnceLock<Vec<V1Dir>>,
     v2: Option<V2Dir>,
     /// Whether this handle holds the locks of every directory.
     owner: bool,
@@ -101,6 +104,36 @@ pub(crate) enum Devices {
     V1Only,
 }
 
+/// Which of a cgroup's hierarchies a step of its creation covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    All,
+    /// The cgroup2 hierarchy only.
+    Unified,
+    /// The v1 hierarchies only.
+    V1,
+}
+
+impl Part {
+    pub(crate) fn has_v1(self) -> bool {
+        self != Part::Unified
+    }
+
+    pub(crate) fn has_unified(self) -> bool {
+        self != Part::V1
+    }
+
+    /// Whether a controller at `location` is this part's (one the host lacks is every
+    /// part's, to be refused by whichever runs).
+    fn covers(self, location: Option<Location<'_>>) -> bool {
+        match location {
+            Some(Location::V1(_)) => self.has_v1(),
+            Some(Location::V2(_)) => self.has_unified(),
+            None => true,
+        }
+    }
+}
+
 impl Cgroup {
     /// Create `path` (e.g. `box/web`, relative to each hierarchy's root — never to the
     /// caller's own cgroup) on every hierarchy of `layout`, enable the v2 controllers it
@@ -108,24 +141,28 @@ impl Cgroup {
     /// write the limits of `res`. Fails if the cgroup already exists; on failure, whatever
     /// was created is removed again.
     pub fn create(layout: &Layout, path: &Path, res: &Resources) -> Result<Cgroup, Error> {
-        Cgroup::build(layout, path, res, Devices::All)
+        Cgroup::build(layout, path, res, Devices::All, Part::All)
     }
 
-    /// [`Cgroup::create`], with the device policy installed as `devices` says.
+    /// [`Cgroup::create`] on the hierarchies of `part`, with the device policy installed as
+    /// `devices` says.
     pub(crate) fn build(
         layout: &Layout,
         path: &Path,
         res: &Resources,
         devices: Devices,
+        part: Part,
     ) -> Result<Cgroup, Error> {
         let mut cg = Cgroup {
             layout: layout.clone(),
             rel: create::normalize(path)?,
-            v1: Vec::new(),
+            v1: OnceLock::new(),
             v2: None,
             owner: true,
         };
-        let built = cg.make_dirs(res).and_then(|()| cg.apply_with(res, devices));
+        let built = cg
+            .make_dirs(res, part)
+            .and_then(|()| cg.apply_with(res, devices, part));
         match built {
             Ok(()) => Ok(cg),
             Err(e) => {
@@ -150,7 +187,7 @@ impl Cgroup {
 
     /// Every directory of this cgroup, v1 hierarchies first (for `box inspect`).
     pub fn paths(&self) -> Vec<CgroupDir> {
-        let v1 = self.v1.iter().map(|d| CgroupDir {
+        let v1 = self.v1().iter().map(|d| CgroupDir {
             hierarchy: Hierarchy::V1(d.controllers.clone()),
             dir: d.dir.path().to_path_buf(),
         });
@@ -178,7 +215,7 @@ impl Cgroup {
     /// Idempotent: a process already there (e.g. via `CLONE_INTO_CGROUP`) stays.
     pub fn add_process(&self, pid: Pid) -> Result<(), Error> {
         let text = pid.as_raw().to_string();
-        for d in &self.v1 {
+        for d in self.v1() {
             fs::write(&d.dir, "cgroup.procs", &text)?;
         }
         self.add_process_v2(pid)
@@ -201,11 +238,14 @@ impl Cgroup {
     /// force (on v1, everything is denied for the instant between `devices.deny` and the
     /// allows; on v2 the new program is attached before the old one is detached).
     pub fn apply(&self, res: &Resources) -> Result<(), Error> {
-        self.apply_with(res, Devices::All)
+        self.apply_with(res, Devices::All, Part::All)
     }
 
-    fn apply_with(&self, res: &Resources, devices: Devices) -> Result<(), Error> {
+    fn apply_with(&self, res: &Resources, devices: Devices, part: Part) -> Result<(), Error> {
         for (controller, field) in LIMITED {
+            if !part.covers(self.layout.location(controller)) {
+                continue;
+            }
             match self.target(controller) {
                 Some((sub, dir)) if sub.wanted(res) => sub.apply(dir, res)?,
                 Some(_) => {}
@@ -228,7 +268,7 @@ impl Cgroup {
             (None, _) => {}
         }
         // Last, so that a raw value is what stays when it sets a file a field also sets.
-        if !res.unified.is_empty() {
+        if !res.unified.is_empty() && part.has_unified() {
             let Some(d) = &self.v2 else {
                 return Err(Error::Unsupported {
                     field: "unified",
@@ -322,14 +362,38 @@ impl Cgroup {
 
     fn v1_dir(&self, controller: Controller) -> Option<&Dir> {
         let d = self
-            .v1
+            .v1()
             .iter()
             .find(|d| d.controllers.contains(&controller))?;
         Some(&d.dir)
     }
 
+    /// The v1 directories made so far (none yet for a cgroup made unified-first).
+    fn v1(&self) -> &[V1Dir] {
+        self.v1.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// Takes the directories of `part`, a creation of [`Part::V1`], as this cgroup's, made
+    /// unified-first. A cgroup that has its v1 directories already keeps them: `part`'s are
+    /// removed again.
+    fn adopt_v1(&self, part: Cgroup) -> Result<(), Error> {
+        let dirs = part.v1.into_inner().unwrap_or_default();
+        match self.v1.set(dirs) {
+            Ok(()) => Ok(()),
+            Err(dirs) if dirs.is_empty() => Ok(()),
+            Err(dirs) => {
+                for d in &dirs {
+                    let _ = fs::rmdir(&d.dir);
+                }
+                Err(Error::Exists {
+                    path: self.rel.clone(),
+                })
+            }
+        }
+    }
+
     fn leaf_dirs(&self) -> impl Iterator<Item = &Dir> {
-        let v1 = self.v1.iter().map(|d| &d.dir);
+        let v1 = self.v1().iter().map(|d| &d.dir);
         v1.chain(self.v2.iter().map(|d| &d.dir))
     }
 }
@@ -342,5 +406,7 @@ fn wanted(controller: Controller, res: &Resources) -> bool {
     by_field || res.unified_controllers().any(|c| c == controller)
 }
 
+#[cfg(test)]
+mod split_tests;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 
 use super::lock::{self, Attempt};
-use super::{create, Cgroup};
+use super::{create, Cgroup, Part};
 use crate::error::Error;
 use crate::fs;
 use crate::layout::{Layout, Roots};
@@ -96,7 +96,7 @@ pub fn sweep_orphans(layout: &Layout, parent: &Path) -> Sweep {
     let mut orphans = Vec::new();
     for name in names {
         let rel = parent.join(name);
-        match claim_leaf(layout, &roots, &rel) {
+        match claim_leaf(layout, &roots, &rel, Part::All) {
             Ok(None) => {}
             Ok(Some(cg)) => orphans.push(cg),
             Err(e) => out.failed.push(e),
@@ -119,8 +119,14 @@ pub fn sweep_orphans(layout: &Layout, parent: &Path) -> Sweep {
 /// skipped): no parent lock is needed for one name, since a creator of the same name in the
 /// same instant is a name conflict anyway.
 pub fn remove_orphan(layout: &Layout, path: &Path) -> Result<bool, Error> {
+    remove_orphan_part(layout, path, Part::All)
+}
+
+/// [`remove_orphan`] on the hierarchies of `part` only: a creator that has made the others
+/// holds them.
+pub(crate) fn remove_orphan_part(layout: &Layout, path: &Path, part: Part) -> Result<bool, Error> {
     let roots = layout.roots()?;
-    let Some(cg) = claim_leaf(layout, &roots, path)? else {
+    let Some(cg) = claim_leaf(layout, &roots, path, part)? else {
         return Ok(false);
     };
     cg.kill_all(SWEEP_TIMEOUT)?;
@@ -131,8 +137,13 @@ pub fn remove_orphan(layout: &Layout, path: &Path) -> Result<bool, Error> {
 /// [`Cgroup::claim`], for a cgroup without subdirectories only: one with some is a parent of
 /// other cgroups (killing "its" processes would reach theirs through v2's `cgroup.kill`), and
 /// could not be removed anyway.
-fn claim_leaf(layout: &Layout, roots: &Roots, rel: &Path) -> Result<Option<Cgroup>, Error> {
-    let Some(cg) = Cgroup::claim(layout, roots, rel)? else {
+fn claim_leaf(
+    layout: &Layout,
+    roots: &Roots,
+    rel: &Path,
+    part: Part,
+) -> Result<Option<Cgroup>, Error> {
+    let Some(cg) = Cgroup::claim(layout, roots, rel, part)? else {
         return Ok(None);
     };
     for dir in cg.leaf_dirs() {

@@ -36,7 +36,7 @@ fn sweep_when_made(layout: &Layout, suffix: &str) -> Rc<RefCell<Option<Sweep>>> 
 
 fn claimable(layout: &Layout, rel: &str) -> bool {
     let roots = layout.roots().unwrap();
-    Cgroup::claim(layout, &roots, Path::new(rel))
+    Cgroup::claim(layout, &roots, Path::new(rel), Part::All)
         .unwrap()
         .is_some()
 }

@@ -49,9 +49,11 @@ fn sweeps_orphans_and_keeps_owned(layout: &Layout, hierarchies: usize) {
     let again = sweep_orphans(layout, Path::new("/box/"));
     assert!(again.removed.is_empty() && again.failed.is_empty() && !again.skipped);
     let roots = layout.roots().unwrap();
-    assert!(Cgroup::claim(layout, &roots, Path::new("box/live"))
-        .unwrap()
-        .is_none());
+    assert!(
+        Cgroup::claim(layout, &roots, Path::new("box/live"), Part::All)
+            .unwrap()
+            .is_none()
+    );
     live.destroy().unwrap();
     assert!(existing(layout, "box").is_empty(), "box/ pruned");
 }

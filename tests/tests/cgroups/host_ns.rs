@@ -1,0 +1,83 @@
+//! A container in the host's cgroup namespace (`[namespaces] cgroup = "host"`). On a hybrid
+//! host box makes its v1 cgroups after "go", while the child builds its root, and the child
+//! joins them before the command runs: the command is in its cgroup on every hierarchy, and
+//! a v1 cgroup box cannot make stops the start before the command runs.
+
+use std::os::fd::AsRawFd;
+
+use super::support::case;
+use box_cgroup::Layout;
+use box_tests::{ok, stderr, stdout};
+
+/// `case` with the host's cgroup namespace.
+fn in_host_cgroupns(prefix: &str, command: &str, resources: &str) -> box_tests::Case {
+    let case = case(prefix, command, resources);
+    let mut text = std::fs::read_to_string(case.file()).expect("read box.toml");
+    text.push_str("[namespaces]\ncgroup = \"host\"\n");
+    std::fs::write(case.file(), text).expect("write box.toml");
+    case
+}
+
+#[test]
+fn the_command_runs_in_its_cgroup_on_every_hierarchy_as_the_kernel_reports_it() {
+    // Not root: the join comes after the switch to the container's user.
+    let case = in_host_cgroupns(
+        "cg-hostns",
+        "cat /proc/self/cgroup",
+        "memory = \"64m\"\npids = 20",
+    );
+    let mut text = std::fs::read_to_string(case.file()).unwrap();
+    text = text.replacen('\n', "\nuser = \"1000:1000\"\n", 1);
+    std::fs::write(case.file(), text).unwrap();
+    let out = ok(&case.up());
+    let want = format!("/box/{}", case.name);
+    let layout = Layout::detect().expect("detect this host's cgroup hierarchies");
+    let mut hierarchies = layout.v1_hierarchies().len();
+    hierarchies += usize::from(layout.v2_root().is_some());
+    // Named hierarchies (name=systemd) hold no cgroup of the container.
+    let lines: Vec<&str> = out.lines().filter(|l| !l.contains(":name=")).collect();
+    assert_eq!(lines.len(), hierarchies, "{out}");
+    for line in lines {
+        assert!(line.ends_with(&want), "{line:?} is not {want}:\n{out}");
+    }
+    case.assert_nothing_left();
+}
+
+#[test]
+fn its_memory_limit_is_in_force_when_the_command_runs() {
+    let case = in_host_cgroupns(
+        "cg-hostns-oom",
+        r#"x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived"#,
+        "memory = \"32m\"\nmemory_swap = \"32m\"",
+    );
+    let out = case.up();
+    assert_eq!(out.status.code(), Some(137), "stderr: {}", stderr(&out));
+    assert!(!stdout(&out).contains("survived"));
+    case.assert_nothing_left();
+}
+
+#[test]
+fn a_v1_cgroup_box_cannot_make_stops_the_start_before_the_command_runs() {
+    let case = in_host_cgroupns("cg-hostns-taken", "touch /data/ran", "pids = 20");
+    let layout = Layout::detect().expect("detect this host's cgroup hierarchies");
+    // Another live owner's directory of the same name on the last v1 hierarchy: locked, as
+    // box's own are, so it is no orphan to remove.
+    let (mount, _) = *layout.v1_hierarchies().last().expect("a v1 hierarchy");
+    let taken = mount.join("box").join(&case.name);
+    std::fs::create_dir_all(&taken).expect("make the taken directory");
+    let held = std::fs::File::open(&taken).expect("open the taken directory");
+    // SAFETY: flock on an fd this test owns.
+    let locked = unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    let out = case.up();
+    drop(held);
+    std::fs::remove_dir(&taken).expect("remove the taken directory");
+    assert_eq!(locked, 0, "lock the taken directory");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(&*taken.to_string_lossy()) && stderr(&out).contains("exists"),
+        "stderr: {}",
+        stderr(&out)
+    );
+    assert!(!case.path("data/ran").exists(), "the command ran");
+    case.assert_nothing_left();
+}
