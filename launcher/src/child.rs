@@ -181,7 +181,8 @@ impl Child<'_> {
             };
             steps.run(Step::CgroupJoin, joined);
         }
-        if *policy_after_go {
+        // The v1 cgroups' message comes once the device policy is in force: no "d" then.
+        if *policy_after_go && !*v1_after_go {
             let policy = go.as_ref().map_or(Err(NO_PIPE), wait_for_parent);
             steps.run(Step::WaitForBox, policy);
         }

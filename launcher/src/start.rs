@@ -69,7 +69,8 @@ pub(crate) struct Prepared {
     /// On a hybrid host box makes the cgroup's unified directory before the clone (the
     /// child is cloned into it) and its v1 directories, limits and device files after "go",
     /// while the child builds its root; it sends their `tasks` files, which the child joins
-    /// before it runs anything of the container's ([`crate::cgroup_v1`]). Only for [`start`]
+    /// before it runs anything of the container's ([`crate::cgroup_v1`]), once the device
+    /// policy is in force (instead of "d"). Only for [`start`]
     /// and a container in the host's cgroup namespace: a new namespace's root is the cgroup
     /// its `unshare` happens in, early in the child's steps.
     pub v1_after_go: bool,
@@ -387,25 +388,28 @@ fn create_and_spawn(
         // A child that failed before has closed its end (EPIPE): its report says why.
         sent = sent.and(crate::channels::link_ready(go));
     }
-    // Before the child execs: it joins them after its last step of its own.
-    if let (Some(prepared), Some(socket), Some(cg)) = (
-        after_go.as_ref().filter(|_| layers.v1_after_go),
-        channels.cgroup_socket.take(),
-        &running.cgroup,
-    ) {
-        let join = prepared.complete_v1(cg)?;
-        timer.lap(Step::CgroupV1);
-        sent = sent.and(unless_child_gone(crate::cgroup_v1::send(
-            &join,
-            socket.as_fd(),
-        ))?);
-    }
-    // Before the child execs: it waits for this byte after its last step of its own.
+    // Before the child execs: it waits for this after its last step of its own.
+    let v1 = after_go.as_ref().filter(|_| layers.v1_after_go);
+    let join = match (v1, &running.cgroup) {
+        (Some(prepared), Some(cg)) => {
+            let join = prepared.complete_v1(cg)?;
+            timer.lap(Step::CgroupV1);
+            Some(join)
+        }
+        _ => None,
+    };
     if let (Some(prepared), Some(go), Some(cg)) = (&after_go, &go, &running.cgroup) {
         if prepared.apply_devices(cg)? {
             timer.lap(Step::DevicePolicy);
-            sent = sent.and(crate::channels::policy_ready(go));
+            // The v1 cgroups' message says it too: the child wakes once.
+            if join.is_none() {
+                sent = sent.and(crate::channels::policy_ready(go));
+            }
         }
+    }
+    if let (Some(join), Some(socket)) = (&join, channels.cgroup_socket.take()) {
+        let message = crate::cgroup_v1::send(join, socket.as_fd());
+        sent = sent.and(unless_child_gone(message)?);
     }
     if let Some(prepared) = after_go {
         // Best effort, as always: a stuck orphan must not fail this start.
