@@ -88,6 +88,11 @@ pub struct CgroupSpec {
     /// Relative to each hierarchy's root, e.g. `box/web`.
     pub path: PathBuf,
     pub resources: Resources,
+    /// The host's cgroup layout, when the front end detected it already (to check the limits
+    /// against it, moments before): the start takes it instead of detecting it again, which
+    /// reads mountinfo and opens and checks every hierarchy's root. Never recorded.
+    #[serde(skip)]
+    pub layout: Option<box_cgroup::Layout>,
 }
 
 /// The `PATH` Docker gives a container whose image sets none.

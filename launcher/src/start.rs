@@ -140,13 +140,17 @@ enum PreparedCgroup {
 fn prepare_cgroup(spec: &Spec, plan: CgroupPlan) -> Result<PreparedCgroup, Error> {
     Ok(match (plan, &spec.cgroup) {
         (CgroupPlan::Join(cg), _) => PreparedCgroup::Join(cg),
-        (CgroupPlan::Create, Some(cg)) => {
-            PreparedCgroup::Create(box_cgroup::prepare(&cg.path, &cg.resources)?)
-        }
-        (CgroupPlan::Keep, Some(cg)) => {
-            PreparedCgroup::Keep(box_cgroup::prepare(&cg.path, &cg.resources)?)
-        }
+        (CgroupPlan::Create, Some(cg)) => PreparedCgroup::Create(prepare_cgroup_of(cg)?),
+        (CgroupPlan::Keep, Some(cg)) => PreparedCgroup::Keep(prepare_cgroup_of(cg)?),
         (CgroupPlan::Create | CgroupPlan::Keep, None) => PreparedCgroup::None,
+    })
+}
+
+/// `cg` on the layout the front end detected, else on this host's, detected now.
+fn prepare_cgroup_of(cg: &crate::CgroupSpec) -> Result<box_cgroup::Prepared, Error> {
+    Ok(match &cg.layout {
+        Some(layout) => box_cgroup::prepare_on(layout, &cg.path, &cg.resources)?,
+        None => box_cgroup::prepare(&cg.path, &cg.resources)?,
     })
 }
 

@@ -11,8 +11,12 @@ use super::ConfigError;
 /// larger number with EINVAL (kernel/cgroup/pids.c), in v1 and v2 alike.
 const PIDS_MAX: i64 = 4 * 1024 * 1024;
 
-/// `[resources]` → cgroup limits, checked against this host's cgroups.
-pub fn resources(c: &Ctx<'_>, r: &schema::Resources) -> Result<box_cgroup::Resources, ConfigError> {
+/// `[resources]` → cgroup limits, checked against this host's cgroups, with the layout they
+/// were checked against (none when it could not be detected: the start then says why).
+pub fn resources(
+    c: &Ctx<'_>,
+    r: &schema::Resources,
+) -> Result<(box_cgroup::Resources, Option<box_cgroup::Layout>), ConfigError> {
     let at = |field: &str, msg: String| c.err(&["resources", field], msg);
     let bytes = |field: &str, s: &Option<Size>| {
         s.as_ref()
@@ -53,10 +57,11 @@ pub fn resources(c: &Ctx<'_>, r: &schema::Resources) -> Result<box_cgroup::Resou
         // box.toml has no keys for the rest (CPU period, realtime, hugetlb, raw cgroup2 files).
         ..Default::default()
     };
-    if let Ok(layout) = box_cgroup::Layout::detect() {
-        res.validate(&layout).map_err(|e| at(e.field, e.message))?;
+    let layout = box_cgroup::Layout::detect().ok();
+    if let Some(layout) = &layout {
+        res.validate(layout).map_err(|e| at(e.field, e.message))?;
     }
-    Ok(res)
+    Ok((res, layout))
 }
 
 /// `"8:0 1m"` → major 8, minor 0, rate 1 MiB (a size for bps, a plain count for iops).
@@ -75,4 +80,40 @@ fn device_limit(entry: &str, sized: bool) -> Result<DeviceLimit, String> {
         minor: minor.parse().map_err(|_| bad())?,
         rate,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{from_text, plan, Host};
+
+    /// The spec of a one-container file.
+    fn spec_of(text: &str) -> box_launcher::Spec {
+        let host = Host {
+            container_pid: &|_| None,
+            images: &|_| Err("no image store here".into()),
+            state_dir: &|name| Path::new("/nonexistent/state").join(name),
+        };
+        let loaded = from_text(Path::new("box.toml"), text.into()).unwrap();
+        let mut planned = plan(&loaded, &host).unwrap();
+        planned.pop().unwrap().spec
+    }
+
+    #[test]
+    fn limits_checked_against_the_host_hand_their_layout_to_the_start_and_not_to_the_state() {
+        let limited = spec_of("command = [\"/bin/true\"]\n[resources]\nmemory = \"64m\"\n");
+        let cgroup = limited.cgroup.as_ref().unwrap();
+        let layout = box_cgroup::Layout::detect().expect("this host's cgroup layout");
+        assert_eq!(cgroup.layout.as_ref(), Some(&layout));
+        let recorded = serde_json::to_value(&limited).unwrap();
+        assert!(recorded["cgroup"]["path"].is_string(), "{recorded}");
+        assert!(recorded["cgroup"].get("layout").is_none(), "{recorded}");
+
+        let unlimited = spec_of("command = [\"/bin/true\"]\n");
+        assert!(
+            unlimited.cgroup.unwrap().layout.is_none(),
+            "the start detects it"
+        );
+    }
 }

@@ -138,7 +138,7 @@ pub fn to_spec(
         ));
         args.splice(0..0, [init.to_string(), "--".to_string()]);
     }
-    let mut resources = match &f.resources {
+    let (mut resources, layout) = match &f.resources {
         Some(r) => super::resources::resources(c, r)?,
         None => Default::default(),
     };
@@ -161,6 +161,7 @@ pub fn to_spec(
         cgroup: Some(CgroupSpec {
             path: PathBuf::from("box").join(&name),
             resources,
+            layout,
         }),
         security: super::security::security(c, user)?,
         network,

@@ -142,7 +142,11 @@ pub(super) fn cgroup(linux: &Linux, id: &str) -> Result<CgroupSpec, ConvertError
         Some(r) => resources(r, "linux.resources")?,
         None => Default::default(),
     };
-    Ok(CgroupSpec { path, resources })
+    Ok(CgroupSpec {
+        path,
+        resources,
+        layout: None,
+    })
 }
 
 /// The inline profile, read by the security layer's own parser from the JSON as written.
