@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use super::sweep::remove_orphan_part;
-use super::{create, sweep_orphans, Cgroup, Devices, Part, SelfJoin, Sweep};
+use super::sweep::{remove_orphan_part, sweep_some};
+use super::{create, Cgroup, Devices, Part, SelfJoin, Sweep};
 use crate::error::Error;
 use crate::layout::{Layout, Mode};
 use crate::resources::Resources;
@@ -153,10 +153,13 @@ impl Prepared {
     }
 
     /// Removes the cgroups of boxes that died without removing theirs from this cgroup's
-    /// parent (best effort: a stuck orphan must not stop a start; see [`sweep_orphans`]).
-    /// Nothing when the cgroup sits at a hierarchy's root.
+    /// parent (best effort: a stuck orphan must not stop a start; see
+    /// [`crate::sweep_orphans`]). Its first look probes a bounded number of the parent's
+    /// children, a different run each time: among many live containers an orphan is found
+    /// within a few starts, and no start pays for all of them. Nothing when the cgroup sits at
+    /// a hierarchy's root.
     pub fn sweep(&self) -> Option<Sweep> {
         let parent = self.path.parent().filter(|p| !p.as_os_str().is_empty())?;
-        Some(sweep_orphans(&self.layout, parent))
+        Some(sweep_some(&self.layout, parent))
     }
 }

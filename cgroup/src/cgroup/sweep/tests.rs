@@ -1,6 +1,7 @@
 //! Orphan sweeps on fake trees: owned cgroups stay, orphans go, a name's own orphan can be
 //! removed alone.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -150,4 +151,41 @@ fn remove_orphan_frees_one_name_and_leaves_owned_ones() {
     let web = Cgroup::create(&layout, Path::new("box/web"), &res()).unwrap();
     web.destroy().unwrap();
     live.destroy().unwrap();
+}
+
+#[test]
+fn a_look_probes_a_bounded_run_of_children_wrapping_around() {
+    let names: Vec<OsString> = (0..20).map(|i| OsString::from(i.to_string())).collect();
+    let run = |max, start| -> Vec<String> {
+        probed(&names, max, start)
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(run(8, 15), ["15", "16", "17", "18", "19", "0", "1", "2"]);
+    assert_eq!(run(8, 43), ["3", "4", "5", "6", "7", "8", "9", "10"]);
+    assert_eq!(run(20, 7).len(), 20, "all, from the first, when they fit");
+    assert_eq!(run(usize::MAX, 7)[0], "0");
+}
+
+#[test]
+fn a_start_path_sweep_among_many_live_cgroups_finds_an_orphan_within_a_few_looks() {
+    let (_top, layout, _g) = v2_tree();
+    let live: Vec<Cgroup> = (0..2 * MAX_PROBES)
+        .map(|i| Cgroup::create(&layout, Path::new(&format!("box/live{i:02}")), &res()).unwrap())
+        .collect();
+    // Sorted after every live one: the first look, from the first child, does not reach it,
+    // where the whole sweep would.
+    orphan(&layout, "box/zz-dead");
+    let first = sweep_looking_at(&layout, Path::new("box"), MAX_PROBES, 0);
+    assert!(first.removed.is_empty(), "{first:?}");
+    assert_eq!(existing(&layout, "box/zz-dead").len(), 1);
+    // The looks that follow start further on: one of them reaches it.
+    let found = (1..=2)
+        .map(|k| sweep_looking_at(&layout, Path::new("box"), MAX_PROBES, k * MAX_PROBES))
+        .any(|s| s.removed == [PathBuf::from("box/zz-dead")]);
+    assert!(found);
+    assert!(existing(&layout, "box/zz-dead").is_empty());
+    for cg in live {
+        cg.destroy().unwrap();
+    }
 }
