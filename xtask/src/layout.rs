@@ -56,9 +56,16 @@ pub fn run() -> Result<()> {
     const TRUE: &str = "[\"/bin/true\"]";
     const UNCONFINED: &str = "[security]\nseccomp = \"unconfined\"\n";
     // The bench's variants, the plainest first (what a later start adds goes behind what
-    // the earlier ones ran): none, the default profile, limits and a cgroup namespace, a
-    // bridge with a published port.
-    let unconfined = write("layout-a", TRUE, UNCONFINED)?;
+    // the earlier ones ran): none in the host's cgroup namespace (whose v1 cgroups a hybrid
+    // host makes after "go"), a memory limit there, the default profile, limits and a cgroup
+    // namespace, a bridge with a published port.
+    const HOST_CGROUPNS: &str = "[namespaces]\ncgroup = \"host\"\n";
+    let unconfined = write("layout-a", TRUE, &format!("{UNCONFINED}{HOST_CGROUPNS}"))?;
+    let memory = write(
+        "layout-f",
+        TRUE,
+        &format!("{UNCONFINED}{HOST_CGROUPNS}[resources]\nmemory = \"200m\"\n"),
+    )?;
     let default = write("layout-b", TRUE, "")?;
     let limited = write(
         "layout-e",
@@ -86,7 +93,7 @@ pub fn run() -> Result<()> {
     };
     let mut order: Vec<u64> = Vec::new();
     let mut rest: Vec<u64> = Vec::new();
-    for toml in [&unconfined, &default, &limited, &bridged] {
+    for toml in [&unconfined, &memory, &default, &limited, &bridged] {
         let t = trace::run(&exe, &up(toml, false), &addrs, None, None)?;
         rest.extend(&t.hits);
     }
