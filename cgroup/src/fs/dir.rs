@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,6 +28,15 @@ pub(crate) struct Expected {
     pub dev: (u64, u64),
 }
 
+/// `/`, as the base the roots of a layout read from mountinfo are opened beneath.
+pub(crate) fn open_slash() -> Result<OwnedFd, Errno> {
+    open(
+        "/",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
 /// A hierarchy's root directory, open for the life of the handles that use it.
 #[derive(Debug)]
 pub(crate) struct Root {
@@ -37,22 +46,20 @@ pub(crate) struct Root {
 }
 
 impl Root {
-    /// Open a mount point read from mountinfo and check it: no symlink on the way (mountinfo
-    /// names canonical paths), the filesystem magic of `expected`'s version, and its device.
-    pub(crate) fn open_verified(path: &Path, expected: Expected) -> Result<Root, Error> {
+    /// Open a mount point read from mountinfo beneath `slash` (`/`, [`open_slash`]) and check
+    /// it: no symlink on the way (mountinfo names canonical paths), the filesystem magic of
+    /// `expected`'s version, and its device.
+    pub(crate) fn open_verified_in(
+        slash: BorrowedFd<'_>,
+        path: &Path,
+        expected: Expected,
+    ) -> Result<Root, Error> {
         let err = |errno| Error::OpenRoot {
             path: path.to_path_buf(),
             errno,
         };
         let rel = path.strip_prefix("/").map_err(|_| err(Errno::EINVAL))?;
-        let slash = open(
-            "/",
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(err)?;
-        let fd =
-            open_beneath(slash.as_fd(), rel, OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(err)?;
+        let fd = open_beneath(slash, rel, OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(err)?;
         let found = fstatfs(&fd).map_err(err)?.filesystem_type();
         let magic = match expected.v2 {
             true => CGROUP2_SUPER_MAGIC,

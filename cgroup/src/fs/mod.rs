@@ -11,7 +11,7 @@ mod resolve;
 mod tests;
 mod tree;
 
-pub(crate) use dir::{Dir, Expected, Root};
+pub(crate) use dir::{open_slash, Dir, Expected, Root};
 pub(crate) use tree::{identity, is_dir, mkdir, mkdir_in, open_dir, rmdir, subdirs};
 
 use std::fs::File;

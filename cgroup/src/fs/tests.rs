@@ -122,7 +122,8 @@ fn a_root_from_mountinfo_must_be_a_cgroup_filesystem() {
     let dir = tempfile::tempdir().unwrap();
     for v2 in [false, true] {
         let expected = Expected { v2, dev: (0, 0) };
-        let err = Root::open_verified(dir.path(), expected).unwrap_err();
+        let err = Root::open_verified_in(open_slash().unwrap().as_fd(), dir.path(), expected)
+            .unwrap_err();
         assert!(
             matches!(&err, Error::NotCgroupfs { reason, .. } if reason.contains("not a cgroup")),
             "{err}"
@@ -134,7 +135,12 @@ fn a_root_from_mountinfo_must_be_a_cgroup_filesystem() {
         v2: true,
         dev: (0, 0),
     };
-    let err = Root::open_verified(&dir.path().join("link"), expected).unwrap_err();
+    let err = Root::open_verified_in(
+        open_slash().unwrap().as_fd(),
+        &dir.path().join("link"),
+        expected,
+    )
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -145,7 +151,12 @@ fn a_root_from_mountinfo_must_be_a_cgroup_filesystem() {
         ),
         "{err}"
     );
-    let relative = Root::open_verified(Path::new("sys/fs/cgroup"), expected).unwrap_err();
+    let relative = Root::open_verified_in(
+        open_slash().unwrap().as_fd(),
+        Path::new("sys/fs/cgroup"),
+        expected,
+    )
+    .unwrap_err();
     assert!(matches!(
         relative,
         Error::OpenRoot {

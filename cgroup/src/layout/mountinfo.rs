@@ -68,7 +68,7 @@ pub(crate) struct CgroupMount {
 pub fn read() -> Result<String, Error> {
     let mut last = None;
     for path in ["/proc/thread-self/mountinfo", "/proc/self/mountinfo"] {
-        match std::fs::read_to_string(path) {
+        match read_whole(path) {
             Ok(text) => return Ok(text),
             Err(e) => last = Some((path, errno_of(&e))),
         }
@@ -78,6 +78,16 @@ pub fn read() -> Result<String, Error> {
         path: PathBuf::from(path),
         errno,
     })
+}
+
+/// A `/proc` file, read in few calls: its size reads as 0, so `read_to_string` would start
+/// with reads of 32 bytes and double them, and each read of a seq_file lists it again from the
+/// start up to where it left off.
+fn read_whole(path: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::with_capacity(16 * 1024);
+    std::fs::File::open(path)?.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// Every cgroup mount that is visible (not mounted over), in mountinfo order.

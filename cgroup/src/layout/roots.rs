@@ -1,6 +1,7 @@
 //! The open roots of a layout's hierarchies.
 
 use std::collections::BTreeMap;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,11 +23,18 @@ impl Roots {
     /// Open `mounts`: checked against `expected` (a layout from mountinfo), or as given.
     pub(crate) fn open(mounts: &[&Path], expected: Option<&Expectations>) -> Result<Roots, Error> {
         let mut out = BTreeMap::new();
+        // One `/` for every root read from mountinfo.
+        let slash = match expected {
+            Some(_) => Some(crate::fs::open_slash().map_err(|errno| Error::OpenRoot {
+                path: PathBuf::from("/"),
+                errno,
+            })?),
+            None => None,
+        };
         for &mount in mounts {
-            let root = match expected {
-                None => Root::open_given(mount)?,
-                Some(map) => match map.0.get(mount) {
-                    Some(&e) => Root::open_verified(mount, e)?,
+            let root = match (expected, &slash) {
+                (Some(map), Some(slash)) => match map.0.get(mount) {
+                    Some(&e) => Root::open_verified_in(slash.as_fd(), mount, e)?,
                     None => {
                         return Err(Error::NotCgroupfs {
                             path: mount.to_path_buf(),
@@ -35,6 +43,7 @@ impl Roots {
                         })
                     }
                 },
+                _ => Root::open_given(mount)?,
             };
             out.insert(mount.to_path_buf(), Arc::new(root));
         }
