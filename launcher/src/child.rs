@@ -67,6 +67,7 @@ impl Child<'_> {
             link_after_go,
             policy_after_go,
             v1_after_go,
+            v1_in_rootfs,
             exec,
         } = layers;
         // The "go" pipe stays open for what box says after "go": the veth, the device policy,
@@ -111,7 +112,10 @@ impl Child<'_> {
             Step::UserNamespace,
             after_ids(namespaces.become_root(), &lifeline),
         );
-        steps.run(Step::CgroupNamespace, namespaces.unshare_cgroup());
+        // Late, in the root filesystem step, when the cgroups to be its root come after "go".
+        if !v1_in_rootfs {
+            steps.run(Step::CgroupNamespace, namespaces.unshare_cgroup());
+        }
         steps.run(
             Step::Hostname,
             namespaces.set_hostname(spec.hostname.as_deref()),
@@ -133,17 +137,17 @@ impl Child<'_> {
                     crate::overlay_root::receive(spec, socket.as_fd()),
                 )
             });
-            let hooks = &spec.tunables.create_container;
-            let cwd = Some(spec.process.cwd.as_path());
-            let built = match hooks.is_empty() {
-                true => rootfs.apply(cwd, made),
-                false => rootfs.apply_before(cwd, made, &mut |view| hooks.run_all(view)),
-            };
-            match built {
-                Err(box_rootfs::Error::Workdir { source, .. }) => {
-                    steps.run(Step::Workdir, Err(workdir_error(spec, *source)))
-                }
-                built => steps.run(Step::Rootfs, built),
+            let enter = || enter_cgroups(namespaces, cgroup_v1, cgroup_socket.as_ref());
+            let entered = build_root(
+                &mut steps,
+                spec,
+                rootfs,
+                made,
+                v1_in_rootfs.then_some(&enter),
+            );
+            // Fail closed: the join and the unshare left to the root step must have happened.
+            if *v1_in_rootfs && !entered {
+                steps.run(Step::CgroupNamespace, Err(NOT_ENTERED));
             }
         }
         // Here when box makes the veth after "go", while this child built its root.
@@ -174,12 +178,8 @@ impl Child<'_> {
         );
         // The last of box's words before the container's program may run (fail closed: no
         // cgroup or no pipe, no exec).
-        if *v1_after_go {
-            let joined = match (cgroup_v1, &cgroup_socket) {
-                (Some(cgroup), Some(socket)) => crate::cgroup_v1::join(cgroup, socket.as_fd()),
-                _ => Err(NO_PIPE),
-            };
-            steps.run(Step::CgroupJoin, joined);
+        if *v1_after_go && !*v1_in_rootfs {
+            steps.run(Step::CgroupJoin, join_v1(cgroup_v1, cgroup_socket.as_ref()));
         }
         // The v1 cgroups' message comes once the device policy is in force: no "d" then.
         if *policy_after_go && !*v1_after_go {
@@ -238,6 +238,69 @@ fn after_ids<E: Into<Error>>(changed: Result<bool, E>, lifeline: &Lifeline) -> R
     }
     Ok(())
 }
+
+/// The root filesystem step, with `/sys/fs/cgroup` mounted last where it may (on every host
+/// alike, so the mount table is the same), after `enter` when given: whether `enter` ran and
+/// succeeded. A failure of `enter` is reported by its own step.
+fn build_root(
+    steps: &mut Steps,
+    spec: &Spec,
+    rootfs: &box_rootfs::Prepared,
+    made: Option<OwnedFd>,
+    enter: Option<&dyn Fn() -> Result<(), (Step, Error)>>,
+) -> bool {
+    let hooks = &spec.tunables.create_container;
+    let cwd = Some(spec.process.cwd.as_path());
+    let mut entered = None;
+    let built = match (hooks.is_empty(), rootfs.cgroupfs_may_come_last()) {
+        (true, true) => rootfs.apply_cgroupfs_last(cwd, made, &mut || {
+            let Some(enter) = enter else {
+                return Ok(());
+            };
+            let done = enter();
+            let text = done.as_ref().map(drop).map_err(|(_, e)| e.to_string());
+            entered = Some(done);
+            text
+        }),
+        (true, false) => rootfs.apply(cwd, made),
+        (false, _) => rootfs.apply_before(cwd, made, &mut |view| hooks.run_all(view)),
+    };
+    let ran = matches!(entered, Some(Ok(())));
+    match (built, entered) {
+        (Err(_), Some(Err((step, e)))) => steps.run(step, Err(e)),
+        (Err(box_rootfs::Error::Workdir { source, .. }), _) => {
+            steps.run(Step::Workdir, Err(workdir_error(spec, *source)))
+        }
+        (built, _) => steps.run(Step::Rootfs, built),
+    }
+    ran
+}
+
+/// Into the v1 cgroups box made after "go", then a cgroup namespace of its own, whose root
+/// they become.
+fn enter_cgroups(
+    namespaces: &box_ns::Prepared,
+    cgroup: Option<&box_cgroup::Prepared>,
+    socket: Option<&OwnedFd>,
+) -> Result<(), (Step, Error)> {
+    join_v1(cgroup, socket).map_err(|e| (Step::CgroupJoin, e))?;
+    namespaces
+        .unshare_cgroup()
+        .map_err(|e| (Step::CgroupNamespace, e.into()))
+}
+
+/// Into the v1 cgroups box made after "go" ([`crate::cgroup_v1`]).
+fn join_v1(cgroup: Option<&box_cgroup::Prepared>, socket: Option<&OwnedFd>) -> Result<(), Error> {
+    match (cgroup, socket) {
+        (Some(cgroup), Some(socket)) => crate::cgroup_v1::join(cgroup, socket.as_fd()),
+        _ => Err(NO_PIPE),
+    }
+}
+
+const NOT_ENTERED: Error = Error::Sys {
+    step: "join the cgroups before the root's /sys/fs/cgroup",
+    errno: Errno::EINVAL,
+};
 
 const NO_PIPE: Error = Error::Sys {
     step: "wait for box",

@@ -70,10 +70,14 @@ pub(crate) struct Prepared {
     /// child is cloned into it) and its v1 directories, limits and device files after "go",
     /// while the child builds its root; it sends their `tasks` files, which the child joins
     /// before it runs anything of the container's ([`crate::cgroup_v1`]), once the device
-    /// policy is in force (instead of "d"). Only for [`start`]
-    /// and a container in the host's cgroup namespace: a new namespace's root is the cgroup
-    /// its `unshare` happens in, early in the child's steps.
+    /// policy is in force (instead of "d"). Only for [`start`], in the host's cgroup
+    /// namespace or in one of its own unshared late ([`Prepared::v1_in_rootfs`]).
     pub v1_after_go: bool,
+    /// With a cgroup namespace of its own ([`Prepared::v1_after_go`] then): the child joins
+    /// those cgroups and unshares the namespace in its root filesystem step, just before the
+    /// root's `/sys/fs/cgroup` (made last, [`box_rootfs::Prepared::apply_cgroupfs_last`]),
+    /// which shows the namespace's cgroups.
+    pub v1_in_rootfs: bool,
     pub exec: ExecPlan,
 }
 
@@ -105,6 +109,7 @@ pub(crate) fn launch(
         link_after_go: false,
         policy_after_go: false,
         v1_after_go: false,
+        v1_in_rootfs: false,
         network,
         exec,
     };
@@ -237,8 +242,19 @@ fn create_and_spawn(
     let mut after_go = None;
     let created = match (cgroup, &spec.cgroup) {
         (PreparedCgroup::Create(prepared), _) => {
-            let own_cgroupns = *spec.namespaces.mode(Kind::Cgroup) == Mode::New;
-            layers.v1_after_go = prepared.splits() && !own_cgroupns;
+            layers.v1_in_rootfs = match spec.namespaces.mode(Kind::Cgroup) {
+                Mode::New => {
+                    spec.tunables.create_container.is_empty()
+                        && layers
+                            .rootfs
+                            .as_ref()
+                            .is_some_and(box_rootfs::Prepared::cgroupfs_may_come_last)
+                }
+                Mode::Host | Mode::Join(_) => false,
+            };
+            let host_cgroupns = *spec.namespaces.mode(Kind::Cgroup) == Mode::Host;
+            layers.v1_after_go = prepared.splits() && (host_cgroupns || layers.v1_in_rootfs);
+            layers.v1_in_rootfs &= layers.v1_after_go;
             let created = match layers.v1_after_go {
                 true => prepared.create_unified()?,
                 false => prepared.create_deferred()?,

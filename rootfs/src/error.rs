@@ -113,6 +113,9 @@ pub enum Error {
     /// The caller's step before the root is entered failed (its own message).
     #[error("rootfs: before entering the root: {message}")]
     BeforeEntering { message: String },
+    /// What ran before the root's `/sys/fs/cgroup` was mounted failed.
+    #[error("rootfs: before mounting /sys/fs/cgroup: {message}")]
+    BeforeCgroupfs { message: String },
     /// Mounting the overlay root failed at `step` (an `fsconfig` of one of its parameters,
     /// `fsmount`...).
     #[error("rootfs: overlay root: {step}: {errno}")]
@@ -166,6 +169,7 @@ impl Error {
             Error::Workdir { source, .. } => source.errno(),
             Error::Invalid { .. }
             | Error::BeforeEntering { .. }
+            | Error::BeforeCgroupfs { .. }
             | Error::Resolve { .. }
             | Error::HostRoot { .. }
             | Error::NotADirectory { .. }

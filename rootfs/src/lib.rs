@@ -77,7 +77,7 @@ pub use options::{
 };
 pub use overlay::{Overlay, OverlayDirs, MAX_LAYERS};
 pub use prepared::{prepare, Prepared};
-pub use setup::{setup, setup_before, setup_with, setup_with_workdir};
+pub use setup::{setup, setup_before, setup_with, setup_with_workdir, BeforeCgroupfs};
 pub use validate::check;
 pub use workdir::Workdir;
 

@@ -30,6 +30,7 @@ pub(crate) fn make_all(
     root: BorrowedFd<'_>,
     cfg: &RootfsConfig,
     sources: &[Option<OwnedFd>],
+    cgroupfs_last: bool,
 ) -> Result<Vec<Pinned>, Error> {
     let mut pins: Vec<Pinned> = Vec::new();
     let mut dev_filled = false;
@@ -41,7 +42,7 @@ pub(crate) fn make_all(
                 dev::fill(pin.fd(), cfg.console, &cfg.devices)?;
                 dev_filled = true;
             }
-            if spot == &SYS {
+            if spot == &SYS && !cgroupfs_last {
                 if let Some(fs) = &cfg.cgroupfs {
                     cgroupfs::make(pin.fd(), fs)?;
                 }

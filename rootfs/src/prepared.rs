@@ -8,7 +8,8 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use crate::{
-    check, setup_before, setup_with, BeforeEntering, Error, OverlayDirs, Root, RootfsConfig,
+    check, setup_before, setup_with, BeforeCgroupfs, BeforeEntering, Error, OverlayDirs, Root,
+    RootfsConfig,
 };
 
 /// Checks `cfg` before anything exists; nothing is created.
@@ -56,6 +57,26 @@ impl Prepared {
             Root::Overlay(o) => OverlayDirs::create(o).map(Some),
             Root::Dir(_) | Root::Host => Ok(None),
         }
+    }
+
+    /// Whether [`Prepared::apply_cgroupfs_last`] may build this root: it has a
+    /// `/sys/fs/cgroup` and nothing else of it is at or under that path.
+    pub fn cgroupfs_may_come_last(&self) -> bool {
+        crate::setup::cgroupfs_may_come_last(&self.0)
+    }
+
+    /// [`Prepared::apply`], with the root's `/sys/fs/cgroup` mounted after everything else,
+    /// just before the root is entered, and `before` run first: a process that must enter
+    /// its cgroups and unshare its cgroup namespace before that mount (which shows the
+    /// namespace's cgroups) does so there, late. Refused unless
+    /// [`Prepared::cgroupfs_may_come_last`].
+    pub fn apply_cgroupfs_last(
+        &self,
+        workdir: Option<&Path>,
+        overlay: Option<OwnedFd>,
+        before: BeforeCgroupfs,
+    ) -> Result<(), Error> {
+        crate::setup::build(&self.0, workdir, overlay, None, Some(before))
     }
 
     /// The configuration it was prepared from.

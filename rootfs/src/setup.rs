@@ -11,7 +11,7 @@ use nix::sys::stat::Mode;
 use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
 use crate::before::BeforeEntering;
-use crate::pinned::SPOTS;
+use crate::pinned::{SPOTS, SYS};
 use crate::sys::{self, fd_path, HOST_PROC};
 use crate::{attrs, finish, host, mounts, nopivot, overlay, protect, validate, workdir};
 use crate::{Error, MountType, Propagation, Root, RootfsConfig};
@@ -64,6 +64,24 @@ pub fn setup_with(
     setup_before(cfg, workdir, overlay, None)
 }
 
+/// Runs before the root's `/sys/fs/cgroup` is mounted, when that comes last
+/// ([`crate::Prepared::apply_cgroupfs_last`]); an `Err`'s text is the start's error.
+pub type BeforeCgroupfs<'a> = &'a mut dyn FnMut() -> Result<(), String>;
+
+/// Whether `cfg`'s `/sys/fs/cgroup` may be mounted after everything else of the root, just
+/// before it is entered: nothing else of `cfg` (a mount, a masked or read-only path) is at
+/// or under it.
+pub(crate) fn cgroupfs_may_come_last(cfg: &RootfsConfig) -> bool {
+    let under = |p: &Path| p.starts_with(crate::CGROUPFS);
+    cfg.cgroupfs.is_some()
+        && !cfg.mounts.iter().any(|m| under(&m.destination))
+        && !cfg
+            .masked_paths
+            .iter()
+            .chain(&cfg.readonly_paths)
+            .any(|p| under(p))
+}
+
 /// [`setup_with`], running `before` after the root is built and before it is entered (see
 /// [`crate::HostView`]).
 pub fn setup_before(
@@ -71,6 +89,18 @@ pub fn setup_before(
     workdir: Option<&Path>,
     overlay: Option<OwnedFd>,
     before: Option<BeforeEntering>,
+) -> Result<(), Error> {
+    build(cfg, workdir, overlay, before, None)
+}
+
+/// [`setup_before`], with `/sys/fs/cgroup` mounted last when `cgroupfs_last` is given (after
+/// it ran), else in its place after `/sys`.
+pub(crate) fn build(
+    cfg: &RootfsConfig,
+    workdir: Option<&Path>,
+    overlay: Option<OwnedFd>,
+    before: Option<BeforeEntering>,
+    cgroupfs_last: Option<BeforeCgroupfs>,
 ) -> Result<(), Error> {
     validate::validate_paths(cfg)?;
     // Exact modes for the directories and nodes created below; restored on return.
@@ -138,7 +168,17 @@ pub fn setup_before(
         None => host::build(newroot)?,
     }
     let root = sys::open_path("open new root", newroot)?;
-    let pinned = mounts::make_all(root.as_fd(), cfg, &sources)?;
+    let last = match cgroupfs_last {
+        Some(hook) if cgroupfs_may_come_last(cfg) => Some(hook),
+        Some(_) => {
+            return Err(Error::Invalid {
+                path: crate::CGROUPFS.into(),
+                reason: "something else of the root is mounted there: it cannot come last",
+            })
+        }
+        None => None,
+    };
+    let pinned = mounts::make_all(root.as_fd(), cfg, &sources, last.is_some())?;
     protect::apply(
         root.as_fd(),
         &pinned,
@@ -153,6 +193,15 @@ pub fn setup_before(
     }
     if cfg.readonly {
         finish::readonly_root(root.as_fd())?;
+    }
+    if let (Some(hook), Some(fs)) = (last, &cfg.cgroupfs) {
+        hook().map_err(|message| Error::BeforeCgroupfs { message })?;
+        let sys = pinned.iter().rev().find(|p| p.spot == &SYS);
+        let sys = sys.ok_or(Error::Invalid {
+            path: crate::CGROUPFS.into(),
+            reason: "no /sys of box's to mount it in",
+        })?;
+        crate::cgroupfs::make(sys.fd(), fs)?;
     }
     if let Some(step) = before {
         crate::before::run(cfg, newroot, step)?;
@@ -248,5 +297,37 @@ fn stage(no_pivot: bool) -> Result<(), Error> {
             path: "/proc".into(),
             errno,
         }),
+    }
+}
+
+#[cfg(test)]
+mod cgroupfs_last_tests {
+    use std::path::PathBuf;
+
+    use super::cgroupfs_may_come_last;
+    use crate::{CgroupFs, Mount, RootfsConfig};
+
+    #[test]
+    fn the_cgroup_view_comes_last_only_when_nothing_else_goes_under_it() {
+        let mut cfg = RootfsConfig {
+            cgroupfs: Some(CgroupFs::Unified),
+            ..Default::default()
+        };
+        assert!(cgroupfs_may_come_last(&cfg), "Docker's defaults");
+        let without = RootfsConfig::default();
+        assert!(!cgroupfs_may_come_last(&without), "no view to mount");
+
+        let mut mounted = cfg.clone();
+        mounted
+            .mounts
+            .push(Mount::tmpfs("/sys/fs/cgroup/extra", None, None));
+        assert!(!cgroupfs_may_come_last(&mounted), "a mount under it");
+        let mut masked = cfg.clone();
+        masked
+            .masked_paths
+            .push(PathBuf::from("/sys/fs/cgroup/memory"));
+        assert!(!cgroupfs_may_come_last(&masked), "a masked path under it");
+        cfg.readonly_paths.push(PathBuf::from("/sys/fs/cgroup"));
+        assert!(!cgroupfs_may_come_last(&cfg), "a read-only path at it");
     }
 }

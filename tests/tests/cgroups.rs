@@ -5,8 +5,8 @@
 #[path = "cgroups/support.rs"]
 mod support;
 
-#[path = "cgroups/host_ns.rs"]
-mod host_ns;
+#[path = "cgroups/v1_after_go.rs"]
+mod v1_after_go;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,9 @@
-//! A container in the host's cgroup namespace (`[namespaces] cgroup = "host"`). On a hybrid
-//! host box makes its v1 cgroups after "go", while the child builds its root, and the child
-//! joins them before the command runs: the command is in its cgroup on every hierarchy, and
-//! a v1 cgroup box cannot make stops the start before the command runs.
+//! On a hybrid host box makes a container's v1 cgroups after "go", while the child builds its
+//! root, and the child joins them before the command runs: at its end in the host's cgroup
+//! namespace (`[namespaces] cgroup = "host"`), in its root filesystem step, before the root's
+//! `/sys/fs/cgroup`, with a namespace of its own (the default). Either way the command is in
+//! its cgroup on every hierarchy, its limits hold, and a v1 cgroup box cannot make stops the
+//! start before the command runs.
 
 use std::os::fd::AsRawFd;
 
@@ -11,11 +13,40 @@ use box_tests::{ok, stderr, stdout};
 
 /// `case` with the host's cgroup namespace.
 fn in_host_cgroupns(prefix: &str, command: &str, resources: &str) -> box_tests::Case {
+    in_cgroupns("host", prefix, command, resources)
+}
+
+/// `case` with `[namespaces] cgroup = mode`.
+fn in_cgroupns(mode: &str, prefix: &str, command: &str, resources: &str) -> box_tests::Case {
     let case = case(prefix, command, resources);
     let mut text = std::fs::read_to_string(case.file()).expect("read box.toml");
-    text.push_str("[namespaces]\ncgroup = \"host\"\n");
+    text.push_str(&format!("[namespaces]\ncgroup = \"{mode}\"\n"));
     std::fs::write(case.file(), text).expect("write box.toml");
     case
+}
+
+#[test]
+fn with_its_own_cgroup_namespace_it_sees_its_cgroups_as_the_root_and_its_limits_there() {
+    let case = in_cgroupns(
+        "new",
+        "cg-ownns",
+        "cat /proc/self/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes \
+         /sys/fs/cgroup/pids/pids.max",
+        "memory = \"64m\"\npids = 20",
+    );
+    let out = ok(&case.up());
+    let layout = Layout::detect().expect("detect this host's cgroup hierarchies");
+    let hierarchies = layout.v1_hierarchies().len() + usize::from(layout.v2_root().is_some());
+    let lines: Vec<&str> = out.lines().collect();
+    let (cgroups, limits) = lines.split_at(lines.len() - 2);
+    let own: Vec<&&str> = cgroups.iter().filter(|l| !l.contains(":name=")).collect();
+    assert_eq!(own.len(), hierarchies, "{out}");
+    assert!(
+        own.iter().all(|l| l.ends_with(":/")),
+        "not the namespace's root:\n{out}"
+    );
+    assert_eq!(limits, ["67108864", "20"], "{out}");
+    case.assert_nothing_left();
 }
 
 #[test]
@@ -58,7 +89,13 @@ fn its_memory_limit_is_in_force_when_the_command_runs() {
 
 #[test]
 fn a_v1_cgroup_box_cannot_make_stops_the_start_before_the_command_runs() {
-    let case = in_host_cgroupns("cg-hostns-taken", "touch /data/ran", "pids = 20");
+    for mode in ["host", "new"] {
+        a_taken_v1_cgroup_stops_the_start(mode);
+    }
+}
+
+fn a_taken_v1_cgroup_stops_the_start(mode: &str) {
+    let case = in_cgroupns(mode, "cg-taken", "touch /data/ran", "pids = 20");
     let layout = Layout::detect().expect("detect this host's cgroup hierarchies");
     // Another live owner's directory of the same name on the last v1 hierarchy: locked, as
     // box's own are, so it is no orphan to remove.
@@ -78,6 +115,6 @@ fn a_v1_cgroup_box_cannot_make_stops_the_start_before_the_command_runs() {
         "stderr: {}",
         stderr(&out)
     );
-    assert!(!case.path("data/ran").exists(), "the command ran");
+    assert!(!case.path("data/ran").exists(), "the command ran ({mode})");
     case.assert_nothing_left();
 }
