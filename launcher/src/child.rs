@@ -181,8 +181,10 @@ impl Child<'_> {
         if *v1_after_go && !*v1_in_rootfs {
             steps.run(Step::CgroupJoin, join_v1(cgroup_v1, cgroup_socket.as_ref()));
         }
-        // The v1 cgroups' message comes once the device policy is in force: no "d" then.
-        if *policy_after_go && !*v1_after_go {
+        // The v1 cgroups' message, joined just above, comes once the device policy is in
+        // force: no "d" then.
+        let joined_at_end = *v1_after_go && !*v1_in_rootfs;
+        if *policy_after_go && !joined_at_end {
             let policy = go.as_ref().map_or(Err(NO_PIPE), wait_for_parent);
             steps.run(Step::WaitForBox, policy);
         }

@@ -408,9 +408,11 @@ fn create_and_spawn(
         // A child that failed before has closed its end (EPIPE): its report says why.
         sent = sent.and(crate::channels::link_ready(go));
     }
-    // Before the child execs: it waits for this after its last step of its own.
+    // The v1 cgroups: the child joins them at its end in the host's cgroup namespace (this
+    // message then comes after the device policy and stands for its "d": it wakes once), or
+    // in its root step before its own namespace and /sys/fs/cgroup (sent at once, then).
     let v1 = after_go.as_ref().filter(|_| layers.v1_after_go);
-    let join = match (v1, &running.cgroup) {
+    let mut join = match (v1, &running.cgroup) {
         (Some(prepared), Some(cg)) => {
             let join = prepared.complete_v1(cg)?;
             timer.lap(Step::CgroupV1);
@@ -418,10 +420,16 @@ fn create_and_spawn(
         }
         _ => None,
     };
+    if layers.v1_in_rootfs {
+        if let (Some(join), Some(socket)) = (join.take(), channels.cgroup_socket.take()) {
+            let message = crate::cgroup_v1::send(&join, socket.as_fd());
+            sent = sent.and(unless_child_gone(message)?);
+        }
+    }
+    // Before the child execs: it waits for this after its last step of its own.
     if let (Some(prepared), Some(go), Some(cg)) = (&after_go, &go, &running.cgroup) {
         if prepared.apply_devices(cg)? {
             timer.lap(Step::DevicePolicy);
-            // The v1 cgroups' message says it too: the child wakes once.
             if join.is_none() {
                 sent = sent.and(crate::channels::policy_ready(go));
             }
