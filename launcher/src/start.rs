@@ -28,6 +28,10 @@ use crate::protocol::Step;
 use crate::running::{supervised_signals, Running};
 use crate::{Error, Spec, Timing};
 
+mod cgroup;
+
+use cgroup::{prepare_cgroup, PreparedCgroup};
+
 /// Creates the container and starts its command. Everything created is removed again when a
 /// step fails.
 pub fn start(spec: &Spec) -> Result<Running, Error> {
@@ -134,41 +138,6 @@ pub(crate) fn launch(
     }
 }
 
-/// The cgroup to be, before anything is made.
-enum PreparedCgroup {
-    None,
-    Create(box_cgroup::Prepared),
-    Keep(box_cgroup::Prepared),
-    Join(Cgroup),
-}
-
-fn prepare_cgroup(spec: &Spec, plan: CgroupPlan) -> Result<PreparedCgroup, Error> {
-    Ok(match (plan, &spec.cgroup) {
-        (CgroupPlan::Join(cg), _) => PreparedCgroup::Join(cg),
-        (CgroupPlan::Create, Some(cg)) => PreparedCgroup::Create(prepare_cgroup_of(cg)?),
-        (CgroupPlan::Keep, Some(cg)) => PreparedCgroup::Keep(prepare_cgroup_of(cg)?),
-        (CgroupPlan::Create | CgroupPlan::Keep, None) => PreparedCgroup::None,
-    })
-}
-
-/// `cg` on the layout the front end detected, else on this host's, detected now.
-fn prepare_cgroup_of(cg: &crate::CgroupSpec) -> Result<box_cgroup::Prepared, Error> {
-    Ok(match &cg.layout {
-        Some(layout) => box_cgroup::prepare_on(layout, &cg.path, &cg.resources)?,
-        None => box_cgroup::prepare(&cg.path, &cg.resources)?,
-    })
-}
-
-impl PreparedCgroup {
-    /// The host's layout, for a cgroup this start creates.
-    fn layout(&self) -> Option<&box_cgroup::Layout> {
-        match self {
-            PreparedCgroup::Create(p) | PreparedCgroup::Keep(p) => Some(p.layout()),
-            PreparedCgroup::None | PreparedCgroup::Join(_) => None,
-        }
-    }
-}
-
 /// The root filesystem, its `/sys/fs/cgroup` decided by `layout` (the container's own
 /// cgroups, when it has some, in a cgroup namespace of its own).
 fn prepare_rootfs(
@@ -239,51 +208,7 @@ fn create_and_spawn(
     }
     // Its device policy, its parent's sweep and on a hybrid host its v1 part come after
     // "go", while the child builds its root.
-    let mut after_go = None;
-    let created = match (cgroup, &spec.cgroup) {
-        (PreparedCgroup::Create(prepared), _) => {
-            layers.v1_in_rootfs = match spec.namespaces.mode(Kind::Cgroup) {
-                Mode::New => {
-                    spec.tunables.create_container.is_empty()
-                        && layers
-                            .rootfs
-                            .as_ref()
-                            .is_some_and(box_rootfs::Prepared::cgroupfs_may_come_last)
-                }
-                Mode::Host | Mode::Join(_) => false,
-            };
-            let host_cgroupns = *spec.namespaces.mode(Kind::Cgroup) == Mode::Host;
-            layers.v1_after_go = prepared.splits() && (host_cgroupns || layers.v1_in_rootfs);
-            layers.v1_in_rootfs &= layers.v1_after_go;
-            let created = match layers.v1_after_go {
-                true => prepared.create_unified()?,
-                false => prepared.create_deferred()?,
-            };
-            layers.policy_after_go = prepared.defers_devices();
-            after_go = Some(prepared);
-            Some(created)
-        }
-        (PreparedCgroup::Keep(prepared), Some(cg)) => Some(box_cgroup::Cgroup::create(
-            prepared.layout(),
-            &cg.path,
-            &cg.resources,
-        )?),
-        (PreparedCgroup::Join(cg), _) => {
-            running.cgroup = Some(Arc::new(cg));
-            None
-        }
-        _ => None,
-    };
-    match created {
-        None => {}
-        Some(created) => {
-            let own = Arc::new(created);
-            running.undo.push(own.clone());
-            running.cgroup = Some(own);
-            running.owns_cgroup = true;
-            timer.lap(Step::Cgroup);
-        }
-    }
+    let after_go = cgroup::create(spec, layers, cgroup, running, timer)?;
     let network = layers.network.create()?.map(Arc::new);
     if let Some(attachment) = &network {
         running.undo.push(attachment.clone());
@@ -408,41 +333,16 @@ fn create_and_spawn(
         // A child that failed before has closed its end (EPIPE): its report says why.
         sent = sent.and(crate::channels::link_ready(go));
     }
-    // The v1 cgroups: the child joins them at its end in the host's cgroup namespace (this
-    // message then comes after the device policy and stands for its "d": it wakes once), or
-    // in its root step before its own namespace and /sys/fs/cgroup (sent at once, then).
-    let v1 = after_go.as_ref().filter(|_| layers.v1_after_go);
-    let mut join = match (v1, &running.cgroup) {
-        (Some(prepared), Some(cg)) => {
-            let join = prepared.complete_v1(cg)?;
-            timer.lap(Step::CgroupV1);
-            Some(join)
-        }
-        _ => None,
-    };
-    if layers.v1_in_rootfs {
-        if let (Some(join), Some(socket)) = (join.take(), channels.cgroup_socket.take()) {
-            let message = crate::cgroup_v1::send(&join, socket.as_fd());
-            sent = sent.and(unless_child_gone(message)?);
-        }
-    }
-    // Before the child execs: it waits for this after its last step of its own.
-    if let (Some(prepared), Some(go), Some(cg)) = (&after_go, &go, &running.cgroup) {
-        if prepared.apply_devices(cg)? {
-            timer.lap(Step::DevicePolicy);
-            if join.is_none() {
-                sent = sent.and(crate::channels::policy_ready(go));
-            }
-        }
-    }
-    if let (Some(join), Some(socket)) = (&join, channels.cgroup_socket.take()) {
-        let message = crate::cgroup_v1::send(join, socket.as_fd());
-        sent = sent.and(unless_child_gone(message)?);
-    }
     if let Some(prepared) = after_go {
-        // Best effort, as always: a stuck orphan must not fail this start.
-        let _ = prepared.sweep();
-        timer.lap(Step::CgroupSweep);
+        let socket = channels.cgroup_socket.take();
+        sent = sent.and(cgroup::after_go(
+            layers,
+            prepared,
+            go.as_ref(),
+            socket,
+            running,
+            timer,
+        )?);
     }
     if hold.is_some() {
         running.release = go;
@@ -468,7 +368,7 @@ fn create_and_spawn(
 /// A message to the child that could not be sent because the child failed before (it
 /// closed its end: `EPIPE`, `ECONNRESET`) is the start's outcome, after its report says why;
 /// any other failure ends the start at once (the child, waiting for it, is killed).
-fn unless_child_gone(sent: Result<(), Error>) -> Result<Result<(), Error>, Error> {
+pub(crate) fn unless_child_gone(sent: Result<(), Error>) -> Result<Result<(), Error>, Error> {
     match sent {
         Err(
             e @ Error::Sys {
@@ -507,7 +407,7 @@ fn write_oom_score_adj(pid: nix::unistd::Pid, adj: i32) -> Result<(), Error> {
     })
 }
 
-struct Timer {
+pub(crate) struct Timer {
     on: bool,
     last: Instant,
     rows: Vec<Timing>,
@@ -522,7 +422,7 @@ impl Timer {
         }
     }
 
-    fn lap(&mut self, step: Step) {
+    pub(crate) fn lap(&mut self, step: Step) {
         if self.on {
             self.rows.push(Timing {
                 step,

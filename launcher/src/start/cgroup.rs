@@ -1,0 +1,159 @@
+//! The cgroup's part of the start: prepared before anything is made, created before the
+//! clone (on a hybrid host its unified directory only), and what comes after "go": a hybrid
+//! host's v1 part, the cgroup2 device program, the sweep of dead boxes' cgroups.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+
+use box_cgroup::Cgroup;
+use box_ns::{Kind, Mode};
+
+use super::{unless_child_gone, CgroupPlan, Prepared, Timer};
+use crate::protocol::Step;
+use crate::running::Running;
+use crate::{Error, Spec};
+
+/// The cgroup to be, before anything is made.
+pub(super) enum PreparedCgroup {
+    None,
+    Create(box_cgroup::Prepared),
+    Keep(box_cgroup::Prepared),
+    Join(Cgroup),
+}
+
+pub(super) fn prepare_cgroup(spec: &Spec, plan: CgroupPlan) -> Result<PreparedCgroup, Error> {
+    Ok(match (plan, &spec.cgroup) {
+        (CgroupPlan::Join(cg), _) => PreparedCgroup::Join(cg),
+        (CgroupPlan::Create, Some(cg)) => PreparedCgroup::Create(prepare_cgroup_of(cg)?),
+        (CgroupPlan::Keep, Some(cg)) => PreparedCgroup::Keep(prepare_cgroup_of(cg)?),
+        (CgroupPlan::Create | CgroupPlan::Keep, None) => PreparedCgroup::None,
+    })
+}
+
+/// `cg` on the layout the front end detected, else on this host's, detected now.
+fn prepare_cgroup_of(cg: &crate::CgroupSpec) -> Result<box_cgroup::Prepared, Error> {
+    Ok(match &cg.layout {
+        Some(layout) => box_cgroup::prepare_on(layout, &cg.path, &cg.resources)?,
+        None => box_cgroup::prepare(&cg.path, &cg.resources)?,
+    })
+}
+
+impl PreparedCgroup {
+    /// The host's layout, for a cgroup this start creates.
+    pub(super) fn layout(&self) -> Option<&box_cgroup::Layout> {
+        match self {
+            PreparedCgroup::Create(p) | PreparedCgroup::Keep(p) => Some(p.layout()),
+            PreparedCgroup::None | PreparedCgroup::Join(_) => None,
+        }
+    }
+}
+
+/// Creates the cgroup (or takes the one to join) and decides what of it comes after "go"
+/// (`layers`' flags): the prepared cgroup that [`after_go`] completes, if any.
+pub(super) fn create(
+    spec: &Spec,
+    layers: &mut Prepared,
+    cgroup: PreparedCgroup,
+    running: &mut Running,
+    timer: &mut Timer,
+) -> Result<Option<box_cgroup::Prepared>, Error> {
+    let mut after_go = None;
+    let created = match (cgroup, &spec.cgroup) {
+        (PreparedCgroup::Create(prepared), _) => {
+            let late_ns = own_namespace_unshared_late(spec, layers);
+            let host_ns = *spec.namespaces.mode(Kind::Cgroup) == Mode::Host;
+            layers.v1_after_go = prepared.splits() && (host_ns || late_ns);
+            layers.v1_in_rootfs = layers.v1_after_go && late_ns;
+            let created = match layers.v1_after_go {
+                true => prepared.create_unified()?,
+                false => prepared.create_deferred()?,
+            };
+            layers.policy_after_go = prepared.defers_devices();
+            after_go = Some(prepared);
+            Some(created)
+        }
+        (PreparedCgroup::Keep(prepared), Some(cg)) => Some(box_cgroup::Cgroup::create(
+            prepared.layout(),
+            &cg.path,
+            &cg.resources,
+        )?),
+        (PreparedCgroup::Join(cg), _) => {
+            running.cgroup = Some(Arc::new(cg));
+            None
+        }
+        _ => None,
+    };
+    match created {
+        None => {}
+        Some(created) => {
+            let own = Arc::new(created);
+            running.undo.push(own.clone());
+            running.cgroup = Some(own);
+            running.owns_cgroup = true;
+            timer.lap(Step::Cgroup);
+        }
+    }
+    Ok(after_go)
+}
+
+/// Whether the container gets a cgroup namespace of its own that the child may unshare in its
+/// root step, just before the root's `/sys/fs/cgroup` (mounted last there): no
+/// createContainer hook runs in the root step, and nothing else of the root is under that path.
+fn own_namespace_unshared_late(spec: &Spec, layers: &Prepared) -> bool {
+    let rootfs = layers.rootfs.as_ref();
+    *spec.namespaces.mode(Kind::Cgroup) == Mode::New
+        && spec.tunables.create_container.is_empty()
+        && rootfs.is_some_and(box_rootfs::Prepared::cgroupfs_may_come_last)
+}
+
+/// After "go", while the child builds its root: a hybrid host's v1 part and its `tasks` fds
+/// (`socket`), the device program and its "d" (`go`), then the sweep. The child joins the v1
+/// cgroups at its end in the host's cgroup namespace (their message then comes after the
+/// device program and stands for its "d": it wakes once), or in its root step before its own
+/// namespace and /sys/fs/cgroup (sent at once, then). What could not be sent because the
+/// child is gone is the `Ok` value: its report says why.
+pub(super) fn after_go(
+    layers: &Prepared,
+    prepared: box_cgroup::Prepared,
+    go: Option<&OwnedFd>,
+    socket: Option<OwnedFd>,
+    running: &Running,
+    timer: &mut Timer,
+) -> Result<Result<(), Error>, Error> {
+    let mut sent = Ok(());
+    let Some(cg) = &running.cgroup else {
+        return Ok(sent);
+    };
+    let mut join = match layers.v1_after_go {
+        true => {
+            let join = prepared.complete_v1(cg)?;
+            timer.lap(Step::CgroupV1);
+            Some(join)
+        }
+        false => None,
+    };
+    let mut socket = socket;
+    if layers.v1_in_rootfs {
+        if let (Some(join), Some(socket)) = (join.take(), socket.take()) {
+            let message = crate::cgroup_v1::send(&join, socket.as_fd());
+            sent = sent.and(unless_child_gone(message)?);
+        }
+    }
+    // Before the child execs: it waits for this after its last step of its own.
+    if let Some(go) = go {
+        if prepared.apply_devices(cg)? {
+            timer.lap(Step::DevicePolicy);
+            if join.is_none() {
+                sent = sent.and(crate::channels::policy_ready(go));
+            }
+        }
+    }
+    if let (Some(join), Some(socket)) = (&join, socket) {
+        let message = crate::cgroup_v1::send(join, socket.as_fd());
+        sent = sent.and(unless_child_gone(message)?);
+    }
+    // Best effort, as always: a stuck orphan must not fail this start.
+    let _ = prepared.sweep();
+    timer.lap(Step::CgroupSweep);
+    Ok(sent)
+}
