@@ -83,6 +83,11 @@ pub(crate) trait Rules: Sync {
         layout: &Layout,
         host: &Host,
     ) -> Result<(), ValidationError>;
+
+    /// Whether [`Rules::validate`] looks at the [`Host`] (its CPUs, nodes or sysfs).
+    fn reads_host(&self) -> bool {
+        false
+    }
 }
 
 /// Every controller's rules, in the order of `Resources`'s fields: the first error found is
@@ -99,6 +104,13 @@ static RULES: [&dyn Rules; 9] = [
     &unified::Unified,
 ];
 
+/// Whether a field of `res` is checked against the host's CPUs, nodes or sysfs.
+fn reads_host(res: &Resources) -> bool {
+    RULES
+        .iter()
+        .any(|rules| rules.reads_host() && rules.requested(res).is_some())
+}
+
 /// The first field whose flag is set.
 pub(crate) fn first(fields: &[(&'static str, bool)]) -> Option<&'static str> {
     fields.iter().find(|(_, set)| *set).map(|(field, _)| *field)
@@ -108,7 +120,16 @@ impl Resources {
     /// Check every field against Docker's rules, this host's CPUs and memory nodes, and the
     /// controllers `layout` has. Reads sysfs (see [`Host::detect`]).
     pub fn validate(&self, layout: &Layout) -> Result<(), ValidationError> {
-        self.validate_on(layout, &Host::detect())
+        let host = match reads_host(self) {
+            true => Host::detect(),
+            // Nothing asked about it: no sysfs read on every start.
+            false => Host {
+                online_cpus: BTreeSet::new(),
+                online_mems: BTreeSet::new(),
+                sys_root: PathBuf::from("/sys"),
+            },
+        };
+        self.validate_on(layout, &host)
     }
 
     /// [`Resources::validate`] against a given host description.

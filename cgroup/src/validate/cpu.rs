@@ -23,6 +23,10 @@ impl Rules for Cpu {
         ])
     }
 
+    fn reads_host(&self) -> bool {
+        true
+    }
+
     fn validate(
         &self,
         res: &Resources,

@@ -23,6 +23,10 @@ impl Rules for Cpuset {
         ])
     }
 
+    fn reads_host(&self) -> bool {
+        true
+    }
+
     fn validate(
         &self,
         res: &Resources,

@@ -17,6 +17,10 @@ impl Rules for Hugetlb {
         (!res.hugetlb.is_empty()).then_some("hugetlb")
     }
 
+    fn reads_host(&self) -> bool {
+        true
+    }
+
     fn validate(
         &self,
         res: &Resources,

@@ -21,6 +21,10 @@ impl Rules for Io {
         lists.find(|(_, list)| !list.is_empty()).map(|(f, _)| f)
     }
 
+    fn reads_host(&self) -> bool {
+        true
+    }
+
     fn validate(
         &self,
         res: &Resources,

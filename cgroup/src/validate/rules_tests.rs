@@ -107,3 +107,23 @@ fn every_field_belongs_to_exactly_one_controller() {
     let fields = serde_json::to_value(all).unwrap();
     assert_eq!(fields.as_object().unwrap().len(), cases.len(), "{fields}");
 }
+
+#[test]
+fn sysfs_is_read_only_for_fields_checked_against_it() {
+    let memory = Resources {
+        memory: Some(64 << 20),
+        pids: Some(10),
+        ..Default::default()
+    };
+    assert!(!super::reads_host(&memory));
+    let cpus = Resources {
+        cpus: Some(1.0),
+        ..Default::default()
+    };
+    assert!(super::reads_host(&cpus));
+    let cpuset = Resources {
+        cpuset_mems: Some("0".into()),
+        ..Default::default()
+    };
+    assert!(super::reads_host(&cpuset));
+}
