@@ -1,8 +1,6 @@
-//! A hybrid host's v1 cgroups, made after "go" ([`crate::start::Prepared::v1_after_go`]):
-//! box makes them while the child builds its root, and sends it their `tasks` files once the
-//! device policy is in force too (the message stands for the "d" of the "go" pipe); the child
-//! joins them by itself ([`box_cgroup::SelfJoin`]) before it runs anything of the
-//! container's.
+//! A hybrid host's v1 cgroups, made after "go" ([`crate::start::V1Join`]): box makes them
+//! while the child builds its root and sends it their `tasks` files; the child joins them by
+//! itself ([`box_cgroup::SelfJoin`]) before it runs anything of the container's.
 
 use std::os::fd::BorrowedFd;
 

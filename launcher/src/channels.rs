@@ -3,7 +3,7 @@
 //! child's [`crate::protocol::ChildMessage`]s; EOF at `execve`), with a terminal, a socket
 //! for the pty master the child opens in its own devpts, for an overlay root a socket for
 //! the root box makes for it ([`crate::overlay_root`]), and for a cgroup whose v1 part box
-//! makes after "go" a socket for its `tasks` files ([`crate::start::Prepared::v1_after_go`]).
+//! makes after "go" a socket for its `tasks` files ([`crate::start::V1Join`]).
 
 use std::os::fd::OwnedFd;
 

@@ -16,7 +16,7 @@ use crate::hold::Hold;
 use crate::lifeline::Lifeline;
 use crate::protocol::Step;
 use crate::report::Reporter;
-use crate::start::Prepared;
+use crate::start::{Prepared, V1Join};
 use crate::{inherit, tty, Error, Spec};
 
 /// What the child takes from the parent.
@@ -66,8 +66,7 @@ impl Child<'_> {
             network_inside,
             link_after_go,
             policy_after_go,
-            v1_after_go,
-            v1_in_rootfs,
+            v1_join,
             exec,
         } = layers;
         // The "go" pipe stays open for what box says after "go": the veth, the device policy,
@@ -113,7 +112,8 @@ impl Child<'_> {
             after_ids(namespaces.become_root(), &lifeline),
         );
         // Late, in the root filesystem step, when the cgroups to be its root come after "go".
-        if !v1_in_rootfs {
+        let join_in_root = *v1_join == V1Join::InRoot;
+        if !join_in_root {
             steps.run(Step::CgroupNamespace, namespaces.unshare_cgroup());
         }
         steps.run(
@@ -143,10 +143,10 @@ impl Child<'_> {
                 spec,
                 rootfs,
                 made,
-                v1_in_rootfs.then_some(&enter),
+                join_in_root.then_some(&enter),
             );
             // Fail closed: the join and the unshare left to the root step must have happened.
-            if *v1_in_rootfs && !entered {
+            if join_in_root && !entered {
                 steps.run(Step::CgroupNamespace, Err(NOT_ENTERED));
             }
         }
@@ -177,14 +177,11 @@ impl Child<'_> {
             inherit::close_on_exec(3 + spec.tunables.preserve_fds),
         );
         // The last of box's words before the container's program may run (fail closed: no
-        // cgroup or no pipe, no exec).
-        if *v1_after_go && !*v1_in_rootfs {
+        // cgroup or no pipe, no exec): the v1 cgroups to join at the end, whose message comes
+        // once the device policy is in force, or else the "d" that says it is.
+        if *v1_join == V1Join::AtEnd {
             steps.run(Step::CgroupJoin, join_v1(cgroup_v1, cgroup_socket.as_ref()));
-        }
-        // The v1 cgroups' message, joined just above, comes once the device policy is in
-        // force: no "d" then.
-        let joined_at_end = *v1_after_go && !*v1_in_rootfs;
-        if *policy_after_go && !joined_at_end {
+        } else if *policy_after_go {
             let policy = go.as_ref().map_or(Err(NO_PIPE), wait_for_parent);
             steps.run(Step::WaitForBox, policy);
         }

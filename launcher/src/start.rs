@@ -70,19 +70,34 @@ pub(crate) struct Prepared {
     /// container ([`crate::create`], `CgroupPlan::Keep`) may run createContainer hooks in its
     /// cgroup during the child's root filesystem step, so its policy comes before the clone.
     pub policy_after_go: bool,
-    /// On a hybrid host box makes the cgroup's unified directory before the clone (the
-    /// child is cloned into it) and its v1 directories, limits and device files after "go",
-    /// while the child builds its root; it sends their `tasks` files, which the child joins
-    /// before it runs anything of the container's ([`crate::cgroup_v1`]), once the device
-    /// policy is in force (instead of "d"). Only for [`start`], in the host's cgroup
-    /// namespace or in one of its own unshared late ([`Prepared::v1_in_rootfs`]).
-    pub v1_after_go: bool,
-    /// With a cgroup namespace of its own ([`Prepared::v1_after_go`] then): the child joins
-    /// those cgroups and unshares the namespace in its root filesystem step, just before the
-    /// root's `/sys/fs/cgroup` (made last, [`box_rootfs::Prepared::apply_cgroupfs_last`]),
-    /// which shows the namespace's cgroups.
-    pub v1_in_rootfs: bool,
+    /// Where the child joins its cgroup's v1 hierarchies, and so when box makes them.
+    pub v1_join: V1Join,
     pub exec: ExecPlan,
+}
+
+/// Where the child joins its cgroup's v1 hierarchies. Except at [`V1Join::First`], box makes
+/// only the unified directory before the clone (the child is cloned into it) and the v1
+/// directories, limits and device files after "go", while the child builds its root, and
+/// sends it their `tasks` files ([`crate::cgroup_v1`]): a hybrid host's cgroup, for [`start`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum V1Join {
+    /// First thing, through `tasks` fds box opened before the clone (none on a pure v2 host).
+    First,
+    /// After its last step of its own, in the host's cgroup namespace: the fds come once the
+    /// device policy is in force too, and stand for its "d".
+    AtEnd,
+    /// In its root filesystem step, then it unshares its own cgroup namespace, just before
+    /// the root's `/sys/fs/cgroup` (made last, [`box_rootfs::Prepared::apply_cgroupfs_last`]),
+    /// which shows the namespace's cgroups: the fds come as soon as the v1 part is made, the
+    /// "d" after.
+    InRoot,
+}
+
+impl V1Join {
+    /// Whether box makes the v1 part after "go".
+    pub(crate) fn after_go(self) -> bool {
+        self != V1Join::First
+    }
 }
 
 /// The start sequence, for a new container or for a process joining a running one (whose
@@ -112,8 +127,7 @@ pub(crate) fn launch(
         network_inside: network.inside(None),
         link_after_go: false,
         policy_after_go: false,
-        v1_after_go: false,
-        v1_in_rootfs: false,
+        v1_join: V1Join::First,
         network,
         exec,
     };
@@ -227,7 +241,11 @@ fn create_and_spawn(
         .rootfs
         .as_ref()
         .and_then(box_rootfs::Prepared::overlay);
-    let channels = Channels::open(spec.process.tty, made_root.is_some(), layers.v1_after_go)?;
+    let channels = Channels::open(
+        spec.process.tty,
+        made_root.is_some(),
+        layers.v1_join.after_go(),
+    )?;
     let lifeline = Lifeline::of_this_process()?;
     // The child inherits this: it is born non-dumpable, so that no process of a pid namespace
     // it joins can open its /proc/PID/exe (box's binary), cwd or fds before it execs. box stays
@@ -238,7 +256,7 @@ fn create_and_spawn(
     let cgroup_join = running
         .cgroup
         .as_ref()
-        .filter(|_| !layers.v1_after_go)
+        .filter(|_| !layers.v1_join.after_go())
         .map(|cg| cg.self_join())
         .transpose()?;
     let saved = Saved::before_joins(spec)?;
@@ -266,7 +284,7 @@ fn create_and_spawn(
                 tty_socket: ends.tty_socket,
                 root_socket: ends.root_socket,
                 cgroup_socket: ends.cgroup_socket,
-                cgroup_v1: after_go.as_ref().filter(|_| layers.v1_after_go),
+                cgroup_v1: after_go.as_ref().filter(|_| layers.v1_join.after_go()),
                 lifeline,
                 hold,
             };

@@ -5,10 +5,10 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
-use box_cgroup::Cgroup;
+use box_cgroup::{Cgroup, SelfJoin};
 use box_ns::{Kind, Mode};
 
-use super::{unless_child_gone, CgroupPlan, Prepared, Timer};
+use super::{unless_child_gone, CgroupPlan, Prepared, Timer, V1Join};
 use crate::protocol::Step;
 use crate::running::Running;
 use crate::{Error, Spec};
@@ -60,11 +60,12 @@ pub(super) fn create(
     let mut after_go = None;
     let created = match (cgroup, &spec.cgroup) {
         (PreparedCgroup::Create(prepared), _) => {
-            let late_ns = own_namespace_unshared_late(spec, layers);
-            let host_ns = *spec.namespaces.mode(Kind::Cgroup) == Mode::Host;
-            layers.v1_after_go = prepared.splits() && (host_ns || late_ns);
-            layers.v1_in_rootfs = layers.v1_after_go && late_ns;
-            let created = match layers.v1_after_go {
+            layers.v1_join = match (prepared.splits(), spec.namespaces.mode(Kind::Cgroup)) {
+                (true, Mode::Host) => V1Join::AtEnd,
+                (true, Mode::New) if cgroupfs_may_come_last(spec, layers) => V1Join::InRoot,
+                _ => V1Join::First,
+            };
+            let created = match layers.v1_join.after_go() {
                 true => prepared.create_unified()?,
                 false => prepared.create_deferred()?,
             };
@@ -96,22 +97,20 @@ pub(super) fn create(
     Ok(after_go)
 }
 
-/// Whether the container gets a cgroup namespace of its own that the child may unshare in its
-/// root step, just before the root's `/sys/fs/cgroup` (mounted last there): no
-/// createContainer hook runs in the root step, and nothing else of the root is under that path.
-fn own_namespace_unshared_late(spec: &Spec, layers: &Prepared) -> bool {
+/// Whether the child's root step mounts the root's `/sys/fs/cgroup` last, so that a child
+/// with a cgroup namespace of its own may join its cgroups and unshare the namespace just
+/// before: no createContainer hook runs in the root step, and nothing else of the root is
+/// under that path.
+fn cgroupfs_may_come_last(spec: &Spec, layers: &Prepared) -> bool {
     let rootfs = layers.rootfs.as_ref();
-    *spec.namespaces.mode(Kind::Cgroup) == Mode::New
-        && spec.tunables.create_container.is_empty()
+    spec.tunables.create_container.is_empty()
         && rootfs.is_some_and(box_rootfs::Prepared::cgroupfs_may_come_last)
 }
 
 /// After "go", while the child builds its root: a hybrid host's v1 part and its `tasks` fds
-/// (`socket`), the device program and its "d" (`go`), then the sweep. The child joins the v1
-/// cgroups at its end in the host's cgroup namespace (their message then comes after the
-/// device program and stands for its "d": it wakes once), or in its root step before its own
-/// namespace and /sys/fs/cgroup (sent at once, then). What could not be sent because the
-/// child is gone is the `Ok` value: its report says why.
+/// (`socket`), the device program and its "d" (`go`), in the order [`V1Join`] says, then the
+/// sweep. What could not be sent because the child is gone is the `Ok` value: its report
+/// says why.
 pub(super) fn after_go(
     layers: &Prepared,
     prepared: box_cgroup::Prepared,
@@ -124,7 +123,7 @@ pub(super) fn after_go(
     let Some(cg) = &running.cgroup else {
         return Ok(sent);
     };
-    let mut join = match layers.v1_after_go {
+    let join = match layers.v1_join.after_go() {
         true => {
             let join = prepared.complete_v1(cg)?;
             timer.lap(Step::CgroupV1);
@@ -132,25 +131,26 @@ pub(super) fn after_go(
         }
         false => None,
     };
-    let mut socket = socket;
-    if layers.v1_in_rootfs {
-        if let (Some(join), Some(socket)) = (join.take(), socket.take()) {
-            let message = crate::cgroup_v1::send(&join, socket.as_fd());
-            sent = sent.and(unless_child_gone(message)?);
+    let send_v1 = |join: Option<&SelfJoin>| match (join, &socket) {
+        (Some(join), Some(socket)) => {
+            unless_child_gone(crate::cgroup_v1::send(join, socket.as_fd()))
         }
+        _ => Ok(Ok(())),
+    };
+    if layers.v1_join == V1Join::InRoot {
+        sent = sent.and(send_v1(join.as_ref())?);
     }
     // Before the child execs: it waits for this after its last step of its own.
     if let Some(go) = go {
         if prepared.apply_devices(cg)? {
             timer.lap(Step::DevicePolicy);
-            if join.is_none() {
+            if layers.v1_join != V1Join::AtEnd {
                 sent = sent.and(crate::channels::policy_ready(go));
             }
         }
     }
-    if let (Some(join), Some(socket)) = (&join, socket) {
-        let message = crate::cgroup_v1::send(join, socket.as_fd());
-        sent = sent.and(unless_child_gone(message)?);
+    if layers.v1_join == V1Join::AtEnd {
+        sent = sent.and(send_v1(join.as_ref())?);
     }
     // Best effort, as always: a stuck orphan must not fail this start.
     let _ = prepared.sweep();
