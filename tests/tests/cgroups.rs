@@ -12,31 +12,25 @@ use std::time::{Duration, Instant};
 
 use box_tests::{ok, stderr, stdout, unique_name};
 use support::{
-    case, online_cpus, redacted, run_box, sweep, wait_until, Background, Knobs, UNTIL_DONE,
+    assert_oom_killed, case, online_cpus, redacted, run_box, sweep, wait_until, Background, Knobs,
+    HOLDS_64M, UNTIL_DONE,
 };
 
 #[test]
 fn a_container_over_its_memory_limit_is_oom_killed_and_box_exits_137() {
-    // The shell holds 64 MiB of 'a' in a variable; swap is capped too, so only memory counts.
+    // Swap is capped too, so only memory counts.
     let case = case(
         "cg-oom",
-        r#"x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived"#,
+        HOLDS_64M,
         "memory = \"32m\"\nmemory_swap = \"32m\"",
     );
-    let out = case.up();
-    assert_eq!(out.status.code(), Some(137), "stderr: {}", stderr(&out));
-    assert!(stderr(&out).contains("OOM"), "stderr: {}", stderr(&out));
-    assert!(!stdout(&out).contains("survived"));
+    assert_oom_killed(&case.up());
     case.assert_nothing_left();
 }
 
 #[test]
 fn the_same_allocation_under_a_larger_limit_survives() {
-    let case = case(
-        "cg-no-oom",
-        r#"x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived"#,
-        "memory = \"256m\"",
-    );
+    let case = case("cg-no-oom", HOLDS_64M, "memory = \"256m\"");
     assert_eq!(ok(&case.up()).trim(), "survived");
     case.assert_nothing_left();
 }

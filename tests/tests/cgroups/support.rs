@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use box_tests::{box_bin, ok, Case};
+use box_tests::{box_bin, ok, stderr, stdout, Case};
 
 /// The container's directory for `controller` and whether it is a v1 one.
 pub(crate) struct Knobs {
@@ -74,6 +74,17 @@ pub(crate) fn case(prefix: &str, command: &str, resources: &str) -> Case {
     let case = Case::new(prefix, &body);
     std::fs::create_dir(case.path("data")).expect("create data/");
     case
+}
+
+/// A shell holding 64 MiB of 'a' in a variable, then saying it survived.
+pub(crate) const HOLDS_64M: &str = r#"x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived"#;
+
+/// `out` is box's for a container whose command the OOM killer ended: exit 137, box's OOM
+/// message, and nothing said after the allocation.
+pub(crate) fn assert_oom_killed(out: &std::process::Output) {
+    assert_eq!(out.status.code(), Some(137), "stderr: {}", stderr(out));
+    assert!(stderr(out).contains("OOM"), "stderr: {}", stderr(out));
+    assert!(!stdout(out).contains("survived"));
 }
 
 /// The usual command: say it is ready, `work`, until the test creates `/data/done`.
