@@ -23,6 +23,10 @@ pub struct Spec {
     /// `None`: no cgroup of its own (the container stays in box's cgroup).
     pub cgroup: Option<CgroupSpec>,
     pub security: SecurityConfig,
+    /// The host's facts `security` was checked against, when the front end probed them
+    /// already, moments before: the start takes them instead of probing again. Never recorded.
+    #[serde(skip)]
+    pub security_host: Option<box_security::Host>,
     /// The container's network (`none`: its own net namespace with `lo` up).
     #[serde(default)]
     pub network: NetConfig,

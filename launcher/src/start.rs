@@ -110,7 +110,10 @@ pub(crate) fn launch(
     check_preserved_fds(spec.tunables.preserve_fds)?;
     let mut timer = Timer::new(spec.timings);
     // Parent, before the clone: every layer resolves, opens, compiles and checks.
-    let security = box_security::prepare(&spec.security)?;
+    let security = match &spec.security_host {
+        Some(host) => box_security::prepare_on(&spec.security, host)?,
+        None => box_security::prepare(&spec.security)?,
+    };
     // The cgroup first: its layout decides what the root's /sys/fs/cgroup shows.
     let cgroup = prepare_cgroup(spec, cgroup)?;
     let rootfs = prepare_rootfs(spec, cgroup.layout())?;

@@ -7,6 +7,8 @@
 //! ```text
 //! front end, validating:     let warnings = box_security::check(&cfg)?;     // the same errors, no BPF
 //! parent, before clone:      let prepared = box_security::prepare(&cfg)?;   // all user errors here
+//!                            (a front end that does both probes the host once: Host::probe,
+//!                            then check_on and prepare_on with the same Host)
 //! child, after pivot_root:   prepared.apply_identity()?;                    // rlimits, groups, gid, uid
 //!                            (re-arm PR_SET_PDEATHSIG: the uid change cleared it)
 //!                            close_range(3, ~0, CLOSE_RANGE_CLOEXEC)
@@ -53,7 +55,7 @@ pub use capabilities::{
 };
 pub use config::{SeccompConfig, SecurityConfig, UserSpec};
 pub use error::{Error, Result, Step};
-pub use host::host_bounding_set;
+pub use host::{host_bounding_set, Host};
 pub use lsm::{detect as detect_lsms, Lsm, LsmSupport};
-pub use prepare::{check, prepare, Prepared};
+pub use prepare::{check, check_on, prepare, prepare_on, Prepared};
 pub use rlimit::{Resource, Rlimit};

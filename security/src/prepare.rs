@@ -60,21 +60,30 @@ impl Prepared {
 /// created. Every error of the configuration (capability sets the host or the kernel would
 /// refuse, malformed profiles, unavailable LSMs or rlimits) comes out of here.
 pub fn prepare(cfg: &SecurityConfig) -> Result<Prepared> {
-    build(cfg, true)
+    prepare_on(cfg, &Host::probe()?)
+}
+
+/// [`prepare`] against facts the caller probed already ([`Host::probe`]).
+pub fn prepare_on(cfg: &SecurityConfig, host: &Host) -> Result<Prepared> {
+    build(cfg, host, true)
 }
 
 /// Checks `cfg` against this host exactly as [`prepare`] does — the same errors — but does not
 /// build the seccomp filter (the most expensive step). For front ends that validate a
 /// configuration before, or without, starting a container. Returns [`Prepared::warnings`].
 pub fn check(cfg: &SecurityConfig) -> Result<Vec<String>> {
-    build(cfg, false).map(|p| p.warnings)
+    check_on(cfg, &Host::probe()?)
+}
+
+/// [`check`] against facts the caller probed already ([`Host::probe`]).
+pub fn check_on(cfg: &SecurityConfig, host: &Host) -> Result<Vec<String>> {
+    build(cfg, host, false).map(|p| p.warnings)
 }
 
 /// [`prepare`]; with `emit_filter` false the filter is planned (and every profile error
 /// found) but not built, and `seccomp` stays `None`.
-fn build(cfg: &SecurityConfig, emit_filter: bool) -> Result<Prepared> {
+fn build(cfg: &SecurityConfig, host: &Host, emit_filter: bool) -> Result<Prepared> {
     cfg.user.check()?;
-    let host = Host::probe()?;
     let capabilities = cfg.capabilities;
     capabilities.check(host.bounding)?;
     let drop_bounding = (0..=host.last_cap)

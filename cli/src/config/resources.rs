@@ -116,4 +116,17 @@ mod tests {
             "the start detects it"
         );
     }
+
+    /// The same for the security layer's facts: every config is checked against them.
+    #[test]
+    fn the_security_check_hands_the_hosts_facts_to_the_start_and_not_to_the_state() {
+        let spec = spec_of("command = [\"/bin/true\"]\n");
+        let probed = box_security::Host::probe().expect("this host's facts");
+        assert_eq!(spec.security_host, Some(probed));
+        let recorded = serde_json::to_value(&spec).unwrap();
+        assert!(recorded.get("security").is_some(), "{recorded}");
+        assert!(recorded.get("security_host").is_none(), "{recorded}");
+        let back: box_launcher::Spec = serde_json::from_value(recorded).unwrap();
+        assert_eq!(back.security_host, None, "a recorded spec probes again");
+    }
 }

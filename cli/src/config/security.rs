@@ -3,8 +3,8 @@
 //! into the five sets the spec holds.
 
 use box_security::{
-    CapAddDrop, CapSet, Capabilities, Error as SecurityError, Resource, Rlimit, SeccompConfig,
-    SecurityConfig, UserSpec,
+    CapAddDrop, CapSet, Capabilities, Error as SecurityError, Host, Resource, Rlimit,
+    SeccompConfig, SecurityConfig, UserSpec,
 };
 
 use super::locate::suggest;
@@ -19,7 +19,11 @@ use super::{ConfigError, Seg};
 /// which the launcher builds once). Its errors are pinned to the key they come from; its
 /// warnings are printed here, so `box validate` and `box up` both show them.
 /// `user`: the identity an image resolved (from its `/etc/passwd`), else the file's numeric one.
-pub fn security(c: &Ctx<'_>, user: Option<UserSpec>) -> Result<SecurityConfig, ConfigError> {
+/// Returns the host's facts it was checked against too: the start takes them.
+pub fn security(
+    c: &Ctx<'_>,
+    user: Option<UserSpec>,
+) -> Result<(SecurityConfig, Host), ConfigError> {
     /// Pins an error of the security crate to the box.toml key it comes from.
     fn pin(c: &Ctx<'_>, e: SecurityError) -> ConfigError {
         let rlimits = &c.file.security.rlimits;
@@ -120,12 +124,13 @@ pub fn security(c: &Ctx<'_>, user: Option<UserSpec>) -> Result<SecurityConfig, C
         Some(user) => user,
         None => parse_user(f.user.as_deref()).map_err(|m| at(&["user"], m))?,
     };
-    let host = box_security::host_bounding_set().map_err(|e| pin(c, e))?;
+    let host = Host::probe().map_err(|e| pin(c, e))?;
     let changes = CapAddDrop {
         add: s.capabilities.add.clone(),
         drop: s.capabilities.drop.clone(),
     };
-    let docker = Capabilities::docker(&changes, user.uid == 0, host).map_err(|e| pin(c, e))?;
+    let docker =
+        Capabilities::docker(&changes, user.uid == 0, host.bounding()).map_err(|e| pin(c, e))?;
     let config = SecurityConfig {
         capabilities: docker.capabilities,
         no_new_privileges: s.no_new_privileges.unwrap_or(false),
@@ -136,11 +141,11 @@ pub fn security(c: &Ctx<'_>, user: Option<UserSpec>) -> Result<SecurityConfig, C
         user,
     };
 
-    let checked = box_security::check(&config).map_err(|e| pin(c, e))?;
+    let checked = box_security::check_on(&config, &host).map_err(|e| pin(c, e))?;
     for warning in docker.warnings.iter().chain(&checked) {
         eprintln!("box: warning: {warning}");
     }
-    Ok(config)
+    Ok((config, host))
 }
 
 /// `[security] rlimits` as (key, soft, hard), soft within hard.

@@ -144,6 +144,7 @@ pub fn to_spec(
     };
     // Docker's device policy always, plus the devices the file adds.
     resources.devices = Some(device_policy);
+    let (security, security_host) = super::security::security(c, user)?;
     let spec = Spec {
         name: name.clone(),
         process: Process {
@@ -163,7 +164,8 @@ pub fn to_spec(
             resources,
             layout,
         }),
-        security: super::security::security(c, user)?,
+        security,
+        security_host: Some(security_host),
         network,
         tunables: Default::default(),
         timings: false,

@@ -151,6 +151,7 @@ pub fn convert(bundle: &Bundle, id: &str) -> Result<Container, ConvertError> {
         rootfs,
         cgroup: Some(cgroup),
         security,
+        security_host: None,
         network,
         tunables,
         timings: false,
