@@ -94,10 +94,21 @@ fn make_v1_dirs(
     for (mount, controllers) in layout.v1_hierarchies() {
         let cpuset = controllers.contains(&Controller::Cpuset);
         let root = roots.dir(mount)?;
+        // Each directory's values, read or written as `make_leaf` goes down, are the next
+        // one's parent's: read once.
+        let mut above: Option<(PathBuf, v1::Placement)> = None;
         let (dir, lock) = make_leaf(&root, rel, |parent, dir, is_leaf| {
             // A new v1 cpuset has no CPUs or memory nodes; no process could join it.
             if cpuset {
-                v1::cpuset_inherit(parent, dir, is_leaf.then_some(res))?;
+                let known = above.as_ref().filter(|(p, _)| p == parent.path());
+                let own = v1::cpuset_inherit(
+                    parent,
+                    dir,
+                    known.map(|(_, values)| values),
+                    is_leaf,
+                    is_leaf.then_some(res),
+                )?;
+                above = Some((dir.path().to_path_buf(), own));
             }
             Ok(())
         })?;

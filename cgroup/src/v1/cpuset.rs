@@ -12,21 +12,47 @@ pub(crate) struct Cpuset;
 
 const FILES: [&str; 2] = ["cpuset.cpus", "cpuset.mems"];
 
-/// Copy `cpuset.cpus`/`cpuset.mems` from `parent` into `dir` where `dir`'s are empty and
-/// `res` (if given) does not set them itself.
-pub(crate) fn inherit(parent: &Dir, dir: &Dir, res: Option<&Resources>) -> Result<(), Error> {
+/// A directory's `cpuset.cpus` and `cpuset.mems`, trimmed: what a child copies from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placement(pub(crate) [String; 2]);
+
+/// Copies `cpuset.cpus`/`cpuset.mems` from `parent` into `dir` where `dir`'s are empty and
+/// `res` (if given) does not set them itself, and returns `dir`'s values. `known`: `parent`'s
+/// values, when the caller has them (the previous call's result, one level up). `fresh`: `dir`
+/// was just made, so its files are empty (or, under a parent with `cgroup.clone_children`,
+/// the parent's already): they are written without being read first.
+pub(crate) fn inherit(
+    parent: &Dir,
+    dir: &Dir,
+    known: Option<&Placement>,
+    fresh: bool,
+    res: Option<&Resources>,
+) -> Result<Placement, Error> {
     let set_by_res = [
-        res.is_some_and(|r| r.cpuset_cpus.is_some()),
-        res.is_some_and(|r| r.cpuset_mems.is_some()),
+        res.and_then(|r| r.cpuset_cpus.as_deref()),
+        res.and_then(|r| r.cpuset_mems.as_deref()),
     ];
-    for (file, skip) in FILES.into_iter().zip(set_by_res) {
-        if skip || !fs::read(dir, file)?.trim().is_empty() {
+    let mut own: [String; 2] = Default::default();
+    for (i, file) in FILES.into_iter().enumerate() {
+        if let Some(value) = set_by_res[i] {
+            own[i] = value.to_string();
             continue;
         }
-        let value = fs::read(parent, file)?;
-        fs::write(dir, file, value.trim())?;
+        if !fresh {
+            let current = fs::read(dir, file)?;
+            if !current.trim().is_empty() {
+                own[i] = current.trim().to_string();
+                continue;
+            }
+        }
+        let value = match known {
+            Some(Placement(values)) => values[i].clone(),
+            None => fs::read(parent, file)?.trim().to_string(),
+        };
+        fs::write(dir, file, &value)?;
+        own[i] = value;
     }
-    Ok(())
+    Ok(Placement(own))
 }
 
 impl Subsystem for Cpuset {

@@ -12,7 +12,7 @@ mod memory;
 mod pids;
 pub(crate) mod rdma;
 
-pub(crate) use cpuset::{inherit as cpuset_inherit, Cpuset};
+pub(crate) use cpuset::{inherit as cpuset_inherit, Cpuset, Placement};
 
 use crate::subsystem::Subsystem;
 

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::report::{Limits, Stats};
 use crate::resources::{DeviceLimit, Resources};
 use crate::testing::{cat, dir, files};
-use cpuset::inherit;
+use cpuset::{inherit, Placement};
 
 const UNLIMITED: &str = "9223372036854771712\n";
 
@@ -214,18 +214,61 @@ fn cpuset_inherits_empty_files_from_parent() {
         cpuset_cpus: Some("1".into()),
         ..Default::default()
     };
-    inherit(&dir(parent.path()), &dir(child.path()), Some(&res)).unwrap();
+    let (p, c) = (dir(parent.path()), dir(child.path()));
+    let own = inherit(&p, &c, None, false, Some(&res)).unwrap();
     // cpus is the container's own, written by apply; only mems is copied.
     assert_eq!(cat(child.path(), "cpuset.cpus"), "\n");
     assert_eq!(cat(child.path(), "cpuset.mems"), "0");
+    assert_eq!(own, Placement(["1".into(), "0".into()]));
     apply(&Cpuset, child.path(), &res).unwrap();
     assert_eq!(cat(child.path(), "cpuset.cpus"), "1");
-    inherit(&dir(parent.path()), &dir(child.path()), None).unwrap();
+    inherit(&p, &c, None, false, None).unwrap();
     assert_eq!(
         cat(child.path(), "cpuset.cpus"),
         "1",
         "a filled file is kept"
     );
+}
+
+/// Going down a path, each directory's values are its child's parent's: a fresh leaf gets
+/// them without a read of its own files or its parent's.
+#[test]
+fn a_fresh_cpuset_is_written_from_the_values_its_parent_returned() {
+    let (root, parent) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    files(
+        root.path(),
+        &[("cpuset.cpus", "0-3\n"), ("cpuset.mems", "0\n")],
+    );
+    files(
+        parent.path(),
+        &[("cpuset.cpus", "0-1\n"), ("cpuset.mems", "\n")],
+    );
+    let above = inherit(&dir(root.path()), &dir(parent.path()), None, false, None).unwrap();
+    assert_eq!(
+        above,
+        Placement(["0-1".into(), "0".into()]),
+        "its own, and a copy"
+    );
+    // The parent's files are gone: nothing may read them now.
+    std::fs::remove_file(parent.path().join("cpuset.cpus")).unwrap();
+    std::fs::remove_file(parent.path().join("cpuset.mems")).unwrap();
+    let leaf = tempfile::tempdir().unwrap();
+    // What a fresh leaf reads as does not matter: it is not read (these would be kept).
+    files(
+        leaf.path(),
+        &[("cpuset.cpus", "7\n"), ("cpuset.mems", "7\n")],
+    );
+    let own = inherit(
+        &dir(parent.path()),
+        &dir(leaf.path()),
+        Some(&above),
+        true,
+        None,
+    )
+    .unwrap();
+    assert_eq!(own, above);
+    assert_eq!(cat(leaf.path(), "cpuset.cpus"), "0-1");
+    assert_eq!(cat(leaf.path(), "cpuset.mems"), "0");
 }
 
 #[test]
