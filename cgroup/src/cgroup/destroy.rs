@@ -175,11 +175,23 @@ fn rmdir_leaf(dir: &Dir) -> Result<bool, Error> {
 /// each only while nobody else holds it: no creator about to make a directory in it, no
 /// owner (a nested cgroup's parent may be a live cgroup). See [`lock`]. A creator waiting for
 /// the lock meanwhile finds its parent gone and makes it again.
+///
+/// A parent someone holds is tried again a few times: a sibling's pruner holds it only for
+/// its `rmdir`, which fails while this leaf is still there; giving up at once would leave
+/// the parent to nobody (seen once in CI). One that stays held is a live cgroup's.
 fn prune_parents(leaf: &Dir) {
     let mut parent = leaf.parent();
     while let Some(p) = parent.filter(|p| !p.is_root()) {
-        let Ok(Attempt::Got(_held)) = lock::try_exclusive(&p) else {
-            return;
+        let mut tries = 1;
+        let _held = loop {
+            match lock::try_exclusive(&p) {
+                Ok(Attempt::Got(fd)) => break fd,
+                Ok(Attempt::Busy) if tries < PRUNE_TRIES => {
+                    tries += 1;
+                    std::thread::sleep(PRUNE_PAUSE);
+                }
+                _ => return,
+            }
         };
         // EBUSY/ENOTEMPTY: a sibling lives there; ENOENT: someone pruned it already.
         if fs::rmdir(&p).is_err() {
@@ -188,6 +200,10 @@ fn prune_parents(leaf: &Dir) {
         parent = p.parent();
     }
 }
+
+/// How often, and how far apart, a pruner tries a parent that someone holds.
+const PRUNE_TRIES: u32 = 5;
+const PRUNE_PAUSE: Duration = Duration::from_millis(1);
 
 /// A control file that vanished means its cgroup is gone, which is what we want.
 fn ignore_gone(r: Result<(), Error>) -> Result<(), Error> {
