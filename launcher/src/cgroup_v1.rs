@@ -1,12 +1,20 @@
 //! A hybrid host's v1 cgroups, made after "go" ([`crate::start::V1Join`]): box makes them
 //! while the child builds its root and sends it their `tasks` files; the child joins them by
 //! itself ([`box_cgroup::SelfJoin`]) before it runs anything of the container's.
+//!
+//! A child that joins them in its root step, to unshare its cgroup namespace before its
+//! `/sys/fs/cgroup` is mounted, says when its root's other mounts are made ([`ask_view`]).
+//! box then binds the container's cgroup directories for that view ([`send_view`]) while the
+//! child enters its root, and the child mounts them instead of a fresh mount per hierarchy
+//! ([`receive_view`]). Not before it asks: mountinfo lists mounts in the order they were
+//! made, and the container's must be the same at every start.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
-use box_cgroup::{Prepared, SelfJoin};
+use box_cgroup::{Cgroup, Prepared, SelfJoin};
+use box_rootfs::CgroupFs;
 
 use crate::Error;
 
@@ -24,6 +32,61 @@ pub(crate) fn join(prepared: &Prepared, socket: BorrowedFd<'_>) -> Result<(), Er
     let fds = fds.ok_or_else(|| Error::sys(step)(Errno::EPIPE))?;
     prepared.self_join_of(fds)?.join()?;
     Ok(())
+}
+
+/// Child: tells box that every mount of its root but `/sys/fs/cgroup` is made.
+pub(crate) fn ask_view(socket: BorrowedFd<'_>) -> Result<(), Error> {
+    nix::unistd::write(socket, b"v")
+        .map(drop)
+        .map_err(Error::sys("ask box for the cgroup view"))
+}
+
+/// Parent: once the child asks, binds of `cg`'s own directory on each hierarchy of `view`
+/// (the root's `/sys/fs/cgroup`, if it has one) in its order, matched by the name of the
+/// hierarchy's mount point as the view names them, sent in one message. They spare the child
+/// a fresh mount per hierarchy ([`box_rootfs::bind_of_directory`]); where one cannot be made,
+/// none is sent and the child mounts them fresh.
+pub(crate) fn send_view(
+    cg: &Cgroup,
+    view: Option<&CgroupFs>,
+    socket: BorrowedFd<'_>,
+) -> Result<(), Error> {
+    let step = "wait for the child to ask for its cgroup view";
+    let mut byte = [0u8; 1];
+    match nix::unistd::read(socket, &mut byte) {
+        Ok(1) => {}
+        Ok(_) => return Err(Error::sys(step)(Errno::EPIPE)),
+        Err(errno) => return Err(Error::sys(step)(errno)),
+    }
+    let binds = view
+        .and_then(|view| view_binds(cg, view))
+        .unwrap_or_default();
+    let fds: Vec<BorrowedFd<'_>> = binds.iter().map(AsFd::as_fd).collect();
+    crate::fdpass::send_all(socket, b'v', &fds, "send the container its cgroup view")
+}
+
+fn view_binds(cg: &Cgroup, view: &CgroupFs) -> Option<Vec<OwnedFd>> {
+    let CgroupFs::Hierarchies(list) = view else {
+        return None;
+    };
+    let dirs = cg.own_directories()?;
+    let named = |name: &str| {
+        dirs.iter()
+            .find(|(mount, _)| mount.file_name().is_some_and(|n| n == name))
+    };
+    list.iter()
+        .map(|h| {
+            let (mount, fd) = named(&h.name)?;
+            box_rootfs::bind_of_directory(*fd, &mount.join(cg.path())).ok()
+        })
+        .collect()
+}
+
+/// Child: the binds box sent for the view; none (an empty message, or box gone) means fresh
+/// mounts.
+pub(crate) fn receive_view(socket: BorrowedFd<'_>) -> Result<Option<Vec<OwnedFd>>, Error> {
+    let fds = crate::fdpass::receive_all(socket, "receive the cgroup view from box")?;
+    Ok(fds.filter(|fds| !fds.is_empty()))
 }
 
 #[cfg(test)]

@@ -137,14 +137,15 @@ impl Child<'_> {
                     crate::overlay_root::receive(spec, socket.as_fd()),
                 )
             });
-            let enter = || enter_cgroups(namespaces, cgroup_v1, cgroup_socket.as_ref());
-            let entered = build_root(
-                &mut steps,
-                spec,
-                rootfs,
-                made,
-                join_in_root.then_some(&enter),
-            );
+            let mut around = AroundCgroupfs {
+                join: join_in_root.then_some(LateJoin {
+                    namespaces,
+                    cgroup: cgroup_v1,
+                    socket: cgroup_socket.as_ref(),
+                }),
+                entered: None,
+            };
+            let entered = build_root(&mut steps, spec, rootfs, made, &mut around);
             // Fail closed: the join and the unshare left to the root step must have happened.
             if join_in_root && !entered {
                 steps.run(Step::CgroupNamespace, Err(NOT_ENTERED));
@@ -239,33 +240,24 @@ fn after_ids<E: Into<Error>>(changed: Result<bool, E>, lifeline: &Lifeline) -> R
 }
 
 /// The root filesystem step, with `/sys/fs/cgroup` mounted last where it may (on every host
-/// alike, so the mount table is the same), after `enter` when given: whether `enter` ran and
-/// succeeded. A failure of `enter` is reported by its own step.
+/// alike, so the mount table is the same), after `around`'s join: whether that join ran and
+/// succeeded. A failure of the join is reported by its own step.
 fn build_root(
     steps: &mut Steps,
     spec: &Spec,
     rootfs: &box_rootfs::Prepared,
     made: Option<OwnedFd>,
-    enter: Option<&dyn Fn() -> Result<(), (Step, Error)>>,
+    around: &mut AroundCgroupfs<'_>,
 ) -> bool {
     let hooks = &spec.tunables.create_container;
     let cwd = Some(spec.process.cwd.as_path());
-    let mut entered = None;
     let built = match (hooks.is_empty(), rootfs.cgroupfs_may_come_last()) {
-        (true, true) => rootfs.apply_cgroupfs_last(cwd, made, &mut || {
-            let Some(enter) = enter else {
-                return Ok(());
-            };
-            let done = enter();
-            let text = done.as_ref().map(drop).map_err(|(_, e)| e.to_string());
-            entered = Some(done);
-            text
-        }),
+        (true, true) => rootfs.apply_cgroupfs_last(cwd, made, around),
         (true, false) => rootfs.apply(cwd, made),
         (false, _) => rootfs.apply_before(cwd, made, &mut |view| hooks.run_all(view)),
     };
-    let ran = matches!(entered, Some(Ok(())));
-    match (built, entered) {
+    let ran = matches!(around.entered, Some(Ok(())));
+    match (built, around.entered.take()) {
         (Err(_), Some(Err((step, e)))) => steps.run(step, Err(e)),
         (Err(box_rootfs::Error::Workdir { source, .. }), _) => {
             steps.run(Step::Workdir, Err(workdir_error(spec, *source)))
@@ -275,14 +267,54 @@ fn build_root(
     ran
 }
 
-/// Into the v1 cgroups box made after "go", then a cgroup namespace of its own, whose root
-/// they become.
+/// The child's part around its root's last `/sys/fs/cgroup` ([`box_rootfs::BeforeCgroupfs`]):
+/// with a late join, it enters its cgroups before that mount, and takes the binds box made.
+struct AroundCgroupfs<'a> {
+    join: Option<LateJoin<'a>>,
+    /// How the join went, once it ran.
+    entered: Option<Result<(), (Step, Error)>>,
+}
+
+/// What a join in the root step needs.
+struct LateJoin<'a> {
+    namespaces: &'a box_ns::Prepared,
+    cgroup: Option<&'a box_cgroup::Prepared>,
+    socket: Option<&'a OwnedFd>,
+}
+
+impl box_rootfs::BeforeCgroupfs for AroundCgroupfs<'_> {
+    fn before(&mut self) -> Result<(), String> {
+        let Some(join) = &self.join else {
+            return Ok(());
+        };
+        let done = enter_cgroups(join.namespaces, join.cgroup, join.socket);
+        let text = done.as_ref().map(drop).map_err(|(_, e)| e.to_string());
+        self.entered = Some(done);
+        text
+    }
+
+    fn binds(&mut self) -> Result<Option<Vec<OwnedFd>>, String> {
+        match self.join.as_ref().and_then(|join| join.socket) {
+            Some(socket) => {
+                crate::cgroup_v1::receive_view(socket.as_fd()).map_err(|e| e.to_string())
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Asks box for the binds of its root's `/sys/fs/cgroup` (every other mount of the root is
+/// made), enters the v1 cgroups box made after "go", then a cgroup namespace of its own,
+/// whose root they become.
 fn enter_cgroups(
     namespaces: &box_ns::Prepared,
     cgroup: Option<&box_cgroup::Prepared>,
     socket: Option<&OwnedFd>,
 ) -> Result<(), (Step, Error)> {
-    join_v1(cgroup, socket).map_err(|e| (Step::CgroupJoin, e))?;
+    let socket = socket.ok_or((Step::CgroupJoin, NO_PIPE))?;
+    crate::cgroup_v1::ask_view(socket.as_fd())
+        .and_then(|()| join_v1(cgroup, Some(socket)))
+        .map_err(|e| (Step::CgroupJoin, e))?;
     namespaces
         .unshare_cgroup()
         .map_err(|e| (Step::CgroupNamespace, e.into()))

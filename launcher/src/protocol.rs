@@ -42,6 +42,9 @@ pub enum Step {
     NetworkAttach,
     /// A hybrid host's v1 cgroups made, while the child builds its root.
     CgroupV1,
+    /// The binds of the root's `/sys/fs/cgroup` made, once the child asked (its asking
+    /// awaited), while it enters its root.
+    CgroupView,
     /// The cgroup's device policy installed, while the child builds its root.
     DevicePolicy,
     /// Orphaned cgroups of dead boxes removed, while the child builds its root.
@@ -74,7 +77,7 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 34] = [
+    const ALL: [Step; 35] = [
         Step::Prepare,
         Step::RootfsDirs,
         Step::Cgroup,
@@ -84,6 +87,7 @@ impl Step {
         Step::CgroupJoin,
         Step::NetworkAttach,
         Step::CgroupV1,
+        Step::CgroupView,
         Step::DevicePolicy,
         Step::CgroupSweep,
         Step::Start,
@@ -123,6 +127,7 @@ impl Step {
             Step::CgroupJoin => "cgroup join",
             Step::NetworkAttach => "network attach",
             Step::CgroupV1 => "cgroup v1",
+            Step::CgroupView => "cgroup view",
             Step::DevicePolicy => "device policy",
             Step::CgroupSweep => "cgroup sweep",
             Step::Start => "start",

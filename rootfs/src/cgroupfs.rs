@@ -19,11 +19,12 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::stat::{fstat, Mode};
+use nix::sys::statfs::fstatfs;
 use serde::{Deserialize, Serialize};
 
 use crate::beneath::{self, open_beneath};
 use crate::resolve::Create;
-use crate::sys::{self, fd_path, HOST_PROC};
+use crate::sys::{self, fd_path_in};
 use crate::{mountapi, Error};
 
 /// Where, inside the container.
@@ -96,34 +97,104 @@ pub(crate) fn check(fs: &CgroupFs) -> Result<(), Error> {
     Ok(())
 }
 
-/// Mounts `fs` at `sys`'s `fs/cgroup` (`sys`: box's own mount at `/sys`).
-pub(crate) fn make(sys: BorrowedFd<'_>, fs: &CgroupFs) -> Result<(), Error> {
+/// A detached bind of the directory `dir` (`open_tree(OPEN_TREE_CLONE)`), `shown` its path
+/// for messages: what a [`crate::BeforeCgroupfs`] hands back for each hierarchy of a
+/// [`CgroupFs::Hierarchies`] view, made from the container's own cgroup directory. Inside the
+/// container's cgroup namespace, whose root that directory is, a bind shows what a fresh
+/// mount there would: the same superblock, mountinfo's root `/`, the same files. A fresh
+/// mount costs more: the cgroup filesystem parses its options, finds the hierarchy under
+/// its lock and walks down to the namespace's cgroup, for each hierarchy.
+pub fn bind_of_directory(dir: BorrowedFd<'_>, shown: &Path) -> Result<OwnedFd, Error> {
+    mountapi::clone_tree(dir, false).map_err(|(step, errno)| Error::Fs {
+        step,
+        path: shown.into(),
+        errno,
+    })
+}
+
+/// The options of the view's tmpfs.
+const TOP_DATA: [&str; 2] = ["mode=755", "size=64k"];
+
+/// The tmpfs of a [`CgroupFs::Hierarchies`] view, detached, on a kernel with the new mount
+/// API (`None` otherwise, or for another view).
+pub(crate) fn detached_top(fs: &CgroupFs) -> Result<Option<OwnedFd>, Error> {
+    if !matches!(fs, CgroupFs::Hierarchies(_)) {
+        return Ok(None);
+    }
+    let data = TOP_DATA.map(String::from);
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    match mountapi::fresh("tmpfs", Some(Path::new("tmpfs")), &data, flags) {
+        Ok(top) => Ok(Some(top)),
+        Err(f) if mountapi::unsupported(&f) => Ok(None),
+        Err((step, errno)) => Err(Error::Mount {
+            step,
+            src: Some(PathBuf::from("tmpfs")),
+            target: CGROUPFS.into(),
+            errno,
+        }),
+    }
+}
+
+/// Mounts `fs` at `sys`'s `fs/cgroup` (`sys`: box's own mount at `/sys`): a
+/// [`CgroupFs::Hierarchies`] view on `top` ([`detached_top`]) when given, else on a new
+/// tmpfs, each hierarchy the bind `binds` holds for it when given ([`bind_of_directory`]),
+/// else a fresh mount. `proc`: where a procfs is mounted, for the fallbacks of kernels before
+/// the new mount API or `mount_setattr`.
+pub(crate) fn make(
+    sys: BorrowedFd<'_>,
+    fs: &CgroupFs,
+    top: Option<OwnedFd>,
+    binds: Option<Vec<OwnedFd>>,
+    proc: &str,
+) -> Result<(), Error> {
     let shown = Path::new(CGROUPFS);
     let rel = Path::new("fs/cgroup");
     let (spot, _) = beneath::make(sys, rel, shown, Create::Dir)?;
     let again = || open_beneath(sys, rel);
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    let list = match fs {
-        CgroupFs::Detect => {
+    let list = match (fs, &binds) {
+        (CgroupFs::Hierarchies(list), Some(b)) if b.len() != list.len() => {
+            return Err(Error::Invalid {
+                path: shown.into(),
+                reason: "not one cgroup directory to bind per hierarchy",
+            })
+        }
+        (CgroupFs::Hierarchies(list), _) => list,
+        (_, Some(_)) => {
+            return Err(Error::Invalid {
+                path: shown.into(),
+                reason: "binds given for a view of several hierarchies, not this one",
+            })
+        }
+        (CgroupFs::Detect, None) => {
             return Err(Error::Invalid {
                 path: shown.into(),
                 reason: "the host's cgroup hierarchies were not given",
             })
         }
-        CgroupFs::Unified => {
-            return cgroup(spot.as_fd(), &again, shown, &[]).map(drop);
+        (CgroupFs::Unified, None) => {
+            return cgroup(spot.as_fd(), &again, shown, &[], proc).map(drop);
         }
-        CgroupFs::Hierarchies(list) => list,
     };
-    let data = ["mode=755".to_string(), "size=64k".to_string()];
-    let tmpfs = Fresh {
-        fstype: "tmpfs",
-        step: "mount tmpfs",
-        data: &data,
-        flags,
+    let top = match top {
+        Some(top) => {
+            mountapi::attach(top.as_fd(), spot.as_fd()).map_err(attach_failed(shown))?;
+            top
+        }
+        None => {
+            let data = TOP_DATA.map(String::from);
+            let tmpfs = Fresh {
+                fstype: "tmpfs",
+                step: "mount tmpfs",
+                data: &data,
+                flags,
+            };
+            tmpfs.attach(spot.as_fd(), &again, shown, proc)?
+        }
     };
-    let top = tmpfs.attach(spot.as_fd(), &again, shown)?;
-    for h in list {
+    let mut binds: Vec<Option<OwnedFd>> = binds.into_iter().flatten().map(Some).collect();
+    binds.resize_with(list.len(), || None);
+    for (h, bind) in list.iter().zip(binds) {
         let at = shown.join(&h.name);
         sys::mkdir_at(top.as_fd(), h.name.as_ref(), 0o555, &at)?;
         let open = || {
@@ -135,12 +206,49 @@ pub(crate) fn make(sys: BorrowedFd<'_>, fs: &CgroupFs) -> Result<(), Error> {
             )
         };
         let target = open().map_err(|errno| fs_error("open", &at, errno))?;
-        cgroup(target.as_fd(), &open, &at, &h.controllers)?;
+        match bind {
+            Some(bind) => attach_bind(bind, target.as_fd(), &at, &h.controllers, proc)?,
+            None => cgroup(target.as_fd(), &open, &at, &h.controllers, proc).map(drop)?,
+        }
         for link in h.links() {
             sys::symlink_at(Path::new(&h.name), top.as_fd(), link, &shown.join(link))?;
         }
     }
-    sys::make_readonly(top.as_fd(), shown, false, HOST_PROC)
+    sys::make_readonly(top.as_fd(), shown, false, proc)
+}
+
+/// Attaches `bind` on `target`, read-only: it must be a mount of the hierarchy's kind (v1
+/// with `controllers`, else cgroup2).
+fn attach_bind(
+    bind: OwnedFd,
+    target: BorrowedFd<'_>,
+    shown: &Path,
+    controllers: &[String],
+    proc: &str,
+) -> Result<(), Error> {
+    let magic = match controllers {
+        [] => nix::sys::statfs::CGROUP2_SUPER_MAGIC,
+        _ => nix::sys::statfs::CGROUP_SUPER_MAGIC,
+    };
+    let kind = fstatfs(&bind).map_err(|errno| fs_error("statfs", shown, errno))?;
+    if kind.filesystem_type() != magic {
+        return Err(Error::Invalid {
+            path: shown.into(),
+            reason: "the directory bound there is not of that cgroup hierarchy's kind",
+        });
+    }
+    mountapi::attach(bind.as_fd(), target).map_err(attach_failed(shown))?;
+    let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    crate::setattr::set_flags(bind.as_fd(), shown, flags, MsFlags::empty(), proc)
+}
+
+fn attach_failed(shown: &Path) -> impl Fn(mountapi::Failed) -> Error + '_ {
+    move |(step, errno)| Error::Mount {
+        step,
+        src: None,
+        target: shown.into(),
+        errno,
+    }
 }
 
 /// A read-only cgroup filesystem on `target`: v1 with the `controllers`, else cgroup2.
@@ -149,6 +257,7 @@ fn cgroup(
     again: &dyn Fn() -> nix::Result<OwnedFd>,
     shown: &Path,
     controllers: &[String],
+    proc: &str,
 ) -> Result<OwnedFd, Error> {
     let (fstype, step) = match controllers {
         [] => ("cgroup2", "mount cgroup2"),
@@ -160,7 +269,7 @@ fn cgroup(
         data: controllers,
         flags: MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
     };
-    fs.attach(target, again, shown)
+    fs.attach(target, again, shown, proc)
 }
 
 /// A new filesystem: its type (also its source), the step in messages, its options, the
@@ -176,12 +285,14 @@ impl Fresh<'_> {
     /// Mounts it on `target` and returns a handle on its root: with the new mount API where
     /// the kernel has it, else `mount(2)` through the fd's path, the mount point opened
     /// `again` (it must now be another filesystem) and made read-only afterwards (a v1
-    /// hierarchy's superblock is the host's, which stays read-write).
+    /// hierarchy's superblock is the host's, which stays read-write). `proc`: where a procfs
+    /// is mounted, for the fd's path.
     fn attach(
         &self,
         target: BorrowedFd<'_>,
         again: &dyn Fn() -> nix::Result<OwnedFd>,
         shown: &Path,
+        proc: &str,
     ) -> Result<OwnedFd, Error> {
         let failed = |errno| Error::Mount {
             step: self.step,
@@ -200,7 +311,7 @@ impl Fresh<'_> {
         }
         let data = (!self.data.is_empty()).then(|| self.data.join(","));
         let plain = self.flags - MsFlags::MS_RDONLY;
-        let path = fd_path(target);
+        let path = fd_path_in(proc, target);
         nix::mount::mount(source, &path, Some(self.fstype), plain, data.as_deref())
             .map_err(failed)?;
         let top = again().map_err(|errno| fs_error("reopen mount point", shown, errno))?;
@@ -212,7 +323,7 @@ impl Fresh<'_> {
             });
         }
         if self.flags.contains(MsFlags::MS_RDONLY) {
-            sys::make_readonly(top.as_fd(), shown, false, HOST_PROC)?;
+            sys::make_readonly(top.as_fd(), shown, false, proc)?;
         }
         Ok(top)
     }

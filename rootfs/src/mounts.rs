@@ -22,6 +22,7 @@ use crate::beneath::open_beneath;
 use crate::pinned::{self, Pinned, DEV, SYS};
 use crate::resolve::{resolve, Create, Target};
 use crate::sys::fd_path;
+use crate::sys::HOST_PROC;
 use crate::{attrs, beneath, cgroupfs, dev, Error, Mount, MountType, ReadOnly, RootfsConfig};
 
 /// Makes every mount of `cfg` under `root`; `sources`, one per mount, are the opened sources
@@ -44,7 +45,7 @@ pub(crate) fn make_all(
             }
             if spot == &SYS && !cgroupfs_last {
                 if let Some(fs) = &cfg.cgroupfs {
-                    cgroupfs::make(pin.fd(), fs)?;
+                    cgroupfs::make(pin.fd(), fs, None, None, HOST_PROC)?;
                 }
             }
             pins.push(pin);

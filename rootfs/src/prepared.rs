@@ -65,16 +65,18 @@ impl Prepared {
         crate::setup::cgroupfs_may_come_last(&self.0)
     }
 
-    /// [`Prepared::apply`], with the root's `/sys/fs/cgroup` mounted after everything else,
-    /// just before the root is entered, and `before` run first: a process that must enter
-    /// its cgroups and unshare its cgroup namespace before that mount (which shows the
-    /// namespace's cgroups) does so there, late. Refused unless
+    /// [`Prepared::apply`], with the root's `/sys/fs/cgroup` mounted after everything else
+    /// (once the root is entered, where the kernel has the new mount API), and
+    /// [`BeforeCgroupfs::before`] run before: a process that must enter its cgroups and
+    /// unshare its cgroup namespace before that mount (which shows the namespace's cgroups)
+    /// does so there, late; [`BeforeCgroupfs::binds`] may hand binds of its cgroup
+    /// directories to mount instead of fresh hierarchies. Refused unless
     /// [`Prepared::cgroupfs_may_come_last`].
     pub fn apply_cgroupfs_last(
         &self,
         workdir: Option<&Path>,
         overlay: Option<OwnedFd>,
-        before: BeforeCgroupfs,
+        before: &mut dyn BeforeCgroupfs,
     ) -> Result<(), Error> {
         crate::setup::build(&self.0, workdir, overlay, None, Some(before))
     }

@@ -64,9 +64,23 @@ pub fn setup_with(
     setup_before(cfg, workdir, overlay, None)
 }
 
-/// Runs before the root's `/sys/fs/cgroup` is mounted, when that comes last
-/// ([`crate::Prepared::apply_cgroupfs_last`]); an `Err`'s text is the start's error.
-pub type BeforeCgroupfs<'a> = &'a mut dyn FnMut() -> Result<(), String>;
+/// What a start does around its root's `/sys/fs/cgroup` when that comes last
+/// ([`crate::Prepared::apply_cgroupfs_last`]). An `Err`'s text is the start's error.
+///
+/// mountinfo lists a namespace's mounts in the order they were made: binds that
+/// [`BeforeCgroupfs::before`] has made (elsewhere) come after every other mount of the root
+/// and the view's tmpfs, so the container's mount table is the same at every start.
+pub trait BeforeCgroupfs {
+    /// Runs once every other mount of the root and the view's tmpfs are made, before the view
+    /// is mounted (a process enters its cgroups and unshares its cgroup namespace here).
+    fn before(&mut self) -> Result<(), String>;
+
+    /// Binds of the container's own cgroup directories ([`crate::bind_of_directory`]), one
+    /// per hierarchy of a [`crate::CgroupFs::Hierarchies`] view in its order, attached instead
+    /// of fresh mounts; `None`: fresh mounts. Asked for once the root is entered, where the
+    /// kernel has the new mount API, so that they may be made while it is.
+    fn binds(&mut self) -> Result<Option<Vec<OwnedFd>>, String>;
+}
 
 /// Whether `cfg`'s `/sys/fs/cgroup` may be mounted after everything else of the root, just
 /// before it is entered: nothing else of `cfg` (a mount, a masked or read-only path) is at
@@ -100,7 +114,7 @@ pub(crate) fn build(
     workdir: Option<&Path>,
     overlay: Option<OwnedFd>,
     before: Option<BeforeEntering>,
-    cgroupfs_last: Option<BeforeCgroupfs>,
+    cgroupfs_last: Option<&mut dyn BeforeCgroupfs>,
 ) -> Result<(), Error> {
     validate::validate_paths(cfg)?;
     // Exact modes for the directories and nodes created below; restored on return.
@@ -194,14 +208,22 @@ pub(crate) fn build(
     if cfg.readonly {
         finish::readonly_root(root.as_fd())?;
     }
+    // With the new mount API, a last /sys/fs/cgroup is mounted once the root is entered
+    // (through box's own /sys): binds of it may be in the making meanwhile.
+    let mut view = None;
     if let (Some(hook), Some(fs)) = (last, &cfg.cgroupfs) {
-        hook().map_err(|message| Error::BeforeCgroupfs { message })?;
+        let top = crate::cgroupfs::detached_top(fs)?;
+        hook.before()
+            .map_err(|message| Error::BeforeCgroupfs { message })?;
         let sys = pinned.iter().rev().find(|p| p.spot == &SYS);
         let sys = sys.ok_or(Error::Invalid {
             path: crate::CGROUPFS.into(),
             reason: "no /sys of box's to mount it in",
         })?;
-        crate::cgroupfs::make(sys.fd(), fs)?;
+        match top {
+            Some(top) => view = Some((hook, fs, sys, top)),
+            None => crate::cgroupfs::make(sys.fd(), fs, None, None, HOST_PROC)?,
+        }
     }
     if let Some(step) = before {
         crate::before::run(cfg, newroot, step)?;
@@ -215,6 +237,12 @@ pub(crate) fn build(
             nopivot::enter(newroot, "root")?;
         }
         None => finish::pivot(newroot)?,
+    }
+    if let Some((hook, fs, sys, top)) = view {
+        let binds = hook
+            .binds()
+            .map_err(|message| Error::BeforeCgroupfs { message })?;
+        crate::cgroupfs::make(sys.fd(), fs, Some(top), binds, "/proc")?;
     }
     let root = sys::open_path("open new root", Path::new("/"))?;
     for spot in SPOTS {

@@ -1,13 +1,16 @@
 //! Root tests: Docker's `/sys/fs/cgroup` (`RootfsConfig::cgroupfs`) in a cgroup namespace of
 //! the test's own: cgroup2 alone, or runc's tmpfs of hierarchies; all of it read-only, and
-//! an unresolved `Detect` refused.
+//! an unresolved `Detect` refused; mounted last, from binds a `BeforeCgroupfs` hands back.
 
 #[allow(dead_code)] // shared with setup.rs, which uses all of it
 mod common;
 
 use std::fs;
 
-use box_rootfs::{CgroupFs, CgroupHierarchy, Root, RootfsConfig};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+
+use box_rootfs::{BeforeCgroupfs, CgroupFs, CgroupHierarchy, Root, RootfsConfig};
 use common::checks::{erofs, run, tiny_root};
 use common::{fs_type, in_container, is_readonly};
 use nix::sched::{unshare, CloneFlags};
@@ -102,5 +105,95 @@ fn an_unresolved_detect_is_refused() {
     in_container(tmp.path(), || match box_rootfs::setup(&cfg) {
         Err(e) if e.to_string().contains("cgroup hierarchies were not given") => Ok(()),
         other => Err(format!("{other:?}")),
+    });
+}
+
+/// The mount point of this host's cgroup2 hierarchy.
+fn unified_mount() -> String {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines()
+        .find_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            right
+                .starts_with("cgroup2 ")
+                .then(|| left.split(' ').nth(4).map(String::from))?
+        })
+        .expect("a cgroup2 mount")
+}
+
+/// A `BeforeCgroupfs` that hands back `binds`, and says whether its steps ran in order.
+struct Hand {
+    binds: Option<Vec<OwnedFd>>,
+    calls: Vec<&'static str>,
+}
+
+impl BeforeCgroupfs for Hand {
+    fn before(&mut self) -> Result<(), String> {
+        self.calls.push("before");
+        Ok(())
+    }
+
+    fn binds(&mut self) -> Result<Option<Vec<OwnedFd>>, String> {
+        self.calls.push("binds");
+        Ok(self.binds.take())
+    }
+}
+
+/// One hierarchy, `unified`, from the bind the hook hands back: the host's cgroup2 (the same
+/// device), read-only, after `before`; a bind of another filesystem is refused by name.
+#[test]
+fn a_last_view_mounts_the_binds_its_hook_hands_back() {
+    let source = unified_mount();
+    let device = fs::metadata(&source).unwrap().dev();
+    let tmp = tempfile::tempdir().unwrap();
+    let list = vec![CgroupHierarchy {
+        name: "unified".into(),
+        controllers: vec![],
+    }];
+    let cfg = config(tmp.path(), CgroupFs::Hierarchies(list));
+    let prepared = box_rootfs::prepare(&cfg).unwrap();
+    let bind_of = |path: &str| -> Result<OwnedFd, String> {
+        let dir = fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
+        box_rootfs::bind_of_directory(dir.as_fd(), path.as_ref()).map_err(|e| e.to_string())
+    };
+    in_container(tmp.path(), || {
+        new_cgroupns()?;
+        let mut hand = Hand {
+            binds: Some(vec![bind_of(&source)?]),
+            calls: Vec::new(),
+        };
+        prepared
+            .apply_cgroupfs_last(None, None, &mut hand)
+            .map_err(|e| e.to_string())?;
+        crate::ensure!(hand.calls == ["before", "binds"], "{:?}", hand.calls);
+        let u = "/sys/fs/cgroup/unified";
+        crate::ensure!(fs_type(u)? == CGROUP2_SUPER_MAGIC, "{u}: not cgroup2");
+        let inside = fs::metadata(u).map_err(|e| e.to_string())?.dev();
+        crate::ensure!(inside == device, "{u}: not the host's cgroup2");
+        crate::ensure!(is_readonly(u)?, "{u}: writable");
+        crate::ensure!(is_readonly("/sys/fs/cgroup")?, "the tmpfs is writable");
+        erofs(&format!("{u}/cgroup.procs"))
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let list = vec![CgroupHierarchy {
+        name: "unified".into(),
+        controllers: vec![],
+    }];
+    let cfg = config(tmp.path(), CgroupFs::Hierarchies(list));
+    let prepared = box_rootfs::prepare(&cfg).unwrap();
+    in_container(tmp.path(), || {
+        let mut hand = Hand {
+            binds: Some(vec![bind_of("/tmp")?]),
+            calls: Vec::new(),
+        };
+        match prepared.apply_cgroupfs_last(None, None, &mut hand) {
+            Err(e)
+                if e.to_string()
+                    .contains("not of that cgroup hierarchy's kind") =>
+            {
+                Ok(())
+            }
+            other => Err(format!("{other:?}")),
+        }
     });
 }

@@ -115,7 +115,7 @@ fn make_v1_dirs(
         made.push(V1Dir {
             controllers,
             dir,
-            _lock: Some(lock),
+            lock: Some(lock),
         });
     }
     Ok(())

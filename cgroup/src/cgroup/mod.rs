@@ -66,8 +66,9 @@ pub struct Cgroup {
 struct V1Dir {
     controllers: Vec<Controller>,
     dir: Dir,
-    /// The locked directory fd when this handle owns the cgroup; only held, never read.
-    _lock: Option<OwnedFd>,
+    /// The locked directory fd when this handle owns the cgroup (also what
+    /// [`Cgroup::own_directories`] hands out).
+    lock: Option<OwnedFd>,
 }
 
 #[derive(Debug)]
@@ -209,6 +210,23 @@ impl Cgroup {
     /// `clone3(CLONE_INTO_CGROUP)`; `None` on a host without cgroup2.
     pub fn v2_fd(&self) -> Option<BorrowedFd<'_>> {
         self.v2.as_ref().map(|d| d.fd.as_fd())
+    }
+
+    /// The container's directory on each hierarchy, as the handle that made the cgroup holds
+    /// it (the fd it locked), with that hierarchy's mount point: the v1 ones in the layout's
+    /// order, then the unified one. `None` from a handle that did not make it. For a caller
+    /// that shows a container its own cgroups by binding these directories (box's launcher
+    /// does, for the container's `/sys/fs/cgroup` on a hybrid host): a bind made from an fd is
+    /// the mount layer's, not this crate's.
+    pub fn own_directories(&self) -> Option<Vec<(&Path, BorrowedFd<'_>)>> {
+        let mut out = Vec::new();
+        for d in self.v1() {
+            out.push((d.dir.mount_point(), d.lock.as_ref()?.as_fd()));
+        }
+        if let Some(d) = &self.v2 {
+            out.push((d.dir.mount_point(), d.fd.as_fd()));
+        }
+        Some(out)
     }
 
     /// Move process `pid` (its whole thread group) into this cgroup on every hierarchy.

@@ -35,7 +35,7 @@ impl Cgroup {
                 v1.push(V1Dir {
                     controllers,
                     dir,
-                    _lock: None,
+                    lock: None,
                 });
             }
         }
@@ -74,7 +74,7 @@ impl Cgroup {
                 Attempt::Got(fd) => v1.push(V1Dir {
                     controllers,
                     dir,
-                    _lock: Some(fd),
+                    lock: Some(fd),
                 }),
                 Attempt::Busy => return Ok(None),
                 Attempt::Gone => {}

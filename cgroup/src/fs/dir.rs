@@ -173,6 +173,11 @@ impl Dir {
         self.path == self.root.path
     }
 
+    /// The mount point of its hierarchy.
+    pub(crate) fn mount_point(&self) -> &Path {
+        &self.root.path
+    }
+
     /// The absolute path (what the layout calls the mount point, joined with the names).
     pub(crate) fn path(&self) -> &Path {
         &self.path

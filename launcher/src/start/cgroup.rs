@@ -139,6 +139,17 @@ pub(super) fn after_go(
     };
     if layers.v1_join == V1Join::InRoot {
         sent = sent.and(send_v1(join.as_ref())?);
+        // Once the child's other mounts are made, while it enters its root: the binds of its
+        // root's /sys/fs/cgroup.
+        if let (Some(socket), Ok(())) = (&socket, &sent) {
+            let view = layers
+                .rootfs
+                .as_ref()
+                .and_then(|r| r.config().cgroupfs.as_ref());
+            let made = crate::cgroup_v1::send_view(cg, view, socket.as_fd());
+            sent = sent.and(unless_child_gone(made)?);
+            timer.lap(Step::CgroupView);
+        }
     }
     // Before the child execs: it waits for this after its last step of its own.
     if let Some(go) = go {

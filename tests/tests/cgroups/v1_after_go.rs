@@ -116,3 +116,55 @@ fn a_taken_v1_cgroup_stops_the_start(mode: &str) {
     assert!(!case.path("data/ran").exists(), "the command ran ({mode})");
     case.assert_nothing_left();
 }
+
+/// With a namespace of its own, its `/sys/fs/cgroup` shows each host hierarchy (the same
+/// superblock) rooted at its own cgroup, whose files it reads; box binds those directories
+/// while the child enters its root, after every other mount of it, so the mount table is the
+/// same at every start (mountinfo lists mounts in the order they were made).
+#[test]
+fn its_sys_fs_cgroup_shows_the_host_hierarchies_at_its_cgroup_in_the_same_table_every_start() {
+    use std::os::unix::fs::MetadataExt;
+    let layout = Layout::detect().expect("detect this host's cgroup hierarchies");
+    let host: Vec<(String, u64)> = layout
+        .v1_hierarchies()
+        .into_iter()
+        .map(|(mount, _)| mount.to_path_buf())
+        .chain(layout.v2_root().map(|p| p.to_path_buf()))
+        .map(|mount| {
+            let name = mount.file_name().unwrap().to_string_lossy().into_owned();
+            let dev = std::fs::metadata(&mount).unwrap().dev();
+            (format!("/sys/fs/cgroup/{name}"), dev)
+        })
+        .collect();
+    let points: Vec<&str> = host.iter().map(|(p, _)| p.as_str()).collect();
+    let script = format!(
+        "stat -c %n:%d {}; cat /sys/fs/cgroup/pids/pids.max; cut -d\" \" -f5 /proc/self/mountinfo",
+        points.join(" ")
+    );
+    let case = in_cgroupns("new", "cg-binds", &script, "pids = 20");
+    let mut tables = Vec::new();
+    for _ in 0..4 {
+        let out = ok(&case.up());
+        let lines: Vec<&str> = out.lines().collect();
+        let (devices, rest) = lines.split_at(host.len());
+        for ((point, dev), line) in host.iter().zip(devices) {
+            assert_eq!(
+                *line,
+                format!("{point}:{dev}"),
+                "not the host's hierarchy:\n{out}"
+            );
+        }
+        assert_eq!(rest[0], "20", "{out}");
+        tables.push(rest[1..].join("\n"));
+    }
+    assert!(tables.windows(2).all(|w| w[0] == w[1]), "{tables:#?}");
+    let table: Vec<&str> = tables[0].lines().collect();
+    let at = |point: &str| table.iter().position(|l| *l == point);
+    let view = at("/sys/fs/cgroup").expect("the view in the table");
+    assert!(
+        points.iter().all(|p| at(p).is_some_and(|i| i > view)),
+        "its hierarchies before the view itself:\n{}",
+        tables[0]
+    );
+    case.assert_nothing_left();
+}
