@@ -139,6 +139,26 @@ impl BeforeCgroupfs for Hand {
     }
 }
 
+/// A root whose `/sys/fs/cgroup` holds one hierarchy, `unified`.
+fn unified_view(tmp: &std::path::Path) -> box_rootfs::Prepared {
+    let list = vec![CgroupHierarchy {
+        name: "unified".into(),
+        controllers: vec![],
+    }];
+    box_rootfs::prepare(&config(tmp, CgroupFs::Hierarchies(list))).unwrap()
+}
+
+/// A hook handing back a bind of the directory `path`.
+fn hand_binding(path: &str) -> Result<Hand, String> {
+    let dir = fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
+    let bind =
+        box_rootfs::bind_of_directory(dir.as_fd(), path.as_ref()).map_err(|e| e.to_string())?;
+    Ok(Hand {
+        binds: Some(vec![bind]),
+        calls: Vec::new(),
+    })
+}
+
 /// One hierarchy, `unified`, from the bind the hook hands back: the host's cgroup2 (the same
 /// device), read-only, after `before`; a bind of another filesystem is refused by name.
 #[test]
@@ -146,22 +166,10 @@ fn a_last_view_mounts_the_binds_its_hook_hands_back() {
     let source = unified_mount();
     let device = fs::metadata(&source).unwrap().dev();
     let tmp = tempfile::tempdir().unwrap();
-    let list = vec![CgroupHierarchy {
-        name: "unified".into(),
-        controllers: vec![],
-    }];
-    let cfg = config(tmp.path(), CgroupFs::Hierarchies(list));
-    let prepared = box_rootfs::prepare(&cfg).unwrap();
-    let bind_of = |path: &str| -> Result<OwnedFd, String> {
-        let dir = fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
-        box_rootfs::bind_of_directory(dir.as_fd(), path.as_ref()).map_err(|e| e.to_string())
-    };
+    let prepared = unified_view(tmp.path());
     in_container(tmp.path(), || {
         new_cgroupns()?;
-        let mut hand = Hand {
-            binds: Some(vec![bind_of(&source)?]),
-            calls: Vec::new(),
-        };
+        let mut hand = hand_binding(&source)?;
         prepared
             .apply_cgroupfs_last(None, None, &mut hand)
             .map_err(|e| e.to_string())?;
@@ -175,17 +183,9 @@ fn a_last_view_mounts_the_binds_its_hook_hands_back() {
         erofs(&format!("{u}/cgroup.procs"))
     });
     let tmp = tempfile::tempdir().unwrap();
-    let list = vec![CgroupHierarchy {
-        name: "unified".into(),
-        controllers: vec![],
-    }];
-    let cfg = config(tmp.path(), CgroupFs::Hierarchies(list));
-    let prepared = box_rootfs::prepare(&cfg).unwrap();
+    let prepared = unified_view(tmp.path());
     in_container(tmp.path(), || {
-        let mut hand = Hand {
-            binds: Some(vec![bind_of("/tmp")?]),
-            calls: Vec::new(),
-        };
+        let mut hand = hand_binding("/tmp")?;
         match prepared.apply_cgroupfs_last(None, None, &mut hand) {
             Err(e)
                 if e.to_string()
