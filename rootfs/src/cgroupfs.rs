@@ -112,8 +112,14 @@ pub fn bind_of_directory(dir: BorrowedFd<'_>, shown: &Path) -> Result<OwnedFd, E
     })
 }
 
-/// The options of the view's tmpfs.
+/// The options and mount flags of the view's tmpfs.
 const TOP_DATA: [&str; 2] = ["mode=755", "size=64k"];
+const TOP_FLAGS: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC);
+
+/// The mount flags of each hierarchy in it, fresh or bound.
+const HIERARCHY_FLAGS: MsFlags = TOP_FLAGS.union(MsFlags::MS_RDONLY);
 
 /// The tmpfs of a [`CgroupFs::Hierarchies`] view, detached, on a kernel with the new mount
 /// API (`None` otherwise, or for another view).
@@ -122,8 +128,7 @@ pub(crate) fn detached_top(fs: &CgroupFs) -> Result<Option<OwnedFd>, Error> {
         return Ok(None);
     }
     let data = TOP_DATA.map(String::from);
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    match mountapi::fresh("tmpfs", Some(Path::new("tmpfs")), &data, flags) {
+    match mountapi::fresh("tmpfs", Some(Path::new("tmpfs")), &data, TOP_FLAGS) {
         Ok(top) => Ok(Some(top)),
         Err(f) if mountapi::unsupported(&f) => Ok(None),
         Err((step, errno)) => Err(Error::Mount {
@@ -151,7 +156,6 @@ pub(crate) fn make(
     let rel = Path::new("fs/cgroup");
     let (spot, _) = beneath::make(sys, rel, shown, Create::Dir)?;
     let again = || open_beneath(sys, rel);
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     let list = match (fs, &binds) {
         (CgroupFs::Hierarchies(list), Some(b)) if b.len() != list.len() => {
             return Err(Error::Invalid {
@@ -187,7 +191,7 @@ pub(crate) fn make(
                 fstype: "tmpfs",
                 step: "mount tmpfs",
                 data: &data,
-                flags,
+                flags: TOP_FLAGS,
             };
             tmpfs.attach(spot.as_fd(), &again, shown, proc)?
         }
@@ -238,8 +242,7 @@ fn attach_bind(
         });
     }
     mountapi::attach(bind.as_fd(), target).map_err(attach_failed(shown))?;
-    let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    crate::setattr::set_flags(bind.as_fd(), shown, flags, MsFlags::empty(), proc)
+    crate::setattr::set_flags(bind.as_fd(), shown, HIERARCHY_FLAGS, MsFlags::empty(), proc)
 }
 
 fn attach_failed(shown: &Path) -> impl Fn(mountapi::Failed) -> Error + '_ {
@@ -267,7 +270,7 @@ fn cgroup(
         fstype,
         step,
         data: controllers,
-        flags: MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        flags: HIERARCHY_FLAGS,
     };
     fs.attach(target, again, shown, proc)
 }

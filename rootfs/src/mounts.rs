@@ -21,8 +21,7 @@ use nix::sys::stat::{fstat, SFlag};
 use crate::beneath::open_beneath;
 use crate::pinned::{self, Pinned, DEV, SYS};
 use crate::resolve::{resolve, Create, Target};
-use crate::sys::fd_path;
-use crate::sys::HOST_PROC;
+use crate::sys::{fd_path, HOST_PROC};
 use crate::{attrs, beneath, cgroupfs, dev, Error, Mount, MountType, ReadOnly, RootfsConfig};
 
 /// Makes every mount of `cfg` under `root`; `sources`, one per mount, are the opened sources
