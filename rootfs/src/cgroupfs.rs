@@ -121,15 +121,19 @@ const TOP_FLAGS: MsFlags = MsFlags::MS_NOSUID
 /// The mount flags of each hierarchy in it, fresh or bound.
 const HIERARCHY_FLAGS: MsFlags = TOP_FLAGS.union(MsFlags::MS_RDONLY);
 
-/// The tmpfs of a [`CgroupFs::Hierarchies`] view, detached, on a kernel with the new mount
-/// API (`None` otherwise, or for another view).
-pub(crate) fn detached_top(fs: &CgroupFs) -> Result<Option<OwnedFd>, Error> {
-    if !matches!(fs, CgroupFs::Hierarchies(_)) {
+/// The tmpfs of a [`CgroupFs::Hierarchies`] view, detached, with a directory for each
+/// hierarchy and the links of co-mounted ones already made in it, on a kernel with the new
+/// mount API (`None` otherwise, or for another view).
+pub(crate) fn detached_top(fs: &CgroupFs) -> Result<Option<DetachedTop>, Error> {
+    let CgroupFs::Hierarchies(list) = fs else {
         return Ok(None);
-    }
+    };
     let data = TOP_DATA.map(String::from);
     match mountapi::fresh("tmpfs", Some(Path::new("tmpfs")), &data, TOP_FLAGS) {
-        Ok(top) => Ok(Some(top)),
+        Ok(top) => {
+            fill(top.as_fd(), list)?;
+            Ok(Some(DetachedTop(top)))
+        }
         Err(f) if mountapi::unsupported(&f) => Ok(None),
         Err((step, errno)) => Err(Error::Mount {
             step,
@@ -140,6 +144,21 @@ pub(crate) fn detached_top(fs: &CgroupFs) -> Result<Option<OwnedFd>, Error> {
     }
 }
 
+/// See [`detached_top`].
+pub(crate) struct DetachedTop(OwnedFd);
+
+/// A mount point in `top` for each hierarchy, and the links of co-mounted ones.
+fn fill(top: BorrowedFd<'_>, list: &[CgroupHierarchy]) -> Result<(), Error> {
+    let shown = Path::new(CGROUPFS);
+    for h in list {
+        sys::mkdir_at(top, h.name.as_ref(), 0o555, &shown.join(&h.name))?;
+        for link in h.links() {
+            sys::symlink_at(Path::new(&h.name), top, link, &shown.join(link))?;
+        }
+    }
+    Ok(())
+}
+
 /// Mounts `fs` at `sys`'s `fs/cgroup` (`sys`: box's own mount at `/sys`): a
 /// [`CgroupFs::Hierarchies`] view on `top` ([`detached_top`]) when given, else on a new
 /// tmpfs, each hierarchy the bind `binds` holds for it when given ([`bind_of_directory`]),
@@ -148,7 +167,7 @@ pub(crate) fn detached_top(fs: &CgroupFs) -> Result<Option<OwnedFd>, Error> {
 pub(crate) fn make(
     sys: BorrowedFd<'_>,
     fs: &CgroupFs,
-    top: Option<OwnedFd>,
+    top: Option<DetachedTop>,
     binds: Option<Vec<OwnedFd>>,
     proc: &str,
 ) -> Result<(), Error> {
@@ -181,7 +200,7 @@ pub(crate) fn make(
         }
     };
     let top = match top {
-        Some(top) => {
+        Some(DetachedTop(top)) => {
             mountapi::attach(top.as_fd(), spot.as_fd()).map_err(attach_failed(shown))?;
             top
         }
@@ -193,56 +212,75 @@ pub(crate) fn make(
                 data: &data,
                 flags: TOP_FLAGS,
             };
-            tmpfs.attach(spot.as_fd(), &again, shown, proc)?
+            let top = tmpfs.attach(spot.as_fd(), &again, shown, proc)?;
+            fill(top.as_fd(), list)?;
+            top
         }
     };
-    let mut binds: Vec<Option<OwnedFd>> = binds.into_iter().flatten().map(Some).collect();
-    binds.resize_with(list.len(), || None);
-    for (h, bind) in list.iter().zip(binds) {
+    match binds {
+        Some(binds) => attach_binds(top, list, binds, proc),
+        None => {
+            for h in list {
+                let open = || {
+                    nix::fcntl::openat(
+                        &top,
+                        h.name.as_str(),
+                        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                        Mode::empty(),
+                    )
+                };
+                let at = shown.join(&h.name);
+                let target = open().map_err(|errno| fs_error("open", &at, errno))?;
+                cgroup(target.as_fd(), &open, &at, &h.controllers, proc)?;
+            }
+            sys::make_readonly(top.as_fd(), shown, false, proc)
+        }
+    }
+}
+
+/// Attaches each bind at its hierarchy's directory in `top`, then makes the whole view
+/// read-only (and nosuid, nodev, noexec) in one `mount_setattr`; where the kernel lacks it,
+/// each mount on its own.
+fn attach_binds(
+    top: OwnedFd,
+    list: &[CgroupHierarchy],
+    binds: Vec<OwnedFd>,
+    proc: &str,
+) -> Result<(), Error> {
+    let shown = Path::new(CGROUPFS);
+    for (h, bind) in list.iter().zip(&binds) {
+        attach_bind(bind.as_fd(), top.as_fd(), h, &shown.join(&h.name))?;
+    }
+    if crate::setattr::set_flags_of_tree(top.as_fd(), shown, HIERARCHY_FLAGS)? {
+        return Ok(());
+    }
+    for (h, bind) in list.iter().zip(&binds) {
         let at = shown.join(&h.name);
-        sys::mkdir_at(top.as_fd(), h.name.as_ref(), 0o555, &at)?;
-        let open = || {
-            nix::fcntl::openat(
-                &top,
-                h.name.as_str(),
-                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-        };
-        let target = open().map_err(|errno| fs_error("open", &at, errno))?;
-        match bind {
-            Some(bind) => attach_bind(bind, target.as_fd(), &at, &h.controllers, proc)?,
-            None => cgroup(target.as_fd(), &open, &at, &h.controllers, proc).map(drop)?,
-        }
-        for link in h.links() {
-            sys::symlink_at(Path::new(&h.name), top.as_fd(), link, &shown.join(link))?;
-        }
+        sys::set_flags(bind.as_fd(), &at, HIERARCHY_FLAGS, MsFlags::empty(), proc)?;
     }
     sys::make_readonly(top.as_fd(), shown, false, proc)
 }
 
-/// Attaches `bind` on `target`, read-only: it must be a mount of the hierarchy's kind (v1
-/// with `controllers`, else cgroup2).
+/// Attaches `bind` at `h`'s directory in `top`: it must be a mount of the hierarchy's kind
+/// (v1 with controllers, else cgroup2).
 fn attach_bind(
-    bind: OwnedFd,
-    target: BorrowedFd<'_>,
+    bind: BorrowedFd<'_>,
+    top: BorrowedFd<'_>,
+    h: &CgroupHierarchy,
     shown: &Path,
-    controllers: &[String],
-    proc: &str,
 ) -> Result<(), Error> {
-    let magic = match controllers {
+    let magic = match h.controllers.as_slice() {
         [] => nix::sys::statfs::CGROUP2_SUPER_MAGIC,
         _ => nix::sys::statfs::CGROUP_SUPER_MAGIC,
     };
-    let kind = fstatfs(&bind).map_err(|errno| fs_error("statfs", shown, errno))?;
+    let kind = fstatfs(bind).map_err(|errno| fs_error("statfs", shown, errno))?;
     if kind.filesystem_type() != magic {
         return Err(Error::Invalid {
             path: shown.into(),
             reason: "the directory bound there is not of that cgroup hierarchy's kind",
         });
     }
-    mountapi::attach(bind.as_fd(), target).map_err(attach_failed(shown))?;
-    crate::setattr::set_flags(bind.as_fd(), shown, HIERARCHY_FLAGS, MsFlags::empty(), proc)
+    mountapi::attach_at(bind, top, &h.name).map_err(attach_failed(shown))
 }
 
 fn attach_failed(shown: &Path) -> impl Fn(mountapi::Failed) -> Error + '_ {

@@ -152,6 +152,28 @@ pub(crate) fn attach(mnt: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<(), 
     Errno::result(rc).map(drop).map_err(|e| ("move_mount", e))
 }
 
+/// Attaches the detached mount `mnt` on `name`, an entry of the directory `dir` (one plain
+/// component, not followed if it is a symlink).
+pub(crate) fn attach_at(
+    mnt: BorrowedFd<'_>,
+    dir: BorrowedFd<'_>,
+    name: &str,
+) -> Result<(), Failed> {
+    let name = CString::new(name).map_err(|_| ("move_mount", Errno::EINVAL))?;
+    // SAFETY: both fds are live; both paths are NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    Errno::result(rc).map(drop).map_err(|e| ("move_mount", e))
+}
+
 /// Whether a failure means "this kernel (or a seccomp filter around box)
 /// does not offer the call", so the classic `mount(2)` is the way.
 pub(crate) fn unsupported(failed: &Failed) -> bool {

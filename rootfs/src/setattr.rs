@@ -85,6 +85,36 @@ pub(crate) fn set_flags(
     setattr(fd, shown, &change, false, proc)
 }
 
+/// Sets the flags `set` (`MS_*` per-mount flags) on the mount whose root is `fd` and on every
+/// mount below it, in one `mount_setattr(AT_RECURSIVE)`, keeping the others. `Ok(false)`: the
+/// kernel (or a seccomp filter around box) does not offer the call, and nothing changed.
+pub(crate) fn set_flags_of_tree(
+    fd: BorrowedFd<'_>,
+    shown: &Path,
+    set: MsFlags,
+) -> Result<bool, Error> {
+    let attr = MountAttr {
+        attr_set: mountapi::attributes(set),
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    #[cfg(test)]
+    if crate::testutil::old_kernel() {
+        return Ok(false);
+    }
+    match mount_setattr(fd, AT_RECURSIVE, &attr) {
+        Ok(()) => Ok(true),
+        Err(Errno::ENOSYS | Errno::EPERM) => Ok(false),
+        Err(errno) => Err(Error::Mount {
+            step: "set mount flags of a tree",
+            src: None,
+            target: shown.into(),
+            errno,
+        }),
+    }
+}
+
 /// Flags to set and clear, and the steps (`mount_setattr`, remount) for messages.
 struct Change {
     set: MsFlags,

@@ -15,6 +15,7 @@ use common::checks::{erofs, run, tiny_root};
 use common::{fs_type, in_container, is_readonly};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC, TMPFS_MAGIC};
+use nix::sys::statvfs::{statvfs, FsFlags};
 
 fn config(tmp: &std::path::Path, fs: CgroupFs) -> RootfsConfig {
     RootfsConfig {
@@ -160,7 +161,8 @@ fn hand_binding(path: &str) -> Result<Hand, String> {
 }
 
 /// One hierarchy, `unified`, from the bind the hook hands back: the host's cgroup2 (the same
-/// device), read-only, after `before`; a bind of another filesystem is refused by name.
+/// device), read-only, nosuid, nodev and noexec whatever the host's mount is, after `before`;
+/// a bind of another filesystem is refused by name.
 #[test]
 fn a_last_view_mounts_the_binds_its_hook_hands_back() {
     let source = unified_mount();
@@ -180,6 +182,9 @@ fn a_last_view_mounts_the_binds_its_hook_hands_back() {
         crate::ensure!(inside == device, "{u}: not the host's cgroup2");
         crate::ensure!(is_readonly(u)?, "{u}: writable");
         crate::ensure!(is_readonly("/sys/fs/cgroup")?, "the tmpfs is writable");
+        let locked = FsFlags::ST_NOSUID | FsFlags::ST_NODEV | FsFlags::ST_NOEXEC;
+        let flags = statvfs(u).map_err(|e| e.to_string())?.flags();
+        crate::ensure!(flags.contains(locked), "{u}: {flags:?}");
         erofs(&format!("{u}/cgroup.procs"))
     });
     let tmp = tempfile::tempdir().unwrap();

@@ -104,3 +104,41 @@ fn mounted_read_only_through_either_api() {
         }
     }
 }
+
+/// Binds in a view, on a kernel with `open_tree` but not `mount_setattr` (5.2 to 5.11): each
+/// mount is made read-only, nosuid, nodev and noexec on its own, by a remount.
+#[test]
+fn binds_are_locked_one_by_one_without_mount_setattr() {
+    use crate::testutil::{in_mount_ns, pretend_old_kernel};
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let unified = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            right
+                .starts_with("cgroup2 ")
+                .then(|| left.split(' ').nth(4).map(String::from))?
+        })
+        .expect("a cgroup2 mount");
+    let sys = tempfile::tempdir().unwrap();
+    in_mount_ns(|| {
+        let fs = CgroupFs::Hierarchies(vec![h("unified", &[])]);
+        let dir = std::fs::File::open(&unified).map_err(|e| e.to_string())?;
+        let bind = bind_of_directory(dir.as_fd(), unified.as_ref()).map_err(|e| e.to_string())?;
+        let top = detached_top(&fs).map_err(|e| e.to_string())?;
+        let sys_fd = std::fs::File::open(sys.path()).map_err(|e| e.to_string())?;
+        pretend_old_kernel();
+        make(sys_fd.as_fd(), &fs, top, Some(vec![bind]), "/proc").map_err(|e| e.to_string())?;
+        let locked =
+            FsFlags::ST_RDONLY | FsFlags::ST_NOSUID | FsFlags::ST_NODEV | FsFlags::ST_NOEXEC;
+        for path in ["fs/cgroup", "fs/cgroup/unified"] {
+            let path = sys.path().join(path);
+            let flags = statvfs(&path).map_err(|e| e.to_string())?.flags();
+            if !flags.contains(locked) {
+                return Err(format!("{}: {flags:?}", path.display()));
+            }
+        }
+        Ok(())
+    });
+}
