@@ -10,11 +10,12 @@
 //! made, and the container's must be the same at every start.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 
 use nix::errno::Errno;
 
 use box_cgroup::{Cgroup, Prepared, SelfJoin};
-use box_rootfs::CgroupFs;
+use box_rootfs::{CgroupFs, CgroupView};
 
 use crate::Error;
 
@@ -41,11 +42,12 @@ pub(crate) fn ask_view(socket: BorrowedFd<'_>) -> Result<(), Error> {
         .map_err(Error::sys("ask box for the cgroup view"))
 }
 
-/// Parent: once the child asks, binds of `cg`'s own directory on each hierarchy of `view`
-/// (the root's `/sys/fs/cgroup`, if it has one) in its order, matched by the name of the
-/// hierarchy's mount point as the view names them, sent in one message. They spare the child
-/// a fresh mount per hierarchy ([`box_rootfs::bind_of_directory`]); where one cannot be made,
-/// none is sent and the child mounts them fresh.
+/// Parent: once the child asks, the view of the root's `/sys/fs/cgroup` (if it has one of
+/// several hierarchies), made from binds of `cg`'s own directory on each hierarchy, matched
+/// by the name of the hierarchy's mount point as the view names them
+/// ([`box_rootfs::view_tree`]): the whole tree (tag `t`), or the binds for the child to
+/// attach (tag `v`), in one message. They spare the child a fresh mount per hierarchy; where
+/// a bind cannot be made, nothing is sent and the child mounts them fresh.
 pub(crate) fn send_view(
     cg: &Cgroup,
     view: Option<&CgroupFs>,
@@ -58,35 +60,45 @@ pub(crate) fn send_view(
         Ok(_) => return Err(Error::sys(step)(Errno::EPIPE)),
         Err(errno) => return Err(Error::sys(step)(errno)),
     }
-    let binds = view
-        .and_then(|view| view_binds(cg, view))
-        .unwrap_or_default();
-    let fds: Vec<BorrowedFd<'_>> = binds.iter().map(AsFd::as_fd).collect();
-    crate::fdpass::send_all(socket, b'v', &fds, "send the container its cgroup view")
+    let made = match (view, cg.own_directories()) {
+        (Some(view), Some(dirs)) => box_rootfs::view_tree(view, |h| bind_of(&dirs, cg, &h.name))?,
+        _ => None,
+    };
+    let step = "send the container its cgroup view";
+    match made {
+        Some(CgroupView::Tree(tree)) => crate::fdpass::send(socket, TREE, tree.as_fd(), step),
+        Some(CgroupView::Binds(binds)) => {
+            let fds: Vec<BorrowedFd<'_>> = binds.iter().map(AsFd::as_fd).collect();
+            crate::fdpass::send_all(socket, BINDS, &fds, step)
+        }
+        None => crate::fdpass::send_all(socket, BINDS, &[], step),
+    }
 }
 
-fn view_binds(cg: &Cgroup, view: &CgroupFs) -> Option<Vec<OwnedFd>> {
-    let CgroupFs::Hierarchies(list) = view else {
-        return None;
-    };
-    let dirs = cg.own_directories()?;
-    let named = |name: &str| {
-        dirs.iter()
-            .find(|(mount, _)| mount.file_name().is_some_and(|n| n == name))
-    };
-    list.iter()
-        .map(|h| {
-            let (mount, fd) = named(&h.name)?;
-            box_rootfs::bind_of_directory(*fd, &mount.join(cg.path())).ok()
-        })
-        .collect()
+/// The tags of the view's message: the whole tree, or binds (none: fresh mounts).
+const TREE: u8 = b't';
+const BINDS: u8 = b'v';
+
+/// A bind of `cg`'s directory on the hierarchy mounted at `.../name`.
+fn bind_of(dirs: &[(&Path, BorrowedFd<'_>)], cg: &Cgroup, name: &str) -> Option<OwnedFd> {
+    let (mount, fd) = dirs
+        .iter()
+        .find(|(mount, _)| mount.file_name().is_some_and(|n| n == name))?;
+    box_rootfs::bind_of_directory(*fd, &mount.join(cg.path())).ok()
 }
 
-/// Child: the binds box sent for the view; none (an empty message, or box gone) means fresh
-/// mounts.
-pub(crate) fn receive_view(socket: BorrowedFd<'_>) -> Result<Option<Vec<OwnedFd>>, Error> {
-    let fds = crate::fdpass::receive_all(socket, "receive the cgroup view from box")?;
-    Ok(fds.filter(|fds| !fds.is_empty()))
+/// Child: the view box sent; none (no binds, or box gone) means fresh mounts.
+pub(crate) fn receive_view(socket: BorrowedFd<'_>) -> Result<Option<CgroupView>, Error> {
+    let step = "receive the cgroup view from box";
+    let Some((tag, mut fds)) = crate::fdpass::receive_tagged(socket, step)? else {
+        return Ok(None);
+    };
+    Ok(match (tag, fds.len()) {
+        (TREE, 1) => fds.pop().map(CgroupView::Tree),
+        (BINDS, 0) => None,
+        (BINDS, _) => Some(CgroupView::Binds(fds)),
+        _ => return Err(Error::sys(step)(Errno::EPROTO)),
+    })
 }
 
 #[cfg(test)]

@@ -293,7 +293,7 @@ impl box_rootfs::BeforeCgroupfs for AroundCgroupfs<'_> {
         text
     }
 
-    fn binds(&mut self) -> Result<Option<Vec<OwnedFd>>, String> {
+    fn view(&mut self) -> Result<Option<box_rootfs::CgroupView>, String> {
         match self.join.as_ref().and_then(|join| join.socket) {
             Some(socket) => {
                 crate::cgroup_v1::receive_view(socket.as_fd()).map_err(|e| e.to_string())

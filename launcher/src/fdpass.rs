@@ -57,6 +57,14 @@ pub(crate) fn receive_all(
     socket: BorrowedFd<'_>,
     step: &'static str,
 ) -> Result<Option<Vec<OwnedFd>>, Error> {
+    Ok(receive_tagged(socket, step)?.map(|(_, fds)| fds))
+}
+
+/// [`receive_all`], with the message's tag.
+pub(crate) fn receive_tagged(
+    socket: BorrowedFd<'_>,
+    step: &'static str,
+) -> Result<Option<(u8, Vec<OwnedFd>)>, Error> {
     let mut byte = [0u8; 1];
     let mut iov = [IoSliceMut::new(&mut byte)];
     let mut space = nix::cmsg_space!([RawFd; MAX_FDS]);
@@ -80,5 +88,5 @@ pub(crate) fn receive_all(
             );
         }
     }
-    Ok(Some(out))
+    Ok(Some((byte[0], out)))
 }

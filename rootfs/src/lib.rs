@@ -67,7 +67,7 @@ use std::path::Path;
 use nix::mount::MsFlags;
 
 pub use before::{BeforeEntering, HostView};
-pub use cgroupfs::{bind_of_directory, CgroupFs, CgroupHierarchy, CGROUPFS};
+pub use cgroupfs::{bind_of_directory, view_tree, CgroupFs, CgroupHierarchy, CgroupView, CGROUPFS};
 pub use config::{Propagation, Root, RootfsConfig, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS};
 pub use device::{Device, DeviceType};
 pub use error::Error;

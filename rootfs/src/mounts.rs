@@ -44,7 +44,7 @@ pub(crate) fn make_all(
             }
             if spot == &SYS && !cgroupfs_last {
                 if let Some(fs) = &cfg.cgroupfs {
-                    cgroupfs::make(pin.fd(), fs, None, None, HOST_PROC)?;
+                    cgroupfs::make(pin.fd(), fs, None, HOST_PROC)?;
                 }
             }
             pins.push(pin);

@@ -69,7 +69,7 @@ impl Prepared {
     /// (once the root is entered, where the kernel has the new mount API), and
     /// [`BeforeCgroupfs::before`] run before: a process that must enter its cgroups and
     /// unshare its cgroup namespace before that mount (which shows the namespace's cgroups)
-    /// does so there, late; [`BeforeCgroupfs::binds`] may hand binds of its cgroup
+    /// does so there, late; [`BeforeCgroupfs::view`] may hand a view made of its cgroup
     /// directories to mount instead of fresh hierarchies. Refused unless
     /// [`Prepared::cgroupfs_may_come_last`].
     pub fn apply_cgroupfs_last(

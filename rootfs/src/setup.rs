@@ -67,19 +67,19 @@ pub fn setup_with(
 /// What a start does around its root's `/sys/fs/cgroup` when that comes last
 /// ([`crate::Prepared::apply_cgroupfs_last`]). An `Err`'s text is the start's error.
 ///
-/// mountinfo lists a namespace's mounts in the order they were made: binds that
-/// [`BeforeCgroupfs::before`] has made (elsewhere) come after every other mount of the root
-/// and the view's tmpfs, so the container's mount table is the same at every start.
+/// mountinfo lists a namespace's mounts in the order they were made: a view that
+/// [`BeforeCgroupfs::before`] has made (elsewhere) comes after every other mount of the
+/// root, so the container's mount table is the same at every start.
 pub trait BeforeCgroupfs {
-    /// Runs once every other mount of the root and the view's tmpfs are made, before the view
-    /// is mounted (a process enters its cgroups and unshares its cgroup namespace here).
+    /// Runs once every other mount of the root is made, before the view is mounted (a
+    /// process enters its cgroups and unshares its cgroup namespace here).
     fn before(&mut self) -> Result<(), String>;
 
-    /// Binds of the container's own cgroup directories ([`crate::bind_of_directory`]), one
-    /// per hierarchy of a [`crate::CgroupFs::Hierarchies`] view in its order, attached instead
-    /// of fresh mounts; `None`: fresh mounts. Asked for once the root is entered, where the
-    /// kernel has the new mount API, so that they may be made while it is.
-    fn binds(&mut self) -> Result<Option<Vec<OwnedFd>>, String>;
+    /// The view of a [`crate::CgroupFs::Hierarchies`], made from the container's own cgroup
+    /// directories ([`crate::view_tree`]), attached instead of fresh mounts; `None`: fresh
+    /// mounts. Asked for once the root is entered, where the kernel has the new mount API, so
+    /// that it may be made while it is.
+    fn view(&mut self) -> Result<Option<crate::CgroupView>, String>;
 }
 
 /// Whether `cfg`'s `/sys/fs/cgroup` may be mounted after everything else of the root, just
@@ -212,7 +212,7 @@ pub(crate) fn build(
     // (through box's own /sys): binds of it may be in the making meanwhile.
     let mut view = None;
     if let (Some(hook), Some(fs)) = (last, &cfg.cgroupfs) {
-        let top = crate::cgroupfs::detached_top(fs)?;
+        let after_pivot = crate::cgroupfs::new_mount_api();
         hook.before()
             .map_err(|message| Error::BeforeCgroupfs { message })?;
         let sys = pinned.iter().rev().find(|p| p.spot == &SYS);
@@ -220,9 +220,9 @@ pub(crate) fn build(
             path: crate::CGROUPFS.into(),
             reason: "no /sys of box's to mount it in",
         })?;
-        match top {
-            Some(top) => view = Some((hook, fs, sys, top)),
-            None => crate::cgroupfs::make(sys.fd(), fs, None, None, HOST_PROC)?,
+        match after_pivot {
+            true => view = Some((hook, fs, sys)),
+            false => crate::cgroupfs::make(sys.fd(), fs, None, HOST_PROC)?,
         }
     }
     if let Some(step) = before {
@@ -238,11 +238,11 @@ pub(crate) fn build(
         }
         None => finish::pivot(newroot)?,
     }
-    if let Some((hook, fs, sys, top)) = view {
-        let binds = hook
-            .binds()
+    if let Some((hook, fs, sys)) = view {
+        let made = hook
+            .view()
             .map_err(|message| Error::BeforeCgroupfs { message })?;
-        crate::cgroupfs::make(sys.fd(), fs, Some(top), binds, "/proc")?;
+        crate::cgroupfs::make(sys.fd(), fs, made, "/proc")?;
     }
     let root = sys::open_path("open new root", Path::new("/"))?;
     for spot in SPOTS {

@@ -1,6 +1,6 @@
 //! Root tests: Docker's `/sys/fs/cgroup` (`RootfsConfig::cgroupfs`) in a cgroup namespace of
 //! the test's own: cgroup2 alone, or runc's tmpfs of hierarchies; all of it read-only, and
-//! an unresolved `Detect` refused; mounted last, from binds a `BeforeCgroupfs` hands back.
+//! an unresolved `Detect` refused; mounted last, from what a `BeforeCgroupfs` hands back.
 
 #[allow(dead_code)] // shared with setup.rs, which uses all of it
 mod common;
@@ -10,7 +10,7 @@ use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 
-use box_rootfs::{BeforeCgroupfs, CgroupFs, CgroupHierarchy, Root, RootfsConfig};
+use box_rootfs::{BeforeCgroupfs, CgroupFs, CgroupHierarchy, CgroupView, Root, RootfsConfig};
 use common::checks::{erofs, run, tiny_root};
 use common::{fs_type, in_container, is_readonly};
 use nix::sched::{unshare, CloneFlags};
@@ -122,9 +122,9 @@ fn unified_mount() -> String {
         .expect("a cgroup2 mount")
 }
 
-/// A `BeforeCgroupfs` that hands back `binds`, and says whether its steps ran in order.
+/// A `BeforeCgroupfs` that hands back `view`, and says whether its steps ran in order.
 struct Hand {
-    binds: Option<Vec<OwnedFd>>,
+    view: Option<CgroupView>,
     calls: Vec<&'static str>,
 }
 
@@ -134,70 +134,98 @@ impl BeforeCgroupfs for Hand {
         Ok(())
     }
 
-    fn binds(&mut self) -> Result<Option<Vec<OwnedFd>>, String> {
-        self.calls.push("binds");
-        Ok(self.binds.take())
+    fn view(&mut self) -> Result<Option<CgroupView>, String> {
+        self.calls.push("view");
+        Ok(self.view.take())
     }
 }
 
-/// A root whose `/sys/fs/cgroup` holds one hierarchy, `unified`.
-fn unified_view(tmp: &std::path::Path) -> box_rootfs::Prepared {
-    let list = vec![CgroupHierarchy {
+/// A view of one hierarchy, `unified`.
+fn unified_fs() -> CgroupFs {
+    CgroupFs::Hierarchies(vec![CgroupHierarchy {
         name: "unified".into(),
         controllers: vec![],
-    }];
-    box_rootfs::prepare(&config(tmp, CgroupFs::Hierarchies(list))).unwrap()
+    }])
 }
 
-/// A hook handing back a bind of the directory `path`.
-fn hand_binding(path: &str) -> Result<Hand, String> {
+/// A root whose `/sys/fs/cgroup` is that view.
+fn unified_view(tmp: &std::path::Path) -> box_rootfs::Prepared {
+    box_rootfs::prepare(&config(tmp, unified_fs())).unwrap()
+}
+
+/// A bind of the directory `path`.
+fn bind(path: &str) -> Result<OwnedFd, String> {
     let dir = fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
-    let bind =
-        box_rootfs::bind_of_directory(dir.as_fd(), path.as_ref()).map_err(|e| e.to_string())?;
-    Ok(Hand {
-        binds: Some(vec![bind]),
-        calls: Vec::new(),
-    })
+    box_rootfs::bind_of_directory(dir.as_fd(), path.as_ref()).map_err(|e| e.to_string())
 }
 
-/// One hierarchy, `unified`, from the bind the hook hands back: the host's cgroup2 (the same
-/// device), read-only, nosuid, nodev and noexec whatever the host's mount is, after `before`;
-/// a bind of another filesystem is refused by name.
+/// The view of `unified_fs` made whole from a bind of `path`, as box's parent makes it.
+fn tree_of(path: &str) -> Result<Option<CgroupView>, String> {
+    let made = bind(path)?;
+    let mut made = Some(made);
+    box_rootfs::view_tree(&unified_fs(), |_| made.take()).map_err(|e| e.to_string())
+}
+
+/// One hierarchy, `unified`, from what the hook hands back (the whole tree, or a bind for
+/// the child to attach): the host's cgroup2 (the same device), read-only, nosuid, nodev and
+/// noexec whatever the host's mount is, after `before`.
 #[test]
-fn a_last_view_mounts_the_binds_its_hook_hands_back() {
+fn a_last_view_mounts_what_its_hook_hands_back() {
     let source = unified_mount();
     let device = fs::metadata(&source).unwrap().dev();
+    for whole in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let prepared = unified_view(tmp.path());
+        in_container(tmp.path(), || {
+            new_cgroupns()?;
+            let view = match whole {
+                true => tree_of(&source)?,
+                false => Some(CgroupView::Binds(vec![bind(&source)?])),
+            };
+            crate::ensure!(
+                matches!(view, Some(CgroupView::Tree(_))) == whole,
+                "this kernel makes no tree: {view:?}"
+            );
+            let mut hand = Hand {
+                view,
+                calls: Vec::new(),
+            };
+            prepared
+                .apply_cgroupfs_last(None, None, &mut hand)
+                .map_err(|e| e.to_string())?;
+            crate::ensure!(hand.calls == ["before", "view"], "{:?}", hand.calls);
+            let u = "/sys/fs/cgroup/unified";
+            crate::ensure!(fs_type(u)? == CGROUP2_SUPER_MAGIC, "{u}: not cgroup2");
+            let inside = fs::metadata(u).map_err(|e| e.to_string())?.dev();
+            crate::ensure!(inside == device, "{u}: not the host's cgroup2");
+            crate::ensure!(is_readonly(u)?, "{u}: writable");
+            crate::ensure!(is_readonly("/sys/fs/cgroup")?, "the tmpfs is writable");
+            let locked = FsFlags::ST_NOSUID | FsFlags::ST_NODEV | FsFlags::ST_NOEXEC;
+            let flags = statvfs(u).map_err(|e| e.to_string())?.flags();
+            crate::ensure!(flags.contains(locked), "{u}: {flags:?}");
+            erofs(&format!("{u}/cgroup.procs"))
+        });
+    }
+}
+
+/// A bind of another filesystem is refused by name: by the parent making the tree, and by
+/// the child attaching binds.
+#[test]
+fn a_view_of_another_filesystem_is_refused() {
+    let kind = "not of that cgroup hierarchy's kind";
     let tmp = tempfile::tempdir().unwrap();
+    match tree_of("/tmp") {
+        Err(e) if e.contains(kind) => {}
+        other => panic!("{other:?}"),
+    }
     let prepared = unified_view(tmp.path());
     in_container(tmp.path(), || {
-        new_cgroupns()?;
-        let mut hand = hand_binding(&source)?;
-        prepared
-            .apply_cgroupfs_last(None, None, &mut hand)
-            .map_err(|e| e.to_string())?;
-        crate::ensure!(hand.calls == ["before", "binds"], "{:?}", hand.calls);
-        let u = "/sys/fs/cgroup/unified";
-        crate::ensure!(fs_type(u)? == CGROUP2_SUPER_MAGIC, "{u}: not cgroup2");
-        let inside = fs::metadata(u).map_err(|e| e.to_string())?.dev();
-        crate::ensure!(inside == device, "{u}: not the host's cgroup2");
-        crate::ensure!(is_readonly(u)?, "{u}: writable");
-        crate::ensure!(is_readonly("/sys/fs/cgroup")?, "the tmpfs is writable");
-        let locked = FsFlags::ST_NOSUID | FsFlags::ST_NODEV | FsFlags::ST_NOEXEC;
-        let flags = statvfs(u).map_err(|e| e.to_string())?.flags();
-        crate::ensure!(flags.contains(locked), "{u}: {flags:?}");
-        erofs(&format!("{u}/cgroup.procs"))
-    });
-    let tmp = tempfile::tempdir().unwrap();
-    let prepared = unified_view(tmp.path());
-    in_container(tmp.path(), || {
-        let mut hand = hand_binding("/tmp")?;
+        let mut hand = Hand {
+            view: Some(CgroupView::Binds(vec![bind("/tmp")?])),
+            calls: Vec::new(),
+        };
         match prepared.apply_cgroupfs_last(None, None, &mut hand) {
-            Err(e)
-                if e.to_string()
-                    .contains("not of that cgroup hierarchy's kind") =>
-            {
-                Ok(())
-            }
+            Err(e) if e.to_string().contains(kind) => Ok(()),
             other => Err(format!("{other:?}")),
         }
     });

@@ -126,10 +126,10 @@ fn binds_are_locked_one_by_one_without_mount_setattr() {
         let fs = CgroupFs::Hierarchies(vec![h("unified", &[])]);
         let dir = std::fs::File::open(&unified).map_err(|e| e.to_string())?;
         let bind = bind_of_directory(dir.as_fd(), unified.as_ref()).map_err(|e| e.to_string())?;
-        let top = detached_top(&fs).map_err(|e| e.to_string())?;
         let sys_fd = std::fs::File::open(sys.path()).map_err(|e| e.to_string())?;
         pretend_old_kernel();
-        make(sys_fd.as_fd(), &fs, top, Some(vec![bind]), "/proc").map_err(|e| e.to_string())?;
+        let view = Some(CgroupView::Binds(vec![bind]));
+        make(sys_fd.as_fd(), &fs, view, "/proc").map_err(|e| e.to_string())?;
         let locked =
             FsFlags::ST_RDONLY | FsFlags::ST_NOSUID | FsFlags::ST_NODEV | FsFlags::ST_NOEXEC;
         for path in ["fs/cgroup", "fs/cgroup/unified"] {
