@@ -13,6 +13,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use box_cgroup::{Cgroup, Prepared, SelfJoin};
 use box_rootfs::{CgroupFs, CgroupView};
@@ -40,6 +41,12 @@ pub(crate) fn ask_view(socket: BorrowedFd<'_>) -> Result<(), Error> {
     nix::unistd::write(socket, b"v")
         .map(drop)
         .map_err(Error::sys("ask box for the cgroup view"))
+}
+
+/// Parent: whether the child has asked for its view already (or is gone), without waiting.
+pub(crate) fn asked(socket: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(socket, PollFlags::POLLIN)];
+    nix::poll::poll(&mut fds, PollTimeout::ZERO).is_ok_and(|ready| ready > 0)
 }
 
 /// Parent: once the child asks, the view of the root's `/sys/fs/cgroup` (if it has one of

@@ -137,11 +137,18 @@ pub(super) fn after_go(
         }
         _ => Ok(Ok(())),
     };
+    // The device program, installed once: whether it was, when that came first.
+    let mut policy = None;
     if layers.v1_join == V1Join::InRoot {
         sent = sent.and(send_v1(join.as_ref())?);
-        // Once the child's other mounts are made, while it enters its root: the binds of its
-        // root's /sys/fs/cgroup.
         if let (Some(socket), Ok(())) = (&socket, &sent) {
+            // While the child still builds its root box would only wait for its asking.
+            if go.is_some() && !crate::cgroup_v1::asked(socket.as_fd()) {
+                policy = Some(prepared.apply_devices(cg)?);
+                timer.lap(Step::DevicePolicy);
+            }
+            // Once the child's other mounts are made, while it enters its root: its root's
+            // /sys/fs/cgroup.
             let view = layers
                 .rootfs
                 .as_ref()
@@ -153,11 +160,18 @@ pub(super) fn after_go(
     }
     // Before the child execs: it waits for this after its last step of its own.
     if let Some(go) = go {
-        if prepared.apply_devices(cg)? {
-            timer.lap(Step::DevicePolicy);
-            if layers.v1_join != V1Join::AtEnd {
-                sent = sent.and(crate::channels::policy_ready(go));
+        let installed = match policy {
+            Some(installed) => installed,
+            None => {
+                let installed = prepared.apply_devices(cg)?;
+                if installed {
+                    timer.lap(Step::DevicePolicy);
+                }
+                installed
             }
+        };
+        if installed && layers.v1_join != V1Join::AtEnd {
+            sent = sent.and(crate::channels::policy_ready(go));
         }
     }
     if layers.v1_join == V1Join::AtEnd {
