@@ -209,7 +209,7 @@ pub(crate) fn build(
         finish::readonly_root(root.as_fd())?;
     }
     // With the new mount API, a last /sys/fs/cgroup is mounted once the root is entered
-    // (through box's own /sys): binds of it may be in the making meanwhile.
+    // (through box's own /sys): its view may be in the making meanwhile.
     let mut view = None;
     if let (Some(hook), Some(fs)) = (last, &cfg.cgroupfs) {
         let after_pivot = crate::cgroupfs::new_mount_api();

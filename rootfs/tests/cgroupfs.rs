@@ -209,24 +209,32 @@ fn a_last_view_mounts_what_its_hook_hands_back() {
 }
 
 /// A bind of another filesystem is refused by name: by the parent making the tree, and by
-/// the child attaching binds.
+/// the child attaching binds; so is a tree that is not a read-only tmpfs.
 #[test]
 fn a_view_of_another_filesystem_is_refused() {
     let kind = "not of that cgroup hierarchy's kind";
-    let tmp = tempfile::tempdir().unwrap();
     match tree_of("/tmp") {
         Err(e) if e.contains(kind) => {}
         other => panic!("{other:?}"),
     }
-    let prepared = unified_view(tmp.path());
-    in_container(tmp.path(), || {
-        let mut hand = Hand {
-            view: Some(CgroupView::Binds(vec![bind("/tmp")?])),
-            calls: Vec::new(),
-        };
-        match prepared.apply_cgroupfs_last(None, None, &mut hand) {
-            Err(e) if e.to_string().contains(kind) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    });
+    let writable = "not a read-only tmpfs of hierarchies";
+    for (view, refusal) in [
+        (|| Ok(CgroupView::Binds(vec![bind("/tmp")?])), kind),
+        // /dev/shm: a tmpfs, writable.
+        (|| Ok(CgroupView::Tree(bind("/dev/shm")?)), writable),
+    ] as [(fn() -> Result<CgroupView, String>, &str); 2]
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        let prepared = unified_view(tmp.path());
+        in_container(tmp.path(), || {
+            let mut hand = Hand {
+                view: Some(view()?),
+                calls: Vec::new(),
+            };
+            match prepared.apply_cgroupfs_last(None, None, &mut hand) {
+                Err(e) if e.to_string().contains(refusal) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        });
+    }
 }
