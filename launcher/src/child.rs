@@ -268,7 +268,7 @@ fn build_root(
 }
 
 /// The child's part around its root's last `/sys/fs/cgroup` ([`box_rootfs::BeforeCgroupfs`]):
-/// with a late join, it enters its cgroups before that mount, and takes the binds box made.
+/// with a late join, it enters its cgroups before that mount, and takes the view box made.
 struct AroundCgroupfs<'a> {
     join: Option<LateJoin<'a>>,
     /// How the join went, once it ran.
@@ -303,7 +303,7 @@ impl box_rootfs::BeforeCgroupfs for AroundCgroupfs<'_> {
     }
 }
 
-/// Asks box for the binds of its root's `/sys/fs/cgroup` (every other mount of the root is
+/// Asks box for the view of its root's `/sys/fs/cgroup` (every other mount of the root is
 /// made), enters the v1 cgroups box made after "go", then a cgroup namespace of its own,
 /// whose root they become.
 fn enter_cgroups(

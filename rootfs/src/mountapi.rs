@@ -137,19 +137,7 @@ pub(crate) fn clone_tree(src: BorrowedFd<'_>, recursive: bool) -> Result<OwnedFd
 /// Attaches the detached mount `mnt` on the file or directory `target`
 /// refers to (on top of whatever is mounted there already).
 pub(crate) fn attach(mnt: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<(), Failed> {
-    let flags = libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH;
-    // SAFETY: both fds are live; both paths are empty NUL-terminated strings.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            mnt.as_raw_fd(),
-            c"".as_ptr(),
-            target.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-        )
-    };
-    Errno::result(rc).map(drop).map_err(|e| ("move_mount", e))
+    move_mount(mnt, target, c"", libc::MOVE_MOUNT_T_EMPTY_PATH)
 }
 
 /// Attaches the detached mount `mnt` on `name`, an entry of the directory `dir` (one plain
@@ -159,7 +147,17 @@ pub(crate) fn attach_at(
     dir: BorrowedFd<'_>,
     name: &str,
 ) -> Result<(), Failed> {
-    let name = CString::new(name).map_err(|_| ("move_mount", Errno::EINVAL))?;
+    let name = cstring(name).map_err(|e| ("move_mount", e))?;
+    move_mount(mnt, dir, &name, 0)
+}
+
+/// `move_mount(mnt, "", dir, to, MOVE_MOUNT_F_EMPTY_PATH | flags)`.
+fn move_mount(
+    mnt: BorrowedFd<'_>,
+    dir: BorrowedFd<'_>,
+    to: &CStr,
+    flags: libc::c_uint,
+) -> Result<(), Failed> {
     // SAFETY: both fds are live; both paths are NUL-terminated strings that outlive the call.
     let rc = unsafe {
         libc::syscall(
@@ -167,8 +165,8 @@ pub(crate) fn attach_at(
             mnt.as_raw_fd(),
             c"".as_ptr(),
             dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::MOVE_MOUNT_F_EMPTY_PATH,
+            to.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH | flags,
         )
     };
     Errno::result(rc).map(drop).map_err(|e| ("move_mount", e))

@@ -93,12 +93,7 @@ pub(crate) fn set_flags_of_tree(
     shown: &Path,
     set: MsFlags,
 ) -> Result<bool, Error> {
-    let attr = MountAttr {
-        attr_set: mountapi::attributes(set),
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
+    let attr = mount_attr(set, MsFlags::empty());
     #[cfg(test)]
     if crate::testutil::old_kernel() {
         return Ok(false);
@@ -122,6 +117,22 @@ struct Change {
     steps: (&'static str, &'static str),
 }
 
+/// The `struct mount_attr` that sets the per-mount flags `set` and clears `clear`.
+fn mount_attr(set: MsFlags, clear: MsFlags) -> MountAttr {
+    // The access time is one mode: changing it clears the field first.
+    let atime = if (set | clear).intersects(ATIME) {
+        libc::MOUNT_ATTR__ATIME
+    } else {
+        0
+    };
+    MountAttr {
+        attr_set: mountapi::attributes(set),
+        attr_clr: mountapi::attributes(clear) | atime,
+        propagation: 0,
+        userns_fd: 0,
+    }
+}
+
 const ATIME: MsFlags = MsFlags::MS_NOATIME
     .union(MsFlags::MS_RELATIME)
     .union(MsFlags::MS_STRICTATIME);
@@ -133,18 +144,7 @@ fn setattr(
     recursive: bool,
     proc: &str,
 ) -> Result<(), Error> {
-    // The access time is one mode: changing it clears the field first.
-    let atime = if (change.set | change.clear).intersects(ATIME) {
-        libc::MOUNT_ATTR__ATIME
-    } else {
-        0
-    };
-    let attr = MountAttr {
-        attr_set: mountapi::attributes(change.set),
-        attr_clr: mountapi::attributes(change.clear) | atime,
-        propagation: 0,
-        userns_fd: 0,
-    };
+    let attr = mount_attr(change.set, change.clear);
     #[cfg(test)]
     if crate::testutil::old_kernel() {
         return remount(fd, shown, change, proc);

@@ -137,15 +137,22 @@ pub(super) fn after_go(
         }
         _ => Ok(Ok(())),
     };
-    // The device program, installed once: whether it was, when that came first.
+    // The device program, installed once (whether it was, once it is): early while the
+    // child still builds its root, else before the word the child waits for at its end.
     let mut policy = None;
+    let install = |timer: &mut Timer| -> Result<bool, Error> {
+        let installed = prepared.apply_devices(cg)?;
+        if installed {
+            timer.lap(Step::DevicePolicy);
+        }
+        Ok(installed)
+    };
     if layers.v1_join == V1Join::InRoot {
         sent = sent.and(send_v1(join.as_ref())?);
         if let (Some(socket), Ok(())) = (&socket, &sent) {
             // While the child still builds its root box would only wait for its asking.
             if go.is_some() && !crate::cgroup_v1::asked(socket.as_fd()) {
-                policy = Some(prepared.apply_devices(cg)?);
-                timer.lap(Step::DevicePolicy);
+                policy = Some(install(timer)?);
             }
             // Once the child's other mounts are made, while it enters its root: its root's
             // /sys/fs/cgroup.
@@ -162,13 +169,7 @@ pub(super) fn after_go(
     if let Some(go) = go {
         let installed = match policy {
             Some(installed) => installed,
-            None => {
-                let installed = prepared.apply_devices(cg)?;
-                if installed {
-                    timer.lap(Step::DevicePolicy);
-                }
-                installed
-            }
+            None => install(timer)?,
         };
         if installed && layers.v1_join != V1Join::AtEnd {
             sent = sent.and(crate::channels::policy_ready(go));
